@@ -1,0 +1,127 @@
+// A real HTTP origin on 127.0.0.1 for the demo, tests and benchmarks. Each instance
+// says which version it is. Its behaviour can be changed at run time through
+// `POST /__origin/mode` so tests and the demo can turn a healthy canary bad.
+//   GET  /__origin/stats  -> { name, requests, byMethod }
+//   POST /__origin/mode   -> body { failRate?: 0..1, failStatus?: number, delayMs?: number, down?: boolean }
+//   any other path        -> 200 JSON (or HTML for text/html) naming the version, echoing
+//                            method, path, query, selected headers and body length.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface OriginMode {
+  failRate: number;
+  failStatus: number;
+  delayMs: number;
+}
+
+export interface OriginServer {
+  name: string;
+  url: string;
+  port: number;
+  server: Server;
+  mode: OriginMode;
+  requests: number;
+  byMethod: Record<string, number>;
+  close(): Promise<void>;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+export async function startOrigin(name: string, port = 0, random: () => number = Math.random): Promise<OriginServer> {
+  const state: OriginServer = {
+    name,
+    url: "",
+    port: 0,
+    server: undefined as unknown as Server,
+    mode: { failRate: 0, failStatus: 503, delayMs: 0 },
+    requests: 0,
+    byMethod: {},
+    close: async () => {},
+  };
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://origin");
+    const body = await readBody(req);
+    if (url.pathname === "/__origin/stats") {
+      return json(res, 200, { name, requests: state.requests, byMethod: state.byMethod, mode: state.mode });
+    }
+    if (url.pathname === "/__origin/mode" && req.method === "POST") {
+      const patch = JSON.parse(body.toString() || "{}") as Partial<OriginMode> & { reset?: boolean };
+      if (patch.reset) {
+        state.requests = 0;
+        state.byMethod = {};
+      }
+      Object.assign(state.mode, {
+        ...(patch.failRate !== undefined ? { failRate: patch.failRate } : {}),
+        ...(patch.failStatus !== undefined ? { failStatus: patch.failStatus } : {}),
+        ...(patch.delayMs !== undefined ? { delayMs: patch.delayMs } : {}),
+      });
+      return json(res, 200, state.mode);
+    }
+    state.requests++;
+    state.byMethod[req.method ?? "?"] = (state.byMethod[req.method ?? "?"] ?? 0) + 1;
+    const delay = Number(url.searchParams.get("delayMs") ?? state.mode.delayMs);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    const forced = url.pathname.match(/^\/status\/(\d{3})$/);
+    if (forced) return json(res, Number(forced[1]), { version: name, forced: true });
+    if (state.mode.failRate > 0 && random() < state.mode.failRate) {
+      return json(res, state.mode.failStatus, { version: name, error: "injected failure" });
+    }
+    if ((req.headers.accept ?? "").includes("text/html")) {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "set-cookie": "app_session=abc; Path=/" });
+      return res.end(`<!doctype html><title>${name}</title><h1>Served by ${name}</h1><p>${req.method} ${url.pathname}</p>`);
+    }
+    res.setHeader("set-cookie", "app_session=abc; Path=/");
+    return json(res, 200, {
+      version: name,
+      method: req.method,
+      path: url.pathname,
+      query: url.search,
+      bodyLength: body.length,
+      headers: {
+        host: req.headers.host,
+        "x-forwarded-host": req.headers["x-forwarded-host"],
+        "x-forwarded-proto": req.headers["x-forwarded-proto"],
+        "x-canary-variant": req.headers["x-canary-variant"],
+        "x-canary-release": req.headers["x-canary-release"],
+        "x-canary-override": req.headers["x-canary-override"],
+        "x-canary-internal": req.headers["x-canary-internal"],
+        connection: req.headers.connection,
+        "keep-alive": req.headers["keep-alive"],
+        "x-custom": req.headers["x-custom"],
+      },
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const addr = server.address() as AddressInfo;
+  state.server = server;
+  state.port = addr.port;
+  state.url = `http://127.0.0.1:${addr.port}`;
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return state;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+/** A port with nothing listening, for "origin down" cases. */
+export async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}

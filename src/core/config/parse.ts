@@ -1,0 +1,70 @@
+// Parses the KV config document into the complete Config type (defaults applied) or a
+// list of messages that each name the offending field, e.g.
+// `routes[1].canary.origin must be an absolute http(s) URL without query or fragment`.
+import type { z } from "zod";
+import { err, ok, type Result } from "../result.js";
+import { ConfigSchema, type Config } from "./schema.js";
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out === "" ? "config" : out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = formatPath(issue.path);
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.input === undefined ? `${where} is required` : `${where} must be ${article(issue.expected)}`;
+    case "unrecognized_keys":
+      return issue.keys.map((k) => `${where === "config" ? k : `${where}.${k}`} is not a known field`).join("; ");
+    case "too_small":
+      return issue.origin === "array"
+        ? `${where} must have at least ${issue.minimum} item(s)`
+        : issue.origin === "string"
+          ? `${where} must not be empty`
+          : `${where} must be ${issue.inclusive === false ? ">" : ">="} ${issue.minimum}`;
+    case "too_big":
+      return issue.origin === "array"
+        ? `${where} must have at most ${issue.maximum} item(s)`
+        : issue.origin === "string"
+          ? `${where} must be at most ${issue.maximum} characters`
+          : `${where} must be ${issue.inclusive === false ? "<" : "<="} ${issue.maximum}`;
+    case "invalid_value":
+      return `${where} must be ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`;
+    case "invalid_format":
+      return `${where} ${issue.message.startsWith("must") ? issue.message : `has an invalid format (${issue.format})`}`;
+    case "not_multiple_of":
+      return `${where} must be a multiple of ${issue.divisor}`;
+    default:
+      return `${where} ${issue.message}`;
+  }
+}
+
+function article(expected: string): string {
+  if (expected === "array") return "an array";
+  if (expected === "object") return "an object";
+  if (expected === "int") return "an integer";
+  return `a ${expected}`;
+}
+
+/** Validates an already-decoded JSON value. */
+export function validateConfig(value: unknown): Result<Config, string[]> {
+  const parsed = ConfigSchema.safeParse(value);
+  if (parsed.success) return ok(parsed.data);
+  return err(parsed.error.issues.map(describeIssue));
+}
+
+/** Decodes and validates the KV document text. */
+export function parseConfig(text: string): Result<Config, string[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return err([`config is not valid JSON: ${(e as Error).message}`]);
+  }
+  return validateConfig(value);
+}

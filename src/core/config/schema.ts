@@ -1,0 +1,189 @@
+// The KV config document: one zod schema is the single source for the TypeScript
+// types, the validator the Worker runs, the CLI's `validate`, and the shipped JSON
+// Schema (scripts/gen-schema.ts). Strict objects everywhere: a typo is an error,
+// never a silently ignored field.
+import { z } from "zod";
+
+const isHttpUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "" && !url.search && !url.hash;
+  } catch {
+    return false;
+  }
+};
+
+/** Weights are percentages with 0.01 resolution, matching the 10,000 buckets. */
+const weight = z
+  .number()
+  .min(0, { error: "must be between 0 and 100" })
+  .max(100, { error: "must be between 0 and 100" })
+  .refine((w) => Math.abs(Math.round(w * 100) - w * 100) < 1e-6, { error: "must be a multiple of 0.01" });
+
+const idPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const releasePattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+const tokenName = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+
+export const OriginSchema = z.strictObject({
+  origin: z
+    .string()
+    .refine(isHttpUrl, { error: "must be an absolute http(s) URL without query or fragment" })
+    .describe("Base URL of the origin; a path here is a prefix put before the request path."),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(10_000)
+    .describe("Time to wait for the origin's response headers, in ms. Default 10000."),
+});
+
+export const MatchSchema = z
+  .strictObject({
+    hosts: z
+      .array(z.string().min(1).max(253).toLowerCase())
+      .default([])
+      .describe("Hostnames this route serves; empty matches any host. Default []."),
+    pathPrefix: z
+      .string()
+      .startsWith("/", { error: "must start with /" })
+      .default("/")
+      .describe("Path prefix this route serves. Default /."),
+  })
+  .default({ hosts: [], pathPrefix: "/" });
+
+export const StepsSchema = z
+  .strictObject({
+    weights: z
+      .array(weight.refine((w) => w > 0, { error: "must be above 0" }))
+      .min(1)
+      .max(50)
+      .refine((ws) => ws.every((w, i) => i === 0 || w > ws[i - 1]!), { error: "must be strictly increasing" })
+      .describe("Canary weight of each step, e.g. [1, 5, 25, 50, 100]."),
+    minDurationSec: z
+      .number()
+      .min(1)
+      .max(86_400)
+      .default(60)
+      .describe("Minimum time a step lasts before it may advance, in seconds. Default 60."),
+    minRequests: z
+      .number()
+      .int()
+      .min(0)
+      .default(200)
+      .describe("Minimum canary requests seen in a step before it may advance. Default 200."),
+  })
+  .describe("Steps mode: the coordinator advances through these weights and promotes at the end.");
+
+export const StickinessSchema = z
+  .strictObject({
+    source: z
+      .enum(["own-cookie", "cookie", "header"])
+      .default("own-cookie")
+      .describe("Where the user identity comes from. Default own-cookie."),
+    name: z
+      .string()
+      .regex(tokenName, { error: "must be a cookie or header name" })
+      .optional()
+      .describe("Cookie or header that carries the app's own user id (sources cookie and header)."),
+    cookieName: z
+      .string()
+      .regex(tokenName, { error: "must be a cookie name" })
+      .default("canary_id")
+      .describe("Cookie edge-canary mints when no identity is present. Default canary_id."),
+    maxAgeSec: z
+      .number()
+      .int()
+      .min(60)
+      .max(400 * 86_400)
+      .default(30 * 86_400)
+      .describe("Max-Age of the minted cookie, in seconds. Default 2592000 (30 days)."),
+  })
+  .refine((s) => s.source === "own-cookie" || s.name !== undefined, {
+    error: "is required when source is cookie or header",
+    path: ["name"],
+  })
+  .default({ source: "own-cookie", cookieName: "canary_id", maxAgeSec: 30 * 86_400 });
+
+export const OverrideSchema = z
+  .strictObject({
+    header: z
+      .string()
+      .regex(tokenName)
+      .default("x-canary-override")
+      .describe("Request header that can carry a signed QA override token. Default x-canary-override."),
+    cookie: z
+      .string()
+      .regex(tokenName)
+      .default("canary_override")
+      .describe("Cookie that can carry a signed QA override token. Default canary_override."),
+  })
+  .default({ header: "x-canary-override", cookie: "canary_override" })
+  .describe("QA override: honoured only when signed with the OVERRIDE_SECRET Worker secret.");
+
+const country = z.string().regex(/^[A-Z]{2}$/, { error: "must be an ISO 3166-1 alpha-2 code like DE" });
+
+export const CountriesSchema = z
+  .strictObject({
+    allow: z.array(country).optional().describe("Only these countries may get the canary."),
+    deny: z.array(country).optional().describe("These countries never get the canary."),
+  })
+  .describe("Country filter from request.cf.country; a filtered request goes to stable.");
+
+export const FallbackSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Retry failed idempotent canary requests on stable. Default true."),
+    onStatus: z
+      .array(z.number().int().min(400).max(599))
+      .default([502, 503, 504])
+      .describe("Canary statuses that count as failed and are retried. Default [502, 503, 504]."),
+  })
+  .default({ enabled: true, onStatus: [502, 503, 504] });
+
+export const RouteSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(idPattern, { error: "must be 1-63 chars of a-z, 0-9, - and _" })
+    .describe("Route id; names the rollout and its coordinator."),
+  match: MatchSchema,
+  stable: OriginSchema,
+  canary: OriginSchema,
+  release: z
+    .string()
+    .regex(releasePattern, { error: "must be 1-64 chars of A-Z, a-z, 0-9, ., _, : and -" })
+    .describe("Canary release id. A new id re-salts the cohorts and starts a new rollout."),
+  weight: weight.default(0).describe("Manual mode canary weight in percent, 0-100 in steps of 0.01. Default 0."),
+  steps: StepsSchema.optional(),
+  sticky: StickinessSchema,
+  override: OverrideSchema,
+  countries: CountriesSchema.optional(),
+  fallback: FallbackSchema,
+  exposeHeaders: z
+    .boolean()
+    .default(true)
+    .describe("Add x-canary-variant and x-canary-release to responses. Default true."),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe("JSON Schema reference for editors; ignored."),
+    version: z.literal(1).describe("Config format version; must be 1."),
+    routes: z.array(RouteSchema).min(1).max(100),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.routes.forEach((route, i) => {
+      const first = seen.get(route.id);
+      if (first !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["routes", i, "id"], message: `duplicates routes[${first}].id "${route.id}"` });
+      } else {
+        seen.set(route.id, i);
+      }
+    });
+  });
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type RouteConfig = Config["routes"][number];
+export type OriginConfig = RouteConfig["stable"];
+export type Variant = "stable" | "canary";

@@ -1,0 +1,32 @@
+// The one place config (what the operator wants) and coordinator state (what is true
+// now) meet to give the canary weight the edge serves. Every doubt resolves to stable:
+// a release the coordinator has not seen, a rollback, or an idle route serve 0%.
+// Given up: a brand-new release serves nothing until the first sync confirms it
+// (seconds), in exchange for never exposing a release the coordinator cannot stop.
+import type { RouteConfig } from "../config/schema.js";
+import type { RolloutState } from "./state.js";
+
+/** Canary weight in percent, 0..100. The mode and weights come from `route`, the phase and step from `state`. */
+export function effectiveWeight(route: RouteConfig, state: RolloutState | undefined): number {
+  if (state === undefined || state.release !== route.release) return 0;
+  switch (state.phase) {
+    case "rolled_back":
+    case "idle":
+      return 0;
+    case "promoted":
+      return 100;
+    case "progressing":
+    case "paused": {
+      if (route.steps === undefined) return clampPercent(route.weight);
+      const weights = route.steps.weights;
+      // The config may have fewer steps than the state remembers until the coordinator
+      // sees the edit: serve the last step rather than nothing or an out-of-range read.
+      const i = Math.min(Math.max(0, Math.trunc(state.stepIndex)), weights.length - 1);
+      return clampPercent(weights[i] ?? 0);
+    }
+  }
+}
+
+function clampPercent(w: number): number {
+  return Number.isFinite(w) ? Math.min(100, Math.max(0, w)) : 0;
+}

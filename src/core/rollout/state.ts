@@ -1,0 +1,33 @@
+// The coordinator's record of one route's rollout: what is true now, as opposed to the
+// KV config, which is what the operator wants. Plain serialisable data so it can live
+// in Durable Object storage and travel in the sync reply. `epoch` is the one number an
+// isolate compares to know something changed; we give up a richer history here (the
+// audit log keeps that) for a state that fits in one small value.
+
+export type Phase = "idle" | "progressing" | "paused" | "promoted" | "rolled_back";
+
+/** Who caused a change: the decision engine, a human, or a KV config update. */
+export type Actor = "engine" | "operator" | "config";
+
+export interface RolloutState {
+  routeId: string;
+  release: string;
+  mode: "manual" | "steps";
+  phase: Phase;
+  /** Index into steps.weights; always 0 in manual mode. */
+  stepIndex: number;
+  /** ms epoch when the current step (or manual weight) began. */
+  stepStartedAt: number;
+  /** Bumped by exactly 1 on every change, monotonic across releases. */
+  epoch: number;
+  /** Hash of the route config in force, computed by the caller. */
+  configHash: string;
+  /**
+   * The rollout weights of the config in force: `[weight]` in manual mode,
+   * `steps.weights` in steps mode. Kept so a config event can tell a weight change
+   * (restart the step clock) from an unrelated edit (origin timeout) and say
+   * "weight 5 -> 10"; the hash alone cannot.
+   */
+  weights: readonly number[];
+  lastChange: { at: number; actor: Actor; event: string; reason: string };
+}

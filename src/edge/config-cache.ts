@@ -1,0 +1,101 @@
+// The KV config, cached per isolate. The request path never waits on KV once a good
+// config is cached: stale entries are refreshed in the background (ctx.waitUntil). An
+// invalid or missing document never replaces the last good config; its error is logged
+// once per distinct document and kept for the status API. Only settled values live in
+// module scope (never promises), as the Workers I/O model requires.
+import { parseConfig } from "../core/config/parse.js";
+import type { Config } from "../core/config/schema.js";
+import { murmur3 } from "../core/bucket.js";
+
+/** KV key of the config document. */
+export const CONFIG_KEY = "config";
+
+export interface ConfigError {
+  at: number;
+  messages: string[];
+  /** Hash of the rejected document (absent when the key is missing). */
+  hash?: string;
+}
+
+export interface ConfigView {
+  config?: Config;
+  hash?: string;
+  loadedAt?: number;
+  /** Problem with the latest document read, while the last good config (if any) serves. */
+  error?: ConfigError;
+}
+
+const STUCK_REFRESH_MS = 10_000;
+
+export const hashText = (text: string): string => murmur3(text, 0x9747b28c).toString(16).padStart(8, "0");
+
+export class ConfigCache {
+  private good: { config: Config; hash: string; text: string; loadedAt: number } | undefined;
+  private error: ConfigError | undefined;
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private refreshStartedAt: number | undefined;
+  private loggedErrorFor: string | undefined;
+
+  /** Current view; triggers a background refresh when older than refreshMs. */
+  async get(kv: KVNamespace, now: number, refreshMs: number, waitUntil: (p: Promise<unknown>) => void): Promise<ConfigView> {
+    if (this.good) {
+      const refreshing = this.refreshStartedAt !== undefined && now - this.refreshStartedAt < STUCK_REFRESH_MS;
+      if (now - this.checkedAt >= refreshMs && !refreshing) {
+        this.refreshStartedAt = now;
+        waitUntil(this.refresh(kv, now));
+      }
+      return this.view();
+    }
+    await this.refresh(kv, now);
+    return this.view();
+  }
+
+  view(): ConfigView {
+    return this.good
+      ? { config: this.good.config, hash: this.good.hash, loadedAt: this.good.loadedAt, error: this.error }
+      : { error: this.error };
+  }
+
+  private async refresh(kv: KVNamespace, now: number): Promise<void> {
+    try {
+      const text = await kv.get(CONFIG_KEY, "text");
+      this.checkedAt = now;
+      if (text === null) {
+        this.fail(now, [`KV key "${CONFIG_KEY}" is missing: put a config with \`npm run canary -- push\` or \`wrangler kv key put\``]);
+        return;
+      }
+      if (this.good?.text === text) {
+        this.error = undefined;
+        return;
+      }
+      const hash = hashText(text);
+      const parsed = parseConfig(text);
+      if (!parsed.ok) {
+        this.fail(now, parsed.error, hash);
+        return;
+      }
+      this.good = { config: parsed.value, hash, text, loadedAt: now };
+      this.error = undefined;
+    } catch (e) {
+      this.fail(now, [`KV read failed: ${(e as Error).message}`]);
+    } finally {
+      this.refreshStartedAt = undefined;
+    }
+  }
+
+  private fail(now: number, messages: string[], hash?: string): void {
+    this.error = { at: now, messages, hash };
+    const key = `${hash ?? "missing"}:${messages.join("|")}`;
+    if (this.loggedErrorFor === key) return;
+    this.loggedErrorFor = key;
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "edge-canary config rejected; last good config keeps serving",
+        servingHash: this.good?.hash ?? null,
+        rejectedHash: hash ?? null,
+        errors: messages,
+      }),
+    );
+  }
+}

@@ -1,0 +1,40 @@
+// One origin fetch with a timeout on the response headers only: a slow body keeps
+// streaming, a silent origin is abandoned after timeoutMs. Failures are values.
+import type { ErrorKind } from "../core/outcome.js";
+
+export interface OriginResult {
+  response?: Response;
+  status: number;
+  originMs: number;
+  errorKind: ErrorKind;
+  message?: string;
+}
+
+export async function fetchOrigin(
+  request: Request,
+  timeoutMs: number,
+  failStatuses: readonly number[],
+  now: () => number,
+): Promise<OriginResult> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const started = now();
+  try {
+    const response = await fetch(request, { signal: controller.signal });
+    const errorKind: ErrorKind = failStatuses.includes(response.status) ? "status" : "none";
+    return { response, status: response.status, originMs: now() - started, errorKind };
+  } catch (e) {
+    return {
+      status: 0,
+      originMs: now() - started,
+      errorKind: timedOut ? "timeout" : "network",
+      message: timedOut ? `no response within ${timeoutMs} ms` : (e as Error).message,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}

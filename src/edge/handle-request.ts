@@ -1,0 +1,127 @@
+// The request path: match route -> identity -> variant -> proxy (with fallback) ->
+// decorate -> record outcome after the response is on its way. Everything here is
+// either cached per isolate or computed in microseconds, except the origin fetch.
+import { bucketOf, releaseSalt, variantFor } from "../core/bucket.js";
+import type { RouteConfig, Variant } from "../core/config/schema.js";
+import { readCookie, serializeCookie } from "../core/cookies.js";
+import { mintIdentity, resolveIdentity } from "../core/identity.js";
+import type { Outcome, OutcomeSink } from "../core/outcome.js";
+import { verifyOverride } from "../core/override-token.js";
+import { matchRoute } from "../core/route-match.js";
+import type { ConfigCache } from "./config-cache.js";
+import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
+import { buildOriginRequest } from "./origin-request.js";
+import { errorResponse } from "./error-response.js";
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Where the canary weight of a route comes from (KV in manual mode, the coordinator otherwise). */
+export interface WeightSource {
+  weight(route: RouteConfig, ctx: ExecutionContext): Promise<number> | number;
+}
+
+export interface EdgeDeps {
+  configCache: ConfigCache;
+  weights: WeightSource;
+  sink: OutcomeSink;
+  now: () => number;
+  randomBytes: (n: number) => Uint8Array;
+}
+
+export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext, deps: EdgeDeps): Promise<Response> {
+  const url = new URL(request.url);
+  const refreshMs = Number(env.CONFIG_REFRESH_MS ?? 10_000);
+  const view = await deps.configCache.get(env.CANARY_CONFIG, deps.now(), refreshMs, (p) => ctx.waitUntil(p));
+  if (!view.config) {
+    return errorResponse(503, "no_config", "edge-canary has no valid config yet", view.error?.messages);
+  }
+  const route = matchRoute(view.config, url.host, url.pathname);
+  if (!route) {
+    return errorResponse(404, "no_route", `no edge-canary route matches host "${url.hostname}" and path "${url.pathname}"`);
+  }
+
+  const identity = resolveIdentity(request.headers, route.sticky, () => mintIdentity(deps.randomBytes));
+  const cf = request.cf as { colo?: string; country?: string } | undefined;
+  const country = cf?.country ?? "";
+  const variant =
+    (await overrideVariant(request, route, env, deps.now())) ??
+    (countryAllowed(route, country)
+      ? variantFor(bucketOf(releaseSalt(route.id, route.release), identity.id), await deps.weights.weight(route, ctx))
+      : "stable");
+
+  const result = await proxy(request, url, route, variant, deps.now);
+  const outcome: Outcome = {
+    routeId: route.id,
+    variant,
+    release: route.release,
+    method: request.method,
+    status: result.primary.status,
+    originMs: result.primary.originMs,
+    fallback: result.fallback,
+    errorKind: result.primary.errorKind,
+    colo: cf?.colo ?? "",
+    country,
+    bytes: Number(result.served.response?.headers.get("content-length") ?? -1),
+  };
+  ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
+
+  const served = result.served;
+  const response = served.response
+    ? new Response(served.response.body, served.response)
+    : errorResponse(502, served.errorKind === "timeout" ? "origin_timeout" : "origin_unreachable", `${result.servedBy} origin failed: ${served.message ?? served.errorKind}`);
+  if (route.exposeHeaders) {
+    response.headers.set("x-canary-variant", result.servedBy);
+    response.headers.set("x-canary-release", route.release);
+  }
+  if (result.fallback) response.headers.set("x-canary-fallback", "1");
+  if (identity.source === "minted") {
+    response.headers.append("set-cookie", serializeCookie(route.sticky.cookieName, identity.id, route.sticky.maxAgeSec));
+  }
+  return response;
+}
+
+function countryAllowed(route: RouteConfig, country: string): boolean {
+  const filter = route.countries;
+  if (!filter) return true;
+  if (filter.deny?.includes(country)) return false;
+  if (filter.allow && !filter.allow.includes(country)) return false;
+  return true;
+}
+
+async function overrideVariant(request: Request, route: RouteConfig, env: Env, nowMs: number): Promise<Variant | undefined> {
+  const token = request.headers.get(route.override.header) ?? readCookie(request.headers.get("cookie"), route.override.cookie);
+  if (!token || !env.OVERRIDE_SECRET) return undefined;
+  return verifyOverride(token, env.OVERRIDE_SECRET, route.id, Math.floor(nowMs / 1000));
+}
+
+interface ProxyOutcome {
+  primary: OriginResult;
+  served: OriginResult;
+  servedBy: Variant;
+  fallback: boolean;
+}
+
+async function proxy(request: Request, url: URL, route: RouteConfig, variant: Variant, now: () => number): Promise<ProxyOutcome> {
+  const origin = variant === "canary" ? route.canary : route.stable;
+  const failStatuses = variant === "canary" && route.fallback.enabled ? route.fallback.onStatus : [];
+  const primary = await fetchOrigin(
+    buildOriginRequest(request, url, origin, variant, route.release, route.override.header),
+    origin.timeoutMs,
+    failStatuses,
+    now,
+  );
+  // Only a bodiless idempotent request is replayed: a body stream can be read once,
+  // and a POST may have had side effects on the canary.
+  const replayable = IDEMPOTENT.has(request.method) && request.body === null;
+  if (variant !== "canary" || primary.errorKind === "none" || !route.fallback.enabled || !replayable) {
+    return { primary, served: primary, servedBy: variant, fallback: false };
+  }
+  await primary.response?.body?.cancel();
+  const served = await fetchOrigin(
+    buildOriginRequest(request, url, route.stable, "stable", route.release, route.override.header),
+    route.stable.timeoutMs,
+    [],
+    now,
+  );
+  return { primary, served, servedBy: "stable", fallback: true };
+}
