@@ -12,7 +12,7 @@ describe("handleRequest: split and stickiness", () => {
     for (let i = 0; i < N; i++) {
       const first = await send("/page");
       expect(first.response.status).toBe(200);
-      const cookie = cookieFrom(first.response, "canary_id");
+      const cookie = cookieFrom(first.response, "canary_id") ?? "";
       expect(cookie).toMatch(/^canary_id=[A-Za-z0-9_-]{22}$/);
       const setCookie = first.response.headers.getSetCookie().find((c) => c.startsWith("canary_id="))!;
       expect(setCookie).toContain("Secure");

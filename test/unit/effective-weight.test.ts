@@ -1,0 +1,65 @@
+// Table-driven tests of effectiveWeight: config + coordinator state -> served canary %.
+import { describe, expect, it } from "vitest";
+import { validateConfig } from "../../src/core/config/parse.js";
+import type { ConfigInput, RouteConfig } from "../../src/core/config/schema.js";
+import { effectiveWeight } from "../../src/core/rollout/effective-weight.js";
+import type { Phase, RolloutState } from "../../src/core/rollout/state.js";
+
+function route(overrides: Partial<ConfigInput["routes"][number]> = {}): RouteConfig {
+  const parsed = validateConfig({
+    version: 1,
+    routes: [
+      {
+        id: "shop",
+        stable: { origin: "https://stable.example" },
+        canary: { origin: "https://canary.example" },
+        release: "r1",
+        ...overrides,
+      },
+    ],
+  });
+  if (!parsed.ok) throw new Error(parsed.error.join("\n"));
+  return parsed.value.routes[0]!;
+}
+
+function state(phase: Phase, stepIndex = 0, release = "r1"): RolloutState {
+  return {
+    routeId: "shop",
+    release,
+    mode: "steps",
+    phase,
+    stepIndex,
+    stepStartedAt: 0,
+    epoch: 3,
+    configHash: "h",
+    weights: [1, 5, 25],
+    lastChange: { at: 0, actor: "engine", event: "advance", reason: "test" },
+  };
+}
+
+const manual = route({ weight: 12.5 });
+const steps = route({ weight: 80, steps: { weights: [1, 5, 25] } });
+
+describe("effectiveWeight", () => {
+  it.each([
+    { name: "no state yet", route: manual, state: undefined, want: 0 },
+    { name: "state of another release", route: manual, state: state("progressing", 0, "r0"), want: 0 },
+    { name: "rolled-back old release, new release not yet seen", route: steps, state: state("rolled_back", 2, "r0"), want: 0 },
+    { name: "manual progressing", route: manual, state: state("progressing"), want: 12.5 },
+    { name: "manual paused", route: manual, state: state("paused"), want: 12.5 },
+    { name: "manual idle", route: manual, state: state("idle"), want: 0 },
+    { name: "manual rolled_back", route: manual, state: state("rolled_back"), want: 0 },
+    { name: "manual promoted", route: manual, state: state("promoted"), want: 100 },
+    { name: "steps progressing step 0", route: steps, state: state("progressing", 0), want: 1 },
+    { name: "steps progressing step 2", route: steps, state: state("progressing", 2), want: 25 },
+    { name: "steps paused step 1", route: steps, state: state("paused", 1), want: 5 },
+    { name: "steps idle", route: steps, state: state("idle"), want: 0 },
+    { name: "steps rolled_back", route: steps, state: state("rolled_back", 2), want: 0 },
+    { name: "steps promoted", route: steps, state: state("promoted", 1), want: 100 },
+    { name: "steps index past the end clamps to the last step", route: steps, state: state("progressing", 9), want: 25 },
+    { name: "steps negative index clamps to step 0", route: steps, state: state("progressing", -1), want: 1 },
+    { name: "manual weight 0 progressing", route: route({ weight: 0 }), state: state("progressing"), want: 0 },
+  ])("$name -> $want", ({ route, state, want }) => {
+    expect(effectiveWeight(route, state)).toBe(want);
+  });
+});
