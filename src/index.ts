@@ -1,21 +1,40 @@
-// Entry: wires the request path and exports the coordinator Durable Object class.
+// Entry: wires the request path, the admin API, and exports the coordinator class.
+import { handleAdmin } from "./admin/handle-admin.js";
+import { mintIdentity } from "./core/identity.js";
 import { AnalyticsSink } from "./edge/analytics-sink.js";
+import { CompositeSink } from "./edge/composite-sink.js";
 import { ConfigCache } from "./edge/config-cache.js";
+import { CoordinatorClient } from "./edge/coordinator-client.js";
 import { errorResponse } from "./edge/error-response.js";
 import { handleRequest } from "./edge/handle-request.js";
 
-// Per-isolate state: settled values only.
+// Per-isolate state: settled values only, never promises or I/O objects.
+const randomBytes = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 const configCache = new ConfigCache();
+const coordinator = new CoordinatorClient(mintIdentity(randomBytes), Date.now);
 
 export default {
   async fetch(request, env, ctx) {
     try {
+      const adminBase = env.ADMIN_BASE_PATH || "/__canary";
+      const path = new URL(request.url).pathname;
+      if (path === adminBase || path.startsWith(`${adminBase}/`)) {
+        return await handleAdmin(request, env, ctx, { configCache, coordinator, base: adminBase });
+      }
       return await handleRequest(request, env, ctx, {
         configCache,
-        weights: { weight: (route) => route.weight },
-        sink: new AnalyticsSink(env.CANARY_AE),
+        weights: {
+          weight: (route, sync, e, c) =>
+            coordinator.weight(
+              route,
+              sync,
+              (routeId, req) => e.COORDINATOR.get(e.COORDINATOR.idFromName(routeId)).sync(req),
+              (p) => c.waitUntil(p),
+            ),
+        },
+        sink: new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]),
         now: Date.now,
-        randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+        randomBytes,
       });
     } catch (e) {
       console.error(JSON.stringify({ level: "error", msg: "unhandled edge error", error: (e as Error).stack ?? String(e) }));

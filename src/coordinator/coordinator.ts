@@ -1,4 +1,221 @@
-// Placeholder until the coordinator lands (issue 3).
+// The coordinator: one Durable Object per route (idFromName(route id)). It holds what
+// is true now (phase, step, epoch), merges the evidence isolates deliver on sync, runs
+// the decision engine on every sync (throttled) and on a 1 s alarm tick, applies the
+// result through the pure state machine, and writes every change with its reason and
+// statistics to the audit log. It reads the KV config itself, so its view of what the
+// operator wants does not depend on which isolate called last.
 import { DurableObject } from "cloudflare:workers";
+import type { RouteConfig } from "../core/config/schema.js";
+import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
+import { effectiveWeight } from "../core/rollout/effective-weight.js";
+import type { RolloutEvent } from "../core/rollout/events.js";
+import type { RolloutState } from "../core/rollout/state.js";
+import { transition, type TransitionError } from "../core/rollout/transition.js";
+import { err, ok, type Result } from "../core/result.js";
+import { routeHash } from "../core/route-hash.js";
+import { decide, type Decision, type Explanation } from "../core/stats/decision-engine.js";
+import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
+import { ConfigCache } from "../edge/config-cache.js";
+import { summarize, type EvidenceSummary, type SeriesPoint, series } from "./evidence-summary.js";
+import { CoordinatorStore, type AuditEntry } from "./store.js";
 
-export class Coordinator extends DurableObject<Env> {}
+/** Alarm tick while a rollout is active. */
+export const TICK_MS = 1000;
+/** Minimum time between engine runs triggered by syncs. */
+const EVAL_THROTTLE_MS = 250;
+/** Re-read KV at least this often even when isolates agree with us. */
+const CONFIG_MAX_AGE_MS = 10_000;
+/** ...and at most this often when an isolate reports a config we have not seen. */
+const CONFIG_MIN_AGE_MS = 200;
+
+export type OperatorCommand =
+  | { type: "rollback" | "promote" | "pause" | "resume"; reason: string }
+  | { type: "set_step"; stepIndex: number; reason: string };
+
+export interface CoordinatorStatus {
+  routeId: string | undefined;
+  state: RolloutState | undefined;
+  effectiveWeight: number;
+  configHash: string | undefined;
+  configError: string[] | undefined;
+  step: { index: number; weight: number; startedAt: number; evidence: EvidenceSummary } | undefined;
+  lastDecision: (Pick<Decision, "action" | "reason" | "explanation"> & { at: number }) | undefined;
+  isolates: number;
+  series: SeriesPoint[];
+  now: number;
+}
+
+export class Coordinator extends DurableObject<Env> {
+  private readonly store: CoordinatorStore;
+  private readonly configCache = new ConfigCache();
+  private route: { config: RouteConfig; hash: string; readAt: number } | undefined;
+  private lastEvalAt = 0;
+  private lastDecision: CoordinatorStatus["lastDecision"];
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new CoordinatorStore(ctx.storage.sql);
+  }
+
+  /** The one isolate call: deliver a delta, get the state back. */
+  async sync(req: SyncRequest): Promise<SyncResponse> {
+    const now = Date.now();
+    await this.loadRoute(req.routeId, now, req.configHash);
+    let state = this.store.loadState();
+    let duplicate = false;
+    if (state && req.release === state.release) {
+      duplicate = !this.store.applyDelta(req.isolateId, req.seq, state.release, state.stepIndex, now, req.delta);
+    }
+    if (now - this.lastEvalAt >= EVAL_THROTTLE_MS) state = this.evaluate(now);
+    return { state, duplicate, now };
+  }
+
+  /** Operator action from the admin API. */
+  async command(routeId: string, cmd: OperatorCommand): Promise<Result<RolloutState, TransitionError>> {
+    const now = Date.now();
+    await this.loadRoute(routeId, now);
+    const event: RolloutEvent =
+      cmd.type === "set_step"
+        ? { type: "set_step", stepIndex: cmd.stepIndex, reason: cmd.reason }
+        : cmd.type === "rollback"
+          ? { type: "rollback", actor: "operator", reason: cmd.reason }
+          : { type: cmd.type, reason: cmd.reason };
+    const result = this.apply(event, now);
+    if (!result.ok) return err(result.error);
+    return ok(result.value);
+  }
+
+  async status(routeId: string): Promise<CoordinatorStatus> {
+    const now = Date.now();
+    await this.loadRoute(routeId, now);
+    const state = this.store.loadState();
+    const route = this.route?.config;
+    const step =
+      state && route
+        ? {
+            index: state.stepIndex,
+            weight: effectiveWeight(route, state),
+            startedAt: state.stepStartedAt,
+            evidence: summarize(this.stepEvidence(state)),
+          }
+        : undefined;
+    return {
+      routeId: this.store.getMeta<string>("routeId"),
+      state,
+      effectiveWeight: route ? effectiveWeight(route, state) : 0,
+      configHash: this.route?.hash,
+      configError: this.configCache.view().error?.messages,
+      step,
+      lastDecision: this.lastDecision,
+      isolates: this.store.activeIsolates(now, 60_000),
+      series: state ? series(this.store.buckets(state.release, now - 60 * 60_000)) : [],
+      now,
+    };
+  }
+
+  async events(limit = 50, before?: number): Promise<AuditEntry[]> {
+    return this.store.audit(Math.min(Math.max(1, limit), 500), before);
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const routeId = this.store.getMeta<string>("routeId");
+    if (routeId) await this.loadRoute(routeId, now);
+    this.evaluate(now);
+    this.store.prune(now, this.current());
+    this.schedule(now);
+  }
+
+  private current(): { release: string; step: number } | undefined {
+    const s = this.store.loadState();
+    return s ? { release: s.release, step: s.stepIndex } : undefined;
+  }
+
+  /** Reads the route's config from KV when due and applies it as a config event. */
+  private async loadRoute(routeId: string, now: number, isolateHash?: string): Promise<void> {
+    if (this.store.getMeta<string>("routeId") !== routeId) this.store.setMeta("routeId", routeId);
+    const age = this.route ? now - this.route.readAt : Number.POSITIVE_INFINITY;
+    const due = age >= CONFIG_MAX_AGE_MS || (isolateHash !== undefined && isolateHash !== this.route?.hash && age >= CONFIG_MIN_AGE_MS);
+    if (!due) return;
+    const view = await this.configCache.refreshNow(this.env.CANARY_CONFIG, now);
+    const config = view.config?.routes.find((r) => r.id === routeId);
+    if (!config) return;
+    const hash = routeHash(config);
+    this.route = { config, hash, readAt: now };
+    this.apply({ type: "config", route: config, configHash: hash }, now);
+  }
+
+  /** Applies an event; persists, audits and (re)arms the alarm when it changed something. */
+  private apply(event: RolloutEvent, now: number, explanation?: Explanation): Result<RolloutState, TransitionError> {
+    const before = this.store.loadState();
+    const result = transition(before, event, now);
+    if (!result.ok) return result;
+    const { state, changed, from } = result.value;
+    if (!changed) return ok(state);
+    this.store.saveState(state);
+    this.store.appendAudit({
+      at: now,
+      actor: state.lastChange.actor,
+      event: event.type,
+      release: state.release,
+      fromPhase: from ?? null,
+      toPhase: state.phase,
+      epoch: state.epoch,
+      step: state.stepIndex,
+      weight: this.route ? effectiveWeight(this.route.config, state) : 0,
+      reason: state.lastChange.reason,
+      explanation,
+      configHash: state.configHash,
+    });
+    console.log(JSON.stringify({ level: "info", msg: "rollout changed", route: state.routeId, release: state.release, from, to: state.phase, epoch: state.epoch, reason: state.lastChange.reason }));
+    this.schedule(now);
+    return ok(state);
+  }
+
+  private stepEvidence(state: RolloutState): Evidence {
+    return this.store
+      .buckets(state.release, 0, state.stepIndex)
+      .reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
+  }
+
+  /** Runs the decision engine on the current step and acts on its decision. */
+  private evaluate(now: number): RolloutState | undefined {
+    this.lastEvalAt = now;
+    const state = this.store.loadState();
+    const route = this.route?.config;
+    if (!state || !route || state.release !== route.release) return state;
+    if (state.phase !== "progressing" && state.phase !== "paused") return state;
+    const weight = effectiveWeight(route, state);
+    if (weight <= 0) return state;
+    const decision = decide({
+      now,
+      stepStartedAt: state.stepStartedAt,
+      weight,
+      minDurationMs: (route.steps?.minDurationSec ?? 60) * 1000,
+      minRequests: route.steps?.minRequests ?? 0,
+      buckets: this.store.buckets(state.release, 0, state.stepIndex).map((b) => ({ start: b.start, evidence: b.evidence })),
+      guardrails: route.guardrails,
+    });
+    this.lastDecision = { action: decision.action, reason: decision.reason, at: now, explanation: decision.explanation };
+    if (decision.action === "rollback") {
+      const r = this.apply({ type: "rollback", actor: "engine", reason: decision.reason, expectedEpoch: state.epoch }, now, decision.explanation);
+      return r.ok ? r.value : state;
+    }
+    if (decision.action === "advance" && state.phase === "progressing" && state.mode === "steps") {
+      const r = this.apply({ type: "advance", reason: decision.reason, expectedEpoch: state.epoch }, now, decision.explanation);
+      return r.ok ? r.value : state;
+    }
+    return state;
+  }
+
+  /** Keeps a 1 s tick while a rollout is active, so steps advance and rollbacks happen without traffic-driven syncs. */
+  private schedule(now: number): void {
+    const state = this.store.loadState();
+    if (state && (state.phase === "progressing" || state.phase === "paused")) {
+      void this.ctx.storage.getAlarm().then((at) => {
+        if (at === null || at > now + TICK_MS) return this.ctx.storage.setAlarm(now + TICK_MS);
+        return undefined;
+      });
+    }
+  }
+}

@@ -21,6 +21,9 @@ export interface Outcome {
   country: string;
   /** Response size from Content-Length, -1 when unknown. */
   bytes: number;
+  /** The variant was pinned (signed override) or forced (country filter), not drawn
+   *  from the cohort split: kept out of the rollout's evidence. */
+  forced: boolean;
 }
 
 /** Receives every request's outcome after the response is on its way. */

@@ -25,7 +25,9 @@ const toB64url = (bytes: Uint8Array): string => {
 };
 
 const fromB64url = (text: string): Uint8Array | undefined => {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return undefined;
+  // 43 chars carry 258 bits; the last char's 2 spare bits must be zero, else atob would
+  // accept several spellings of one signature (a token would not be one string).
+  if (!/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/.test(text)) return undefined;
   const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "=");
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 };

@@ -50,6 +50,12 @@ export class ConfigCache {
     return this.view();
   }
 
+  /** Re-reads KV now and waits for it (the coordinator uses this; the edge never waits). */
+  async refreshNow(kv: KVNamespace, now: number): Promise<ConfigView> {
+    await this.refresh(kv, now);
+    return this.view();
+  }
+
   view(): ConfigView {
     return this.good
       ? { config: this.good.config, hash: this.good.hash, loadedAt: this.good.loadedAt, error: this.error }

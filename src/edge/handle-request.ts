@@ -2,7 +2,7 @@
 // decorate -> record outcome after the response is on its way. Everything here is
 // either cached per isolate or computed in microseconds, except the origin fetch.
 import { bucketOf, releaseSalt, variantFor } from "../core/bucket.js";
-import type { RouteConfig, Variant } from "../core/config/schema.js";
+import type { RouteConfig, SyncConfig, Variant } from "../core/config/schema.js";
 import { readCookie, serializeCookie } from "../core/cookies.js";
 import { mintIdentity, resolveIdentity } from "../core/identity.js";
 import type { Outcome, OutcomeSink } from "../core/outcome.js";
@@ -15,9 +15,9 @@ import { errorResponse } from "./error-response.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** Where the canary weight of a route comes from (KV in manual mode, the coordinator otherwise). */
+/** Where the effective canary weight of a route comes from (the coordinator client). */
 export interface WeightSource {
-  weight(route: RouteConfig, ctx: ExecutionContext): Promise<number> | number;
+  weight(route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext): Promise<number> | number;
 }
 
 export interface EdgeDeps {
@@ -43,11 +43,12 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
   const identity = resolveIdentity(request.headers, route.sticky, () => mintIdentity(deps.randomBytes));
   const cf = request.cf as { colo?: string; country?: string } | undefined;
   const country = cf?.country ?? "";
-  const variant =
-    (await overrideVariant(request, route, env, deps.now())) ??
-    (countryAllowed(route, country)
-      ? variantFor(bucketOf(releaseSalt(route.id, route.release), identity.id), await deps.weights.weight(route, ctx))
-      : "stable");
+  const pinned = await overrideVariant(request, route, env, deps.now());
+  const allowed = countryAllowed(route, country);
+  // The weight is asked for even when pinned, so the isolate keeps syncing.
+  const weight = await deps.weights.weight(route, view.config.sync, env, ctx);
+  const variant: Variant =
+    pinned ?? (allowed ? variantFor(bucketOf(releaseSalt(route.id, route.release), identity.id), weight) : "stable");
 
   const result = await proxy(request, url, route, variant, deps.now);
   const outcome: Outcome = {
@@ -62,6 +63,7 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     colo: cf?.colo ?? "",
     country,
     bytes: Number(result.served.response?.headers.get("content-length") ?? -1),
+    forced: pinned !== undefined || !allowed,
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
 

@@ -53,6 +53,20 @@ export async function putConfig(doc: ConfigInput | string): Promise<void> {
   await send("/__warm");
 }
 
+/**
+ * Writes a config and waits until the coordinator has taken it in: the coordinator
+ * re-reads KV at most every 200 ms when an isolate reports a config it has not seen,
+ * and the isolate picks up the new state on its next sync.
+ */
+export async function putConfigAndSync(doc: ConfigInput): Promise<void> {
+  await putConfig(doc);
+  const interval = doc.sync?.intervalMs ?? 1000;
+  for (let i = 0; i < 2; i++) {
+    await sleep(Math.max(250, interval));
+    await send("/__warm");
+  }
+}
+
 /** Cookie value (name=value) from a response's Set-Cookie for `name`. */
 export function cookieFrom(response: Response, name: string): string | undefined {
   const all = response.headers.getSetCookie();
@@ -66,4 +80,31 @@ export async function originControl(url: string, mode: Record<string, unknown>):
 
 export async function originStats(url: string): Promise<{ requests: number; byMethod: Record<string, number> }> {
   return (await (await fetch(`${url}/__origin/stats`)).json()) as { requests: number; byMethod: Record<string, number> };
+}
+
+export const ADMIN_TOKEN = "test-admin-token";
+
+/** Calls the admin API through the entry; `token: null` sends none. */
+export async function admin<T = unknown>(
+  path: string,
+  init: { method?: string; body?: unknown; token?: string | null } = {},
+): Promise<{ status: number; json: T }> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const token = init.token === undefined ? ADMIN_TOKEN : init.token;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const r = await send(`/__canary/api${path}`, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers,
+    body: init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body),
+  });
+  return { status: r.response.status, json: JSON.parse(r.body) as T };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Distinct users identified by an app header, so no cookie jar is needed. */
+export async function variantsOf(users: number, prefix = "user", path = "/"): Promise<string[]> {
+  const out: string[] = [];
+  for (let u = 0; u < users; u++) out.push((await send(path, { headers: { "x-user-id": `${prefix}-${u}` } })).variant ?? "none");
+  return out;
 }

@@ -1,9 +1,11 @@
 import { describe, expect, it, beforeAll } from "vitest";
-import { config, cookieFrom, originControl, origins, originStats, putConfig, route, send } from "./helpers.js";
+import { config, cookieFrom, originControl, origins, originStats, putConfigAndSync, route, send } from "./helpers.js";
+
+const FAST = { intervalMs: 100 };
 
 describe("handleRequest: split and stickiness", () => {
   beforeAll(async () => {
-    await putConfig(config(route({ weight: 30 })));
+    await putConfigAndSync({ ...config(route({ weight: 30, release: "split-1" })), sync: FAST });
   });
 
   it("mints an identity cookie, keeps the user on one variant, and splits near the weight", async () => {
@@ -35,7 +37,7 @@ describe("handleRequest: split and stickiness", () => {
   });
 
   it("uses an app header as identity when configured, without minting a cookie", async () => {
-    await putConfig(config(route({ weight: 50, sticky: { source: "header", name: "x-user-id" } })));
+    await putConfigAndSync({ ...config(route({ weight: 50, release: "hdr-1", sticky: { source: "header", name: "x-user-id" } })), sync: FAST });
     const seen = new Set<string>();
     for (let u = 0; u < 40; u++) {
       const a = await send("/", { headers: { "x-user-id": `user-${u}` } });
@@ -48,14 +50,14 @@ describe("handleRequest: split and stickiness", () => {
   });
 
   it("a new release id reshuffles users while the same release keeps them", async () => {
-    await putConfig(config(route({ weight: 50, sticky: { source: "header", name: "x-user-id" } })));
+    await putConfigAndSync({ ...config(route({ weight: 50, release: "shuffle-1", sticky: { source: "header", name: "x-user-id" } })), sync: FAST });
     const before: string[] = [];
     for (let u = 0; u < 60; u++) before.push((await send("/", { headers: { "x-user-id": `u${u}` } })).variant!);
-    await putConfig(config(route({ weight: 50, release: "r2", sticky: { source: "header", name: "x-user-id" } })));
+    await putConfigAndSync({ ...config(route({ weight: 50, release: "shuffle-2", sticky: { source: "header", name: "x-user-id" } })), sync: FAST });
     let moved = 0;
     for (let u = 0; u < 60; u++) {
       const r = await send("/", { headers: { "x-user-id": `u${u}` } });
-      expect(r.response.headers.get("x-canary-release")).toBe("r2");
+      expect(r.response.headers.get("x-canary-release")).toBe("shuffle-2");
       if (r.variant !== before[u]) moved++;
     }
     expect(moved).toBeGreaterThan(10);
@@ -64,7 +66,7 @@ describe("handleRequest: split and stickiness", () => {
 
 describe("handleRequest: header hygiene and routing", () => {
   beforeAll(async () => {
-    await putConfig(config(route({ weight: 100, match: { hosts: ["app.test"], pathPrefix: "/" } })));
+    await putConfigAndSync({ ...config(route({ weight: 100, release: "hyg-1", match: { hosts: ["app.test"], pathPrefix: "/" } })), sync: FAST });
   });
 
   it("forwards method, path, query and body; sets forwarding headers; strips hop-by-hop and spoofed headers", async () => {
@@ -84,12 +86,12 @@ describe("handleRequest: header hygiene and routing", () => {
     expect(echo.headers["x-forwarded-host"]).toBe("app.test");
     expect(echo.headers["x-forwarded-proto"]).toBe("http");
     expect(echo.headers["x-canary-variant"]).toBe("canary");
-    expect(echo.headers["x-canary-release"]).toBe("r1");
+    expect(echo.headers["x-canary-release"]).toBe("hyg-1");
     expect(echo.headers["x-canary-internal"]).toBeUndefined();
     expect(echo.headers["x-custom"]).toBeUndefined();
     expect(echo.headers["keep-alive"]).toBeUndefined();
     expect(r.response.headers.get("x-canary-variant")).toBe("canary");
-    expect(r.response.headers.get("x-canary-release")).toBe("r1");
+    expect(r.response.headers.get("x-canary-release")).toBe("hyg-1");
   });
 
   it("answers an unmatched host with a 404 naming host and path", async () => {
@@ -107,7 +109,7 @@ describe("handleRequest: header hygiene and routing", () => {
   });
 
   it("hides the variant headers when exposeHeaders is false", async () => {
-    await putConfig(config(route({ weight: 100, exposeHeaders: false })));
+    await putConfigAndSync({ ...config(route({ weight: 100, release: "hide-1", exposeHeaders: false })), sync: FAST });
     const r = await send("/");
     expect(r.response.status).toBe(200);
     expect(r.response.headers.get("x-canary-variant")).toBeNull();
@@ -117,7 +119,7 @@ describe("handleRequest: header hygiene and routing", () => {
 
 describe("handleRequest: fallback", () => {
   it("retries every failed canary GET on stable: zero failed GETs with the canary down", async () => {
-    await putConfig(config(route({ weight: 100, canary: { origin: origins.down } })));
+    await putConfigAndSync({ ...config(route({ weight: 100, release: "fb-down", canary: { origin: origins.down } })), sync: FAST });
     for (let i = 0; i < 25; i++) {
       const r = await send(`/item/${i}`);
       expect(r.response.status).toBe(200);
@@ -128,7 +130,7 @@ describe("handleRequest: fallback", () => {
   });
 
   it("retries a GET that gets a configured failure status", async () => {
-    await putConfig(config(route({ weight: 100 })));
+    await putConfigAndSync({ ...config(route({ weight: 100, release: "fb-status" })), sync: FAST });
     const r = await send("/status/503");
     expect(r.response.status).toBe(503); // stable answers /status/503 with 503 too: served, not hidden
     expect(r.response.headers.get("x-canary-fallback")).toBe("1");
@@ -136,7 +138,7 @@ describe("handleRequest: fallback", () => {
   });
 
   it("never replays a POST", async () => {
-    await putConfig(config(route({ weight: 100 })));
+    await putConfigAndSync({ ...config(route({ weight: 100, release: "fb-post" })), sync: FAST });
     await originControl(origins.canary, { failRate: 1, failStatus: 503, reset: true });
     await originControl(origins.stable, { reset: true });
     try {
@@ -151,7 +153,7 @@ describe("handleRequest: fallback", () => {
   });
 
   it("times out a silent canary and serves stable", async () => {
-    await putConfig(config(route({ weight: 100, canary: { origin: origins.canary, timeoutMs: 200 } })));
+    await putConfigAndSync({ ...config(route({ weight: 100, release: "fb-timeout", canary: { origin: origins.canary, timeoutMs: 200 } })), sync: FAST });
     const r = await send("/slow?delayMs=2000");
     expect(r.response.status).toBe(200);
     expect(r.response.headers.get("x-canary-fallback")).toBe("1");

@@ -16,32 +16,43 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = formatPath(issue.path);
+  // Messages written in the schema ("must be between 0 and 100") beat generic ones.
+  if (/^(must|is) /.test(issue.message)) return `${where} ${issue.message}`;
   switch (issue.code) {
     case "invalid_type":
+      // Needs `reportInput` (see validateConfig): without it zod strips `input` from
+      // every issue and a wrong type would read as a missing field.
       return issue.input === undefined ? `${where} is required` : `${where} must be ${article(issue.expected)}`;
     case "unrecognized_keys":
       return issue.keys.map((k) => `${where === "config" ? k : `${where}.${k}`} is not a known field`).join("; ");
     case "too_small":
       return issue.origin === "array"
-        ? `${where} must have at least ${issue.minimum} item(s)`
+        ? `${where} must have at least ${items(issue.minimum)}`
         : issue.origin === "string"
           ? `${where} must not be empty`
           : `${where} must be ${issue.inclusive === false ? ">" : ">="} ${issue.minimum}`;
     case "too_big":
       return issue.origin === "array"
-        ? `${where} must have at most ${issue.maximum} item(s)`
+        ? `${where} must have at most ${items(issue.maximum)}`
         : issue.origin === "string"
           ? `${where} must be at most ${issue.maximum} characters`
           : `${where} must be ${issue.inclusive === false ? "<" : "<="} ${issue.maximum}`;
     case "invalid_value":
+      if (issue.input === undefined) return `${where} is required`;
       return `${where} must be ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`;
     case "invalid_format":
-      return `${where} ${issue.message.startsWith("must") ? issue.message : `has an invalid format (${issue.format})`}`;
+      return issue.format === "regex" && "pattern" in issue && typeof issue.pattern === "string"
+        ? `${where} must match ${issue.pattern}`
+        : `${where} must be a valid ${issue.format}`;
     case "not_multiple_of":
       return `${where} must be a multiple of ${issue.divisor}`;
     default:
       return `${where} ${issue.message}`;
   }
+}
+
+function items(n: number | bigint): string {
+  return `${n} item${n === 1 ? "" : "s"}`;
 }
 
 function article(expected: string): string {
@@ -53,7 +64,7 @@ function article(expected: string): string {
 
 /** Validates an already-decoded JSON value. */
 export function validateConfig(value: unknown): Result<Config, string[]> {
-  const parsed = ConfigSchema.safeParse(value);
+  const parsed = ConfigSchema.safeParse(value, { reportInput: true });
   if (parsed.success) return ok(parsed.data);
   return err(parsed.error.issues.map(describeIssue));
 }

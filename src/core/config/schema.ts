@@ -3,6 +3,7 @@
 // Schema (scripts/gen-schema.ts). Strict objects everywhere: a typo is an error,
 // never a silently ignored field.
 import { z } from "zod";
+import { GuardrailsSchema } from "../stats/guardrails.js";
 
 const isHttpUrl = (value: string): boolean => {
   try {
@@ -158,16 +159,45 @@ export const RouteSchema = z.strictObject({
   override: OverrideSchema,
   countries: CountriesSchema.optional(),
   fallback: FallbackSchema,
+  guardrails: GuardrailsSchema,
   exposeHeaders: z
     .boolean()
     .default(true)
     .describe("Add x-canary-variant and x-canary-release to responses. Default true."),
 });
 
+export const SyncSchema = z
+  .strictObject({
+    intervalMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(60_000)
+      .default(1000)
+      .describe("How often each isolate syncs evidence and state with a route's coordinator, in ms. Default 1000."),
+    staleAfterMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(3_600_000)
+      .default(30_000)
+      .describe("Without a successful sync for this long, an isolate serves stable only (fail-safe), in ms. Default 30000."),
+    coldWaitMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(5000)
+      .default(500)
+      .describe("How long a cold isolate waits for its first sync before serving stable, in ms. Default 500."),
+  })
+  .default({ intervalMs: 1000, staleAfterMs: 30_000, coldWaitMs: 500 })
+  .describe("Isolate <-> coordinator sync settings.");
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe("JSON Schema reference for editors; ignored."),
     version: z.literal(1).describe("Config format version; must be 1."),
+    sync: SyncSchema,
     routes: z.array(RouteSchema).min(1).max(100),
   })
   .superRefine((config, ctx) => {
@@ -186,4 +216,5 @@ export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type RouteConfig = Config["routes"][number];
 export type OriginConfig = RouteConfig["stable"];
+export type SyncConfig = Config["sync"];
 export type Variant = "stable" | "canary";

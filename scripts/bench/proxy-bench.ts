@@ -1,0 +1,522 @@
+// Request-path benchmark of edge-canary (`npm run bench`). Why: the Worker sits in
+// front of every request, so what matters is what it adds over a bare proxy in the
+// same runtime, not an absolute number from a shared, noisy machine.
+//
+// One run:
+//  1. starts a real origin (scripts/lib/origin-server.ts) on 127.0.0.1, in a child
+//     process so it does not share an event loop with the load generator;
+//  2. bundles the Worker with `wrangler deploy --dry-run --outdir <tmp>` and runs it in
+//     Miniflare with the bindings of wrangler.toml (KV seeded with a weight-50 config
+//     whose stable and canary both point at the origin, DO, AE, vars, ADMIN_TOKEN);
+//  3. runs scripts/bench/passthrough-worker.js in a second Miniflare (same runtime,
+//     same origin) as the baseline;
+//  4. drives both over HTTP with autocannon, interleaved A,B,A,B (warm-up before each
+//     run), 90% of requests with a `canary_id` cookie from a pool of 10,000 ids (the
+//     hashing path), 10% without (the minting path), and takes medians;
+//  5. measures the hot path's CPU time in Node (scripts/bench/hot-path.ts);
+//  6. prints a markdown table and writes it to scripts/bench/results/proxy-bench.md.
+// Everything started is stopped on exit, also on SIGINT/SIGTERM.
+//
+// Flags: --duration <s> (10) --connections <n> (50) --rounds <n> (3) --warmup <s> (2)
+//        --no-cookie-share <0..1> (0.1) --skip-hot-path --out <file>
+//        --ref <commit>: build the Worker from a read-only `git archive` snapshot of that
+//        commit instead of the working tree (which other people may be editing)
+import { execFile, fork, type ChildProcess } from "node:child_process";
+import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import type { Instance, Options as AutocannonOptions, Result as AutocannonResult } from "autocannon";
+import type { Miniflare, MiniflareOptions } from "miniflare";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { benchConfigDocument, fmtUs, identityPool, runHotPath, type HotPathResult } from "./hot-path.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+
+interface Args {
+  duration: number;
+  connections: number;
+  rounds: number;
+  warmup: number;
+  noCookieShare: number;
+  skipHotPath: boolean;
+  ref: string | undefined;
+  out: string;
+}
+
+function readArgs(): Args {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: "string", default: "10" },
+      connections: { type: "string", default: "50" },
+      rounds: { type: "string", default: "3" },
+      warmup: { type: "string", default: "2" },
+      "no-cookie-share": { type: "string", default: "0.1" },
+      "skip-hot-path": { type: "boolean", default: false },
+      ref: { type: "string" },
+      out: { type: "string", default: join(here, "results/proxy-bench.md") },
+    },
+  });
+  const num = (name: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got ${v}`);
+    return n;
+  };
+  return {
+    duration: num("duration", values.duration, 1),
+    connections: Math.floor(num("connections", values.connections, 1)),
+    rounds: Math.floor(num("rounds", values.rounds, 1)),
+    warmup: num("warmup", values.warmup, 0),
+    noCookieShare: Math.min(1, num("no-cookie-share", values["no-cookie-share"], 0)),
+    skipHotPath: values["skip-hot-path"] ?? false,
+    ref: values.ref,
+    out: resolve(values.out ?? join(here, "results/proxy-bench.md")),
+  };
+}
+
+// --- cleanup: everything we start registers its stop here -------------------------
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+let running: Instance | undefined;
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    running?.stop();
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        console.error(`cleanup: ${(e as Error).message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+const log = (msg: string): void => console.error(`[bench] ${msg}`);
+
+// --- CPU accounting of the workerd processes (Linux /proc; absent elsewhere) --------
+// Wall-clock throughput on a shared 2-CPU box moves with other people's jobs; the CPU
+// time workerd spends per request does not, so it is reported next to req/s.
+const CLK_TCK = 100; // Linux USER_HZ; `getconf CLK_TCK` is 100 on every mainstream build
+
+function workerdChildren(): Set<number> {
+  const out = new Set<number>();
+  try {
+    for (const name of readdirSync("/proc")) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+        const rest = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+        if (stat.includes("(workerd)") && rest[1] === String(process.pid)) out.add(Number(name));
+      } catch {
+        // process went away while scanning
+      }
+    }
+  } catch {
+    // no /proc: CPU columns stay empty
+  }
+  return out;
+}
+
+/** utime + stime of a process in ms, or undefined when unreadable. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts a Miniflare and returns it with the pid of the workerd process it spawned. */
+async function startMiniflare(options: MiniflareOptions): Promise<{ mf: Miniflare; url: URL; pid: number | undefined }> {
+  const { Miniflare } = await import("miniflare");
+  const before = workerdChildren();
+  const mf = new Miniflare({ ...options, handleRuntimeStdio: filterRuntimeStdio } as MiniflareOptions);
+  cleanups.push(() => mf.dispose());
+  const url = await mf.ready;
+  const pid = [...workerdChildren()].find((p) => !before.has(p));
+  return { mf, url, pid };
+}
+
+/**
+ * workerd logs a "disconnected: ... Broken pipe / Connection reset" stack each time the
+ * load generator closes its sockets at the end of a run: expected, dropped. All else
+ * is passed through.
+ */
+function filterRuntimeStdio(stdout: Readable, stderr: Readable): void {
+  stdout.pipe(process.stderr);
+  let skipStack = false;
+  createInterface({ input: stderr }).on("line", (line) => {
+    if (/disconnected: .*(Broken pipe|Connection reset by peer)/.test(line)) {
+      skipStack = true;
+      return;
+    }
+    if (skipStack && line.startsWith("stack:")) return;
+    skipStack = false;
+    process.stderr.write(`[workerd] ${line}\n`);
+  });
+}
+
+async function startOriginChild(): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(fileURLToPath(import.meta.url), ["--origin-child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  cleanups.push(
+    () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once("exit", () => done());
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+      }),
+  );
+  const url = await new Promise<string>((ok, fail) => {
+    child.once("message", (m) => ok((m as { url: string }).url));
+    child.once("exit", (code) => fail(new Error(`origin child exited early (${code})`)));
+  });
+  return { url, child };
+}
+
+/**
+ * Where the Worker is built from: the working tree (default), or with --ref a read-only
+ * snapshot of a git commit (`git archive`, no state change), for when the shared tree
+ * is mid-edit and does not bundle.
+ */
+async function sourceDir(ref: string | undefined): Promise<string> {
+  if (!ref) return root;
+  const snap = await mkdtemp(join(tmpdir(), "edge-canary-bench-src-"));
+  cleanups.push(() => rm(snap, { recursive: true, force: true }));
+  await promisify(execFile)("sh", ["-c", `git archive --format=tar "$1" | tar -x -C "$2"`, "sh", ref, snap], { cwd: root });
+  await symlink(join(root, "node_modules"), join(snap, "node_modules"), "dir");
+  return snap;
+}
+
+async function bundleWorker(src: string): Promise<string> {
+  const outdir = await mkdtemp(join(tmpdir(), "edge-canary-bench-"));
+  cleanups.push(() => rm(outdir, { recursive: true, force: true }));
+  try {
+    await promisify(execFile)(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+      cwd: src,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (e) {
+    const out = `${(e as { stdout?: string }).stdout ?? ""}\n${(e as { stderr?: string }).stderr ?? ""}`.replace(/\x1b\[[0-9;]*m/g, "");
+    const errors = out.split("\n").filter((l) => /ERROR|error/.test(l)).slice(0, 12).join("\n");
+    throw new Error(
+      `wrangler deploy --dry-run failed in ${src}:\n${errors || out.slice(-2000)}\n` +
+        `(the shared tree may be mid-edit; \`npm run bench -- --ref HEAD\` benchmarks the last commit instead)`,
+    );
+  }
+  return join(outdir, "index.js");
+}
+
+async function startEdgeCanary(scriptPath: string, originUrl: string, src: string) {
+  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
+  // Bindings exactly as wrangler.toml declares them (KV, DO sqlite, AE, vars).
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(src, "wrangler.toml"));
+  const started = await startMiniflare({
+    ...(workerOptions as object),
+    name: "edge-canary",
+    modules: true,
+    modulesRoot: dirname(scriptPath),
+    scriptPath,
+    bindings: { ...workerOptions.bindings, ADMIN_TOKEN: "bench-admin-token" },
+    cf: { colo: "LHR", country: "DE" },
+    host: "127.0.0.1",
+    port: 0,
+  } as MiniflareOptions);
+  const kv = await started.mf.getKVNamespace("CANARY_CONFIG");
+  await kv.put("config", benchConfigDocument(originUrl, originUrl));
+  return { ...started, bundleKiB: statSync(scriptPath).size / 1024, compatibilityDate: workerOptions.compatibilityDate ?? "2026-04-20" };
+}
+
+function startPassthrough(originUrl: string, compatibilityDate: string) {
+  return startMiniflare({
+    name: "passthrough",
+    modules: true,
+    modulesRoot: here,
+    scriptPath: join(here, "passthrough-worker.js"),
+    compatibilityDate,
+    bindings: { ORIGIN: originUrl },
+    cf: { colo: "LHR", country: "DE" },
+    host: "127.0.0.1",
+    port: 0,
+  });
+}
+
+/** Sends a few hundred requests one by one and checks what edge-canary did with them. */
+async function sanityCheck(base: URL, ids: readonly string[]): Promise<{ canary: number; stable: number; minted: number; n: number }> {
+  let canary = 0;
+  let stable = 0;
+  let minted = 0;
+  const n = 400;
+  for (let i = 0; i < n; i++) {
+    const withCookie = i % 10 !== 0;
+    const res = await fetch(new URL(`/api/items?i=${i}`, base), {
+      headers: withCookie ? { cookie: `canary_id=${ids[i % ids.length]!}` } : {},
+    });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`sanity check: status ${res.status} from edge-canary`);
+    const v = res.headers.get("x-canary-variant");
+    if (v === "canary") canary++;
+    else if (v === "stable") stable++;
+    if (res.headers.get("set-cookie")?.includes("canary_id=")) minted++;
+  }
+  return { canary, stable, minted, n };
+}
+
+interface RunStats {
+  label: string;
+  round: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  /** workerd CPU (user + system) per request in µs, undefined without /proc. */
+  workerdCpuUs: number | undefined;
+}
+
+const quantile = (sorted: Float64Array, q: number): number => {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+};
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function load(
+  url: URL,
+  args: Args,
+  ids: readonly string[],
+  seconds: number,
+): Promise<{ result: AutocannonResult; latencies: Float64Array }> {
+  const { default: autocannon } = await import("autocannon");
+  let next = 0;
+  const noCookieEvery = args.noCookieShare > 0 ? Math.round(1 / args.noCookieShare) : 0;
+  const opts: AutocannonOptions = {
+    url: new URL("/api/items?page=2", url).href,
+    connections: args.connections,
+    duration: seconds,
+    headers: { accept: "application/json", "user-agent": "edge-canary-bench" },
+    requests: [
+      {
+        method: "GET",
+        setupRequest: (req) => {
+          const i = next++;
+          const headers = { accept: "application/json", "user-agent": "edge-canary-bench" } as Record<string, string>;
+          if (!(noCookieEvery > 0 && i % noCookieEvery === 0)) headers.cookie = `canary_id=${ids[i % ids.length]!}; app_session=abc`;
+          return { ...req, headers };
+        },
+      },
+    ],
+  };
+  // Our own latency record: autocannon's histogram has 1 ms resolution, too coarse
+  // for a difference of fractions of a millisecond.
+  let lat = new Float64Array(1 << 16);
+  let n = 0;
+  let done!: (r: { err: unknown; result: AutocannonResult }) => void;
+  const finished = new Promise<{ err: unknown; result: AutocannonResult }>((ok) => (done = ok));
+  const instance = autocannon(opts, (err, result) => done({ err, result }));
+  running = instance;
+  instance.on("response", (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+    if (n === lat.length) {
+      const bigger = new Float64Array(lat.length * 2);
+      bigger.set(lat);
+      lat = bigger;
+    }
+    lat[n++] = responseTime;
+  });
+  const { err, result } = await finished;
+  running = undefined;
+  if (err) throw err instanceof Error ? err : new Error(String(err));
+  return { result, latencies: lat.subarray(0, n).sort() };
+}
+
+async function measure(label: string, round: number, target: { url: URL; pid: number | undefined }, args: Args, ids: readonly string[]): Promise<RunStats> {
+  const url = target.url;
+  if (args.warmup > 0) await load(url, args, ids, args.warmup);
+  const cpu0 = cpuMs(target.pid);
+  const { result, latencies } = await load(url, args, ids, args.duration);
+  const cpu1 = cpuMs(target.pid);
+  const stats: RunStats = {
+    label,
+    round,
+    rps: result.requests.total / (result.duration || args.duration),
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    requests: result.requests.total,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    workerdCpuUs: cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / Math.max(1, result.requests.total) : undefined,
+  };
+  log(
+    `round ${round} ${label.padEnd(12)} ${stats.rps.toFixed(0).padStart(6)} req/s  p50 ${stats.p50.toFixed(2)} ms  p99 ${stats.p99.toFixed(2)} ms  ` +
+      `workerd CPU ${stats.workerdCpuUs?.toFixed(0) ?? "?"} µs/req  errors ${stats.errors} timeouts ${stats.timeouts} non2xx ${stats.non2xx}`,
+  );
+  return stats;
+}
+
+const f1 = (x: number): string => x.toFixed(0);
+const f2 = (x: number): string => x.toFixed(2);
+
+function report(
+  args: Args,
+  command: string,
+  pass: RunStats[],
+  edge: RunStats[],
+  hot: HotPathResult | undefined,
+  sanity: { canary: number; stable: number; minted: number; n: number },
+  originUrl: string,
+  bundleKiB: number,
+  startedAt: Date,
+): string {
+  const m = (xs: RunStats[], k: "rps" | "p50" | "p99"): number => median(xs.map((x) => x[k]));
+  const mc = (xs: RunStats[]): number | undefined =>
+    xs.every((x) => x.workerdCpuUs !== undefined) ? median(xs.map((x) => x.workerdCpuUs ?? 0)) : undefined;
+  const cpuPass = mc(pass);
+  const cpuEdge = mc(edge);
+  const fc = (x: number | undefined): string => (x === undefined ? "n/a" : f1(x));
+  const sum = (xs: RunStats[], k: "errors" | "timeouts" | "non2xx" | "requests"): number => xs.reduce((a, x) => a + x[k], 0);
+  const ratios = edge.map((e, i) => e.rps / pass[i]!.rps);
+  const ratio = m(edge, "rps") / m(pass, "rps");
+  const ratioMed = median(ratios);
+  const bad = (xs: RunStats[]): number => sum(xs, "errors") + sum(xs, "timeouts") + sum(xs, "non2xx");
+  const ok = (b: boolean): string => (b ? "meets" : "**misses**");
+  const cpu = cpus()[0]?.model ?? "unknown";
+  const lines = [
+    `# edge-canary request-path benchmark`,
+    ``,
+    `- date: ${startedAt.toISOString()}`,
+    `- machine: ${cpus().length} CPUs (nproc), ${cpu}, Node ${process.version}, ${process.platform}/${process.arch}; shared machine, other jobs may run`,
+    `- command: \`${command}\``,
+    `- load: autocannon ${args.connections} connections, ${args.duration} s per run after a ${args.warmup} s warm-up, ` +
+      `${args.rounds} rounds interleaved passthrough/edge-canary, medians; GET /api/items?page=2, ` +
+      `${Math.round((1 - args.noCookieShare) * 100)}% with a \`canary_id\` cookie from 10,000 ids, ${Math.round(args.noCookieShare * 100)}% without (minted)`,
+    `- runtime: Miniflare (workerd) ${args.rounds > 0 ? "" : ""}one instance per Worker, HTTP on 127.0.0.1; origin: scripts/lib/origin-server.ts on ${originUrl} (loopback, separate process, ~300 B JSON)`,
+    `- Worker source: ${args.ref ? `git commit ${args.ref} (snapshot via git archive)` : "working tree"}`,
+    `- edge-canary config: one catch-all route, weight 50, stable and canary both the origin; bundle ${bundleKiB.toFixed(0)} KiB`,
+    `- sanity check before load (${sanity.n} sequential requests): ${sanity.canary} canary / ${sanity.stable} stable, ${sanity.minted} minted cookies`,
+    ``,
+    `## Results`,
+    ``,
+    `| metric | passthrough | edge-canary | edge-canary vs passthrough | target |`,
+    `|---|---:|---:|---:|---|`,
+    `| requests/s (median of ${args.rounds}) | ${f1(m(pass, "rps"))} | ${f1(m(edge, "rps"))} | ratio **${f2(ratio)}** (median of per-round ratios ${f2(ratioMed)}) | >= 0.90: ${ok(ratio >= 0.9)} |`,
+    `| latency p50 (ms, median of runs) | ${f2(m(pass, "p50"))} | ${f2(m(edge, "p50"))} | +${f2(m(edge, "p50") - m(pass, "p50"))} ms | |`,
+    `| latency p99 (ms, median of runs) | ${f2(m(pass, "p99"))} | ${f2(m(edge, "p99"))} | +${f2(m(edge, "p99") - m(pass, "p99"))} ms | |`,
+    `| workerd CPU per request (µs, user+sys, median of runs) | ${fc(cpuPass)} | ${fc(cpuEdge)} | ${cpuPass !== undefined && cpuEdge !== undefined ? `+${f1(cpuEdge - cpuPass)} µs (x${f2(cpuEdge / cpuPass)})` : ""} | |`,
+    `| errors + timeouts + non-2xx | ${bad(pass)} | ${bad(edge)} | | 0: ${ok(bad(pass) + bad(edge) === 0)} |`,
+    `| requests measured (all rounds) | ${sum(pass, "requests")} | ${sum(edge, "requests")} | | |`,
+  ];
+  if (hot) {
+    lines.push(
+      `| hot-path CPU per request, config cached (Node, µs, median of ${hot.rounds} x ${hot.iterations}) | ${fmtUs(hot.baselineNs)} (baseline loop) | ${fmtUs(hot.hotNs)} | +${fmtUs(hot.addedNs)} µs | < 50 µs: ${ok(hot.hotNs < 50_000)} |`,
+    );
+  }
+  lines.push(
+    ``,
+    `## Raw runs`,
+    ``,
+    `| round | worker | req/s | p50 ms | p99 ms | workerd CPU µs/req | requests | errors | timeouts | non-2xx |`,
+    `|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|`,
+    ...pass.flatMap((p, i) =>
+      [p, edge[i]!].map((r) => `| ${r.round} | ${r.label} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${fc(r.workerdCpuUs)} | ${r.requests} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`),
+    ),
+    ``,
+    `Per-round throughput ratios edge-canary/passthrough: ${ratios.map(f2).join(", ")}.`,
+  );
+  if (hot) {
+    lines.push(
+      ``,
+      `Hot path (scripts/bench/hot-path.ts), ns per request per round: baseline ${hot.baselineRoundsNs.map(f1).join(", ")}; ` +
+        `hot ${hot.hotRoundsNs.map(f1).join(", ")}; canary share ${(hot.canaryShare * 100).toFixed(1)}% at weight 50. ` +
+        `Baseline = new URL + Headers copy; hot = matchRoute, resolveIdentity, override lookup, bucketOf(releaseSalt), variantFor, originUrl, originHeaders.`,
+    );
+  }
+  lines.push(``);
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const args = readArgs();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      console.error(`\n${sig}: stopping load, Miniflare instances and origin...`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  const startedAt = new Date();
+  const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
+  try {
+    let hot: HotPathResult | undefined;
+    if (!args.skipHotPath) {
+      log("hot path (Node, config cached)...");
+      hot = runHotPath();
+      log(`hot path: ${fmtUs(hot.hotNs)} µs/request (baseline ${fmtUs(hot.baselineNs)}, added ${fmtUs(hot.addedNs)})`);
+    }
+
+    log("starting origin...");
+    const origin = await startOriginChild();
+    log(`origin ${origin.url}; bundling the Worker (wrangler deploy --dry-run)...`);
+    const src = await sourceDir(args.ref);
+    const scriptPath = await bundleWorker(src);
+    const edge = await startEdgeCanary(scriptPath, origin.url, src);
+    const pass = await startPassthrough(origin.url, edge.compatibilityDate);
+    log(`edge-canary ${edge.url.href} (bundle ${edge.bundleKiB.toFixed(0)} KiB), passthrough ${pass.url.href}`);
+
+    const ids = identityPool(10_000);
+    const sanity = await sanityCheck(edge.url, ids);
+    log(`sanity: ${sanity.canary} canary / ${sanity.stable} stable of ${sanity.n}, ${sanity.minted} minted`);
+
+    const passRuns: RunStats[] = [];
+    const edgeRuns: RunStats[] = [];
+    for (let r = 1; r <= args.rounds; r++) {
+      // Alternate who goes first, so a drift in machine load does not favour one side.
+      if (r % 2 === 1) {
+        passRuns.push(await measure("passthrough", r, pass, args, ids));
+        edgeRuns.push(await measure("edge-canary", r, edge, args, ids));
+      } else {
+        edgeRuns.push(await measure("edge-canary", r, edge, args, ids));
+        passRuns.push(await measure("passthrough", r, pass, args, ids));
+      }
+    }
+
+    const md = report(args, command, passRuns, edgeRuns, hot, sanity, origin.url, edge.bundleKiB, startedAt);
+    console.log(md);
+    await mkdir(dirname(args.out), { recursive: true });
+    await writeFile(args.out, md);
+    log(`written ${relative(root, args.out)} (total ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s)`);
+  } finally {
+    await cleanup();
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Entry. Child mode (--origin-child): serve the origin and report its URL over IPC.
+// ---------------------------------------------------------------------------------
+if (process.argv.includes("--origin-child")) {
+  const { startOrigin } = await import("../lib/origin-server.js");
+  const origin = await startOrigin("bench-origin");
+  const stop = (): void => void origin.close().finally(() => process.exit(0));
+  process.on("disconnect", stop); // parent gone, however it died
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", () => {}); // the parent decides when we stop
+  process.send?.({ url: origin.url });
+} else {
+  await main();
+}
+

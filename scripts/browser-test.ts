@@ -1,0 +1,342 @@
+// Real-browser test of the dashboard (`npm run test:browser`): two real origins on
+// 127.0.0.1, the Worker bundled by `wrangler deploy --dry-run` and run in Miniflare with
+// the bindings of wrangler.toml, background traffic from 200 sticky users, and Debian's
+// chromium driven by playwright-core. It checks that the page is refused without a token,
+// that the charts draw real data, and that a rollback clicked in the page reaches every
+// user within one sync interval and shows in the audit log. A standalone script rather
+// than a vitest project: one process owns chromium, workerd and the origins, and cleans
+// them all up on success, failure, timeout and SIGINT/SIGTERM. Exits non-zero on failure.
+// Screenshots go to test-artifacts/ (gitignored).
+//
+// Flags: --src <dir>  bundle the Worker from another checkout (default: this repository)
+//        --headed     show the browser (needs a display)
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import type { Miniflare } from "miniflare";
+import type { Browser, Page } from "playwright-core";
+import { startOrigin, type OriginServer } from "./lib/origin-server.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const artifacts = join(root, "test-artifacts");
+const BASE = "/__canary";
+const TOKEN = "browser-test-admin-token";
+const SYNC_MS = 200;
+const USERS = Array.from({ length: 200 }, (_, i) => `user-${i}`);
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+/** The whole run must finish within this, or it fails. */
+const DEADLINE_MS = 110_000;
+
+const started = Date.now();
+const log = (msg: string): void => console.log(`[browser-test +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// --- cleanup: everything started registers its undo here, run last-in-first-out ----
+const cleanups: Array<{ name: string; run: () => Promise<unknown> | unknown }> = [];
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const step of cleanups.reverse()) {
+      try {
+        await Promise.race([step.run(), sleep(10_000)]);
+      } catch (e) {
+        console.error(`cleanup "${step.name}" failed: ${(e as Error).message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+async function bundleWorker(src: string): Promise<string> {
+  const outdir = await mkdtemp(join(tmpdir(), "edge-canary-browser-"));
+  cleanups.push({ name: "bundle dir", run: () => rm(outdir, { recursive: true, force: true }) });
+  try {
+    await promisify(execFile)(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+      cwd: src,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (e) {
+    const out = `${(e as { stdout?: string }).stdout ?? ""}\n${(e as { stderr?: string }).stderr ?? ""}`;
+    throw new Error(`wrangler deploy --dry-run failed in ${src}:\n${out.slice(-2500)}`);
+  }
+  return join(outdir, "index.js");
+}
+
+async function startWorker(src: string, scriptPath: string, stable: string, canary: string): Promise<{ mf: Miniflare; url: URL }> {
+  const { Miniflare } = await import("miniflare");
+  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
+  // Bindings exactly as wrangler.toml declares them (KV, DO sqlite, AE, vars); state in memory.
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(src, "wrangler.toml"));
+  const mf = new Miniflare({
+    ...(workerOptions as object),
+    name: "edge-canary",
+    modules: true,
+    scriptPath,
+    // Module names are relative to this; the bundle lives outside the working directory.
+    modulesRoot: dirname(scriptPath),
+    bindings: { ...workerOptions.bindings, ADMIN_TOKEN: TOKEN, ADMIN_BASE_PATH: BASE, CONFIG_REFRESH_MS: "1000" },
+    host: "127.0.0.1",
+    port: 0,
+  });
+  cleanups.push({ name: "miniflare", run: () => mf.dispose() });
+  const url = await mf.ready;
+  const kv = await mf.getKVNamespace("CANARY_CONFIG");
+  await kv.put(
+    "config",
+    JSON.stringify({
+      version: 1,
+      sync: { intervalMs: SYNC_MS },
+      routes: [
+        {
+          id: "www",
+          stable: { origin: stable },
+          canary: { origin: canary },
+          release: "r1",
+          weight: 30,
+          sticky: { source: "header", name: "x-user-id" },
+        },
+      ],
+    }),
+  );
+  return { mf, url };
+}
+
+/** Background traffic: a few loops, each sending one request per user at a time. */
+function startTraffic(base: URL): { counts: Record<string, number>; stop: () => Promise<void> } {
+  const counts: Record<string, number> = { stable: 0, canary: 0, other: 0 };
+  let running = true;
+  const loops = Array.from({ length: 6 }, async (_, k) => {
+    let i = k;
+    while (running) {
+      const user = USERS[i % USERS.length]!;
+      i += 7;
+      try {
+        const res = await fetch(new URL(`/shop/items?i=${i}`, base), { headers: { "x-user-id": user }, signal: AbortSignal.timeout(5_000) });
+        await res.arrayBuffer();
+        const v = res.headers.get("x-canary-variant") ?? "other";
+        counts[v in counts ? v : "other"]! += 1;
+      } catch {
+        counts.other! += 1;
+      }
+      await sleep(25);
+    }
+  });
+  return {
+    counts,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** Variant served to each user, one request each, with when each request was sent. */
+async function sweep(base: URL): Promise<Array<{ user: string; variant: string; sentAt: number }>> {
+  const out: Array<{ user: string; variant: string; sentAt: number }> = [];
+  await Promise.all(
+    Array.from({ length: 10 }, async (_, k) => {
+      for (let i = k; i < USERS.length; i += 10) {
+        const sentAt = Date.now();
+        const res = await fetch(new URL("/shop/checkout", base), { headers: { "x-user-id": USERS[i]! } });
+        await res.arrayBuffer();
+        out.push({ user: USERS[i]!, variant: res.headers.get("x-canary-variant") ?? `HTTP ${res.status}`, sentAt });
+      }
+    }),
+  );
+  return out;
+}
+
+interface Status {
+  routes: Array<{ id: string; coordinator: { state?: { phase: string }; series: unknown[] } }>;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  const file = join(artifacts, name);
+  await page.screenshot({ path: file, fullPage: true });
+  log(`screenshot ${file}`);
+}
+
+async function run(): Promise<void> {
+  const { values } = parseArgs({ options: { src: { type: "string" }, headed: { type: "boolean", default: false } } });
+  const src = resolve(values.src ?? root);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get update && apt-get install -y chromium`);
+  await mkdir(artifacts, { recursive: true });
+
+  const [stable, canary] = await Promise.all([startOrigin("stable"), startOrigin("canary")]);
+  for (const o of [stable, canary] as OriginServer[]) cleanups.push({ name: `origin ${o.name}`, run: () => o.close() });
+  log(`origins ${stable.url} (stable) ${canary.url} (canary); bundling the Worker from ${src}`);
+  const script = await bundleWorker(src);
+  const { url } = await startWorker(src, script, stable.url, canary.url);
+  log(`worker on ${url.href}`);
+
+  const traffic = startTraffic(url);
+  cleanups.push({ name: "traffic", run: () => traffic.stop() });
+  await waitFor("progressing with data in /status", 30_000, async () => {
+    const res = await fetch(new URL(`${BASE}/api/status`, url), { headers: { authorization: `Bearer ${TOKEN}` } });
+    const s = (await res.json()) as Status;
+    const www = s.routes?.find((r) => r.id === "www");
+    return www?.coordinator.state?.phase === "progressing" && www.coordinator.series.length > 0 && traffic.counts.canary! > 0 ? true : undefined;
+  });
+  log(`traffic flowing: ${JSON.stringify(traffic.counts)}`);
+
+  const { chromium } = await import("playwright-core");
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: !values.headed });
+  cleanups.push({ name: "chromium", run: () => browser.close() });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on("pageerror", (e) => pageErrors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy|Uncaught/i.test(m.text())) pageErrors.push(`console: ${m.text()}`);
+  });
+  const dash = (path: string): string => new URL(BASE + path, url).href;
+
+  // (1) No token, or a wrong one: 401 and a login page, never the dashboard.
+  for (const path of ["/", "", "/?token=wrong-token"]) {
+    const res = await page.goto(dash(path));
+    assert.equal(res?.status(), 401, `GET ${BASE}${path} without a valid token must be 401`);
+    const html = await page.content();
+    assert.ok(!/id="routes"|data-chart|<script/.test(html), `GET ${BASE}${path}: 401 page must not contain dashboard markup`);
+    assert.match(html, /\?token=/, "the 401 page says how to log in");
+  }
+  const early = (await context.cookies()).filter((c) => c.name === "canary_admin");
+  assert.equal(early.length, 0, `a wrong token sets no session cookie: ${JSON.stringify(await context.cookies())}`);
+  await shot(page, "dashboard-login.png");
+  log("(1) refused without a token: 401 login page, no dashboard markup");
+
+  // (2) With the token: cookie set, token gone from the URL, live charts with data.
+  const login = await page.goto(dash(`/?token=${TOKEN}`));
+  assert.equal(login?.status(), 200, "login with the right token lands on the dashboard");
+  assert.equal(page.url(), dash("/"), "the token is removed from the address bar");
+  const cookie = (await context.cookies()).find((c) => c.name === "canary_admin");
+  assert.ok(cookie, "canary_admin cookie is set");
+  assert.equal(cookie.httpOnly, true, "cookie is HttpOnly");
+  assert.equal(cookie.secure, true, "cookie is Secure");
+  assert.equal(cookie.sameSite, "Strict", "cookie is SameSite=Strict");
+  assert.equal(cookie.path, BASE, `cookie Path=${BASE}`);
+  assert.ok(!cookie.value.includes(TOKEN), "the cookie does not hold the token itself");
+
+  const card = page.locator('[data-route="www"]');
+  await card.locator('[data-test="phase"]', { hasText: "progressing" }).waitFor({ timeout: 15_000 });
+  for (const chart of ["rate", "errors", "latency"]) {
+    const svg = card.locator(`svg[data-chart="${chart}"]`);
+    await svg.locator("path.line").first().waitFor({ state: "attached", timeout: 15_000 });
+    const paths = await svg.locator("path.line").evaluateAll((ps) =>
+      ps.map((p) => ({ d: p.getAttribute("d") ?? "", n: Number(p.getAttribute("data-points")), series: p.getAttribute("data-series") })),
+    );
+    assert.ok(paths.length > 0 && paths.every((p) => /^M[\d.]+ [\d.]+/.test(p.d) && p.n > 0), `${chart} chart has drawn lines: ${JSON.stringify(paths)}`);
+    assert.ok((await svg.locator("circle.pt").count()) > 0, `${chart} chart has data points`);
+  }
+  const rateSeries = await card.locator('svg[data-chart="rate"] path.line').evaluateAll((ps) => ps.map((p) => p.getAttribute("data-series")));
+  assert.deepEqual(rateSeries.sort(), ["canary", "stable"], "request-rate chart has a stable and a canary line");
+  assert.match((await card.locator('[data-test="effective-weight"]').textContent()) ?? "", /30%/, "effective weight 30% shown");
+  assert.match((await card.locator('[data-test="mode"]').textContent()) ?? "", /manual/, "mode shown");
+  assert.match((await card.locator('[data-test="steps"]').textContent()) ?? "", /manual weight\s*30%/, "manual mode shows its weight");
+  const decisionDetails = card.locator('[data-test="decision"] details');
+  if ((await decisionDetails.count()) > 0) await decisionDetails.locator("summary").click();
+  await sleep(1_600); // one more poll, so the explanation stays open across a re-render
+  await shot(page, "dashboard-progressing.png");
+  log("(2) logged in: phase progressing, charts drawn with data points");
+
+  // A cookie-authenticated POST without the custom header must be refused (CSRF).
+  const forged = await context.request.post(dash("/api/routes/www/pause"), { data: { reason: "forged" }, headers: { "content-type": "application/json" } });
+  assert.equal(forged.status(), 403, "a cookie-authenticated POST without x-canary-admin: 1 is refused");
+
+  // (3) Roll back from the page with a reason.
+  const reason = `browser test: canary looks bad ${Date.now() % 100_000}`;
+  await card.locator('button[data-action="rollback"]').click();
+  await card.locator('input[name="reason"]').fill(reason);
+  await card.locator('form.ask button[type="submit"]').click();
+  await card.locator('[data-test="phase"]', { hasText: "rolled_back" }).waitFor({ timeout: 10_000 });
+  const rolledBackAt = Date.now();
+  log("(3) rollback clicked: the page shows rolled_back");
+
+  // After one sync interval every user must get stable. The isolate learns the new
+  // state on its next sync (every SYNC_MS, started by traffic), so one interval after
+  // the coordinator changed, requests from every user must be served by stable.
+  await sleep(SYNC_MS);
+  const first = await sweep(url);
+  const second = await sweep(url);
+  const sweepMs = Math.max(...first.map((r) => r.sentAt)) - Math.min(...first.map((r) => r.sentAt));
+  const notStable = [...first, ...second].filter((r) => r.variant !== "stable");
+  assert.equal(
+    notStable.length,
+    0,
+    `every user must be served by stable from ${SYNC_MS} ms after the rollback; not stable: ` +
+      JSON.stringify(notStable.slice(0, 5).map((r) => ({ ...r, sentAt: `+${r.sentAt - rolledBackAt} ms` }))),
+  );
+  log(`from ${SYNC_MS} ms after the page showed rolled_back, all ${USERS.length} users got stable (2 sweeps, ${sweepMs} ms each)`);
+
+  const row = page.locator('#audit tr[data-test="audit-row"][data-actor="operator"][data-event="rollback"]', { hasText: reason });
+  await row.waitFor({ timeout: 10_000 });
+  const firstRow = page.locator('#audit tr[data-test="audit-row"]').first();
+  assert.match((await firstRow.textContent()) ?? "", new RegExp(reason), "the operator rollback is the newest audit entry");
+  assert.equal(await card.locator('button[data-action="pause"]').isDisabled(), true, "pause is disabled once rolled back");
+  assert.equal(await card.locator('button[data-action="resume"]').isEnabled(), true, "resume is offered after a rollback");
+  await shot(page, "dashboard-rolled-back.png");
+  log("(3) audit log shows the operator rollback with its reason");
+
+  // API errors are shown on the page: drop the session and wait for the next poll's 401.
+  await context.clearCookies();
+  await page.locator("#errors", { hasText: "401" }).waitFor({ timeout: 10_000 });
+  await shot(page, "dashboard-error.png");
+  log("API errors are shown on the page (401 after the session cookie was dropped)");
+
+  assert.deepEqual(pageErrors, [], "no script errors or CSP violations in the page");
+  const origins = { stable: stable.requests, canary: canary.requests };
+  log(`traffic totals ${JSON.stringify(traffic.counts)}, origin hits ${JSON.stringify(origins)}`);
+  assert.ok(traffic.counts.other === 0, `all background requests were answered by a variant (${traffic.counts.other} were not)`);
+}
+
+let exitCode = 0;
+const timer = setTimeout(() => {
+  console.error(`[browser-test] FAILED: did not finish within ${DEADLINE_MS / 1000} s`);
+  void cleanup().finally(() => process.exit(1));
+}, DEADLINE_MS);
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    console.error(`[browser-test] ${sig}: cleaning up`);
+    void cleanup().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+  });
+}
+try {
+  await run();
+  log("PASSED");
+} catch (e) {
+  exitCode = 1;
+  console.error(`[browser-test] FAILED: ${(e as Error).stack ?? String(e)}`);
+} finally {
+  clearTimeout(timer);
+  await cleanup();
+}
+process.exit(exitCode);

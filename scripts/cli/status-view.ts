@@ -1,0 +1,65 @@
+// Turns admin API JSON into table rows; shared by `status`, `events` and `watch` so the
+// three always show a route the same way. Pure: data and the clock in, text out.
+import type { AuditEventView, RouteStatusView, StatusResponse } from "./admin-types.js";
+import { ago, count, isoShort, ms, percent, renderTable, type Cell } from "./table.js";
+
+const stepText = (r: RouteStatusView): string => {
+  const s = r.coordinator.state;
+  if (!s) return "-";
+  return s.mode === "steps" ? `${s.stepIndex + 1}/${s.weights.length}` : "manual";
+};
+
+const decisionText = (r: RouteStatusView, now: number): string => {
+  const d = r.coordinator.lastDecision;
+  return d ? `${d.action}: ${d.reason} (${ago(d.at, now)})` : "-";
+};
+
+export function routesTable(status: StatusResponse, now: number): string {
+  return renderTable(
+    ["route", "phase", "release", "step", "weight", "epoch", "isolates", "last decision"],
+    status.routes.map((r) => [
+      r.id,
+      r.coordinator.state?.phase ?? "idle",
+      r.coordinator.state?.release ?? r.config.release,
+      stepText(r),
+      `${r.coordinator.effectiveWeight}%`,
+      r.coordinator.state?.epoch,
+      r.coordinator.isolates,
+      decisionText(r, now),
+    ]),
+  );
+}
+
+/** Per route and variant: the current step's evidence (status.step.evidence). */
+export function evidenceTable(status: StatusResponse): string {
+  const rows: Cell[][] = [];
+  for (const r of status.routes) {
+    const e = r.coordinator.step?.evidence;
+    for (const variant of ["stable", "canary"] as const) {
+      const a = e?.[variant];
+      rows.push([r.id, variant, count(a?.requests), count(a?.errors), percent(a?.errorRate), ms(a?.p50), ms(a?.p95), ms(a?.p99)]);
+    }
+  }
+  return renderTable(["route", "variant", "requests", "errors", "error rate", "p50 ms", "p95 ms", "p99 ms"], rows);
+}
+
+/** Warnings an operator must not miss: bad KV config, an isolate in fail-safe. */
+export function statusWarnings(status: StatusResponse): string[] {
+  const out: string[] = [];
+  if (status.configError?.length) out.push(`KV config rejected, last good config in force: ${status.configError.join("; ")}`);
+  for (const r of status.routes) {
+    if (r.coordinator.configError?.length) out.push(`${r.id}: coordinator config error: ${r.coordinator.configError.join("; ")}`);
+    if (r.isolate?.failSafe) out.push(`${r.id}: answering isolate is in fail-safe (stable only): ${r.isolate.lastError ?? "coordinator unreachable"}`);
+  }
+  return out;
+}
+
+const phaseChange = (e: AuditEventView): string => (e.fromPhase && e.fromPhase !== e.toPhase ? `${e.fromPhase} > ${e.toPhase}` : e.toPhase);
+
+export function eventsTable(events: readonly AuditEventView[], now: number): string {
+  return renderTable(
+    ["id", "time", "", "route", "actor", "event", "phase", "step", "weight", "reason"],
+    events.map((e) => [e.id, isoShort(e.at), ago(e.at, now), e.route, e.actor, e.event, phaseChange(e), e.step + 1, `${e.weight}%`, e.reason]),
+    { right: new Set([0, 7, 8]) },
+  );
+}

@@ -1,0 +1,179 @@
+// The coordinator's SQLite storage: one table per concept, documented in README
+// "Storage keys". Synchronous SQL calls with no await between them commit together,
+// so a sync's dedupe check, its evidence merge and its seq bump are atomic.
+import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
+import type { RolloutState } from "../core/rollout/state.js";
+import type { Explanation } from "../core/stats/decision-engine.js";
+
+/** Width of an evidence time bucket. */
+export const BUCKET_MS = 10_000;
+/** How long buckets of past steps are kept (the current step's are kept while it lasts). */
+export const BUCKET_RETENTION_MS = 60 * 60_000;
+/** Audit rows kept per route. */
+export const AUDIT_RETENTION_ROWS = 2000;
+/** Isolates not heard from for this long are forgotten (their seq no longer deduped). */
+export const ISOLATE_RETENTION_MS = 10 * 60_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS isolates (isolate_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, seen_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS buckets (
+  release TEXT NOT NULL, step INTEGER NOT NULL, start INTEGER NOT NULL, evidence TEXT NOT NULL,
+  PRIMARY KEY (release, step, start));
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, event TEXT NOT NULL,
+  release TEXT NOT NULL, from_phase TEXT, to_phase TEXT NOT NULL, epoch INTEGER NOT NULL, step INTEGER NOT NULL,
+  weight REAL NOT NULL, reason TEXT NOT NULL, explanation TEXT, config_hash TEXT NOT NULL);
+`;
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  event: string;
+  release: string;
+  fromPhase: string | null;
+  toPhase: string;
+  epoch: number;
+  step: number;
+  weight: number;
+  reason: string;
+  /** The engine's statistics behind the change, when the engine acted. */
+  explanation: Explanation | undefined;
+  configHash: string;
+}
+
+export interface Bucket {
+  release: string;
+  step: number;
+  start: number;
+  evidence: Evidence;
+}
+
+export class CoordinatorStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(SCHEMA);
+  }
+
+  getMeta<T>(key: string): T | undefined {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  setMeta(key: string, value: unknown): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, JSON.stringify(value));
+  }
+
+  loadState(): RolloutState | undefined {
+    return this.getMeta<RolloutState>("state");
+  }
+
+  saveState(state: RolloutState): void {
+    this.setMeta("state", state);
+  }
+
+  /** Applies a delta once per (isolate, seq); returns false for a duplicate. */
+  applyDelta(isolateId: string, seq: number, release: string, step: number, now: number, delta: Evidence): boolean {
+    const row = this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM isolates WHERE isolate_id = ?", isolateId).toArray()[0];
+    if (row && seq <= row.last_seq) return false;
+    this.sql.exec(
+      "INSERT OR REPLACE INTO isolates (isolate_id, last_seq, seen_at) VALUES (?, ?, ?)",
+      isolateId,
+      seq,
+      now,
+    );
+    const start = Math.floor(now / BUCKET_MS) * BUCKET_MS;
+    const existing = this.sql
+      .exec<{ evidence: string }>("SELECT evidence FROM buckets WHERE release = ? AND step = ? AND start = ?", release, step, start)
+      .toArray()[0];
+    const merged = existing ? mergeEvidence(JSON.parse(existing.evidence) as Evidence, delta) : mergeEvidence(emptyEvidence(), delta);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO buckets (release, step, start, evidence) VALUES (?, ?, ?, ?)",
+      release,
+      step,
+      start,
+      JSON.stringify(merged),
+    );
+    return true;
+  }
+
+  /** Buckets of one release, optionally one step, from `since` on, oldest first. */
+  buckets(release: string, since: number, step?: number): Bucket[] {
+    const rows =
+      step === undefined
+        ? this.sql.exec<{ release: string; step: number; start: number; evidence: string }>(
+            "SELECT release, step, start, evidence FROM buckets WHERE release = ? AND start >= ? ORDER BY start",
+            release,
+            since,
+          )
+        : this.sql.exec<{ release: string; step: number; start: number; evidence: string }>(
+            "SELECT release, step, start, evidence FROM buckets WHERE release = ? AND step = ? AND start >= ? ORDER BY start",
+            release,
+            step,
+            since,
+          );
+    return rows.toArray().map((r) => ({ release: r.release, step: r.step, start: r.start, evidence: JSON.parse(r.evidence) as Evidence }));
+  }
+
+  activeIsolates(now: number, withinMs: number): number {
+    const row = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM isolates WHERE seen_at >= ?", now - withinMs).toArray()[0];
+    return row?.n ?? 0;
+  }
+
+  appendAudit(entry: Omit<AuditEntry, "id">): void {
+    this.sql.exec(
+      `INSERT INTO audit (at, actor, event, release, from_phase, to_phase, epoch, step, weight, reason, explanation, config_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      entry.at,
+      entry.actor,
+      entry.event,
+      entry.release,
+      entry.fromPhase,
+      entry.toPhase,
+      entry.epoch,
+      entry.step,
+      entry.weight,
+      entry.reason,
+      entry.explanation === undefined ? null : JSON.stringify(entry.explanation),
+      entry.configHash,
+    );
+  }
+
+  /** Newest first; `before` is an audit id for paging. */
+  audit(limit: number, before?: number): AuditEntry[] {
+    const rows = this.sql
+      .exec<Record<string, string | number | null>>(
+        "SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
+        before ?? Number.MAX_SAFE_INTEGER,
+        limit,
+      )
+      .toArray();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: Number(r.at),
+      actor: String(r.actor),
+      event: String(r.event),
+      release: String(r.release),
+      fromPhase: r.from_phase === null ? null : String(r.from_phase),
+      toPhase: String(r.to_phase),
+      epoch: Number(r.epoch),
+      step: Number(r.step),
+      weight: Number(r.weight),
+      reason: String(r.reason),
+      explanation: r.explanation === null ? undefined : (JSON.parse(String(r.explanation)) as Explanation),
+      configHash: String(r.config_hash),
+    }));
+  }
+
+  /** Drops old buckets (keeping the current step's), old audit rows and idle isolates. */
+  prune(now: number, current: { release: string; step: number } | undefined): void {
+    this.sql.exec(
+      "DELETE FROM buckets WHERE start < ? AND NOT (release = ? AND step = ?)",
+      now - BUCKET_RETENTION_MS,
+      current?.release ?? "",
+      current?.step ?? -1,
+    );
+    this.sql.exec("DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?", AUDIT_RETENTION_ROWS);
+    this.sql.exec("DELETE FROM isolates WHERE seen_at < ?", now - ISOLATE_RETENTION_MS);
+  }
+}

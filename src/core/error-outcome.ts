@@ -1,0 +1,11 @@
+// Which outcomes count as errors in the rollout's evidence, per the route's guardrails
+// (by default: any 5xx, a network failure or a timeout). A configured fallback status
+// is always an error: the canary failed even though stable then served the user.
+import type { Outcome } from "./outcome.js";
+import { isErrorOutcome as guardrailsSayError, type Guardrails } from "./stats/guardrails.js";
+
+export function isErrorOutcome(o: Outcome, g: Guardrails): boolean {
+  if (o.errorKind === "status") return true;
+  if (o.errorKind === "network" || o.errorKind === "timeout") return guardrailsSayError(g, o.errorKind);
+  return guardrailsSayError(g, o.status);
+}

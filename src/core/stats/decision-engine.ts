@@ -1,0 +1,426 @@
+// The decision engine: from one step's time-bucketed evidence to hold, advance or
+// rollback, with every statistic behind the call. Pure: the clock comes in as `now`,
+// nothing is random, nothing is fetched. Two layers: `countEvidence` turns sketches into
+// counts (requests, errors, latency exceedances per bucket and arm) and `decideCounts`
+// runs the tests on counts, so the simulator can drive the second layer at scale;
+// `decide` is the two composed. What it gives up: it sees only aggregates, never users,
+// so bursts of correlated errors are handled by a dispersion estimate, not by design.
+import type { Evidence } from "../evidence.js";
+import { checkBurnRate, wilsonInterval, type BurnResult, type WindowCounts } from "./burn-rate.js";
+import { countAbove, emptySketch, mergeSketches, quantile, type Sketch } from "./ddsketch.js";
+import type { Guardrails } from "./guardrails.js";
+import { addDispersionPair, dispersionIndex, estimateRatio, mixtureLogRatio, type DispersionSum } from "./msprt.js";
+import { checkSampleRatio, type SrmResult } from "./srm.js";
+
+export interface DecisionInput {
+  /** ms epoch */
+  now: number;
+  /** ms epoch */
+  stepStartedAt: number;
+  /** Configured canary weight of this step, percent 0..100. */
+  weight: number;
+  minDurationMs: number;
+  /** Canary requests the step needs before it may advance. */
+  minRequests: number;
+  /** Time buckets since step start, oldest first. */
+  buckets: ReadonlyArray<{ start: number; evidence: Evidence }>;
+  /**
+   * The stable arm's latency quantile frozen at step start. Undefined: the stable arm of
+   * the earliest buckets holding 20/(1-q) stable samples calibrates it, and those buckets
+   * are left out of the latency test so the threshold never depends on the data it tests.
+   */
+  latencyThresholdMs?: number;
+  guardrails: Guardrails;
+}
+
+export type Action = "hold" | "advance" | "rollback";
+
+export interface Decision {
+  action: Action;
+  reason: string;
+  explanation: Explanation;
+}
+
+export interface ArmCounts {
+  requests: number;
+  errors: number;
+  /** Requests whose latency was compared with the threshold. */
+  timed: number;
+  /** Timed requests slower than the threshold. */
+  slow: number;
+}
+
+export interface BucketCounts {
+  start: number;
+  stable: ArmCounts;
+  canary: ArmCounts;
+}
+
+/** Where the latency threshold came from; calibrating/off mean there is none yet. */
+export type LatencySource = "frozen" | "derived" | "calibrating" | "off";
+
+export interface CountsInput extends Omit<DecisionInput, "buckets" | "latencyThresholdMs"> {
+  buckets: readonly BucketCounts[];
+  latencyThresholdMs: number | null;
+  latencySource: LatencySource;
+  /** Each arm's latency quantile over the step, for the explanation only. */
+  latencyQuantilesMs?: { stable: number | null; canary: number | null };
+}
+
+/** active: the test runs; no-comparison: one arm has no traffic; calibrating/off: no latency threshold. */
+export type TestStatus = "active" | "no-comparison" | "calibrating" | "off";
+
+/** One mSPRT (errors, or latency exceedances) with its inputs, statistic and thresholds. */
+export interface TestSummary {
+  status: TestStatus;
+  canaryEvents: number;
+  stableEvents: number;
+  /** Canary share of the requests compared: the event share expected with no regression. */
+  expectedShare: number;
+  /** Canary share of the events. */
+  observedShare: number;
+  /** Estimated canary/stable event-rate ratio; null when stable has no events. */
+  ratio: number | null;
+  tolerance: number;
+  /** Variance inflation the log-ratio was divided by (>= 1). */
+  dispersion: number;
+  /** ln of the mixture likelihood ratio; 0 means no evidence either way. */
+  logRatio: number;
+  alpha: number;
+  /** Roll back at logRatio >= rejectAt = ln(1/alpha). */
+  rejectAt: number;
+  /** Bounded (may advance) at logRatio <= advanceAt = -ln(advanceFactor). */
+  advanceAt: number;
+  rejects: boolean;
+  bounded: boolean;
+}
+
+export interface ArmSummary extends ArmCounts {
+  errorRate: number;
+  slowRate: number;
+  latencyQuantileMs: number | null;
+}
+
+export interface Explanation {
+  elapsedMs: number;
+  minDurationMs: number;
+  minRequests: number;
+  minimumsMet: boolean;
+  weight: number;
+  buckets: number;
+  latencyQuantile: number;
+  latencyThresholdMs: number | null;
+  latencySource: LatencySource;
+  stable: ArmSummary;
+  canary: ArmSummary;
+  errors: TestSummary;
+  latency: TestSummary;
+  /** Canary error-rate upper bound at likelihood 1/advanceFactor: the absolute route to "bounded". */
+  canaryErrorUpperBound: number;
+  burn: BurnResult & { windowMs: number; subWindowMs: number };
+  srm: SrmResult;
+  /** Why the step does not advance; empty on advance. */
+  blockers: string[];
+}
+
+/** Expected exceedances in the calibration sample: enough for a stable quantile. */
+const CALIBRATION_EXCEEDANCES = 20;
+
+function armCounts(arm: Evidence["stable"], threshold: number | null): ArmCounts {
+  return {
+    requests: arm.requests,
+    errors: arm.errors,
+    timed: threshold === null ? 0 : arm.latency.count,
+    slow: threshold === null ? 0 : countAbove(arm.latency, threshold),
+  };
+}
+
+/** Sketches to counts, fixing the latency threshold (see DecisionInput.latencyThresholdMs). */
+export function countEvidence(input: DecisionInput): CountsInput {
+  const { buckets, latencyThresholdMs, ...rest } = input;
+  const q = input.guardrails.latencyQuantile;
+  let threshold: number | null = null;
+  let source: LatencySource = "off";
+  let firstTimed = 0;
+  if (latencyThresholdMs !== undefined && Number.isFinite(latencyThresholdMs) && latencyThresholdMs > 0) {
+    threshold = latencyThresholdMs;
+    source = "frozen";
+  } else {
+    const needed = Math.ceil(CALIBRATION_EXCEEDANCES / (1 - q));
+    let calibration: Sketch = emptySketch();
+    firstTimed = buckets.length;
+    for (let i = 0; i < buckets.length; i++) {
+      calibration = mergeSketches(calibration, buckets[i]!.evidence.stable.latency);
+      if (calibration.count >= needed) {
+        threshold = quantile(calibration, q);
+        source = "derived";
+        firstTimed = i + 1;
+        break;
+      }
+    }
+    if (threshold === null && buckets.some((b) => b.evidence.stable.latency.count + b.evidence.canary.latency.count > 0)) {
+      source = "calibrating";
+    }
+  }
+  let stableAll = emptySketch();
+  let canaryAll = emptySketch();
+  const counts = buckets.map((b, i) => {
+    stableAll = mergeSketches(stableAll, b.evidence.stable.latency);
+    canaryAll = mergeSketches(canaryAll, b.evidence.canary.latency);
+    const t = i >= firstTimed ? threshold : null;
+    return { start: b.start, stable: armCounts(b.evidence.stable, t), canary: armCounts(b.evidence.canary, t) };
+  });
+  return {
+    ...rest,
+    buckets: counts,
+    latencyThresholdMs: threshold,
+    latencySource: source,
+    latencyQuantilesMs: {
+      stable: stableAll.count > 0 ? quantile(stableAll, q) : null,
+      canary: canaryAll.count > 0 ? quantile(canaryAll, q) : null,
+    },
+  };
+}
+
+const zeroArm = (): ArmCounts => ({ requests: 0, errors: 0, timed: 0, slow: 0 });
+
+function add(into: ArmCounts, from: ArmCounts): void {
+  into.requests += from.requests;
+  into.errors += from.errors;
+  into.timed += from.timed;
+  into.slow += from.slow;
+}
+
+function summary(arm: ArmCounts, latencyQuantileMs: number | null | undefined): ArmSummary {
+  return {
+    requests: arm.requests,
+    errors: arm.errors,
+    timed: arm.timed,
+    slow: arm.slow,
+    errorRate: arm.requests > 0 ? arm.errors / arm.requests : 0,
+    slowRate: arm.timed > 0 ? arm.slow / arm.timed : 0,
+    latencyQuantileMs: latencyQuantileMs ?? null,
+  };
+}
+
+const windowCounts = (stable: ArmCounts, canary: ArmCounts): WindowCounts => ({
+  canaryRequests: canary.requests,
+  canaryErrors: canary.errors,
+  stableRequests: stable.requests,
+  stableErrors: stable.errors,
+});
+
+/** The tests on counts. Rollback beats advance; no canary traffic always holds. */
+export function decideCounts(input: CountsInput): Decision {
+  const g = input.guardrails;
+  const elapsedMs = Math.max(0, input.now - input.stepStartedAt);
+  // The short window is the trailing 1/12 of the step, never less than the newest bucket.
+  const subStart = Math.min(input.now - elapsedMs / 12, input.buckets.at(-1)?.start ?? input.now);
+  const stable = zeroArm();
+  const canary = zeroArm();
+  const subStable = zeroArm();
+  const subCanary = zeroArm();
+  const errorSpread: DispersionSum = { sum: 0, terms: 0 };
+  const slowSpread: DispersionSum = { sum: 0, terms: 0 };
+  let previous: BucketCounts | undefined;
+  for (const b of input.buckets) {
+    add(stable, b.stable);
+    add(canary, b.canary);
+    if (b.start >= subStart) {
+      add(subStable, b.stable);
+      add(subCanary, b.canary);
+    }
+    if (previous) {
+      const p = previous.stable;
+      addDispersionPair(errorSpread, p.errors, p.requests, b.stable.errors, b.stable.requests);
+      addDispersionPair(slowSpread, p.slow, p.timed, b.stable.slow, b.stable.timed);
+    }
+    previous = b;
+  }
+
+  const comparable = input.weight < 100 && stable.requests > 0 && canary.requests > 0;
+  const latencyUsable = input.latencySource === "frozen" || input.latencySource === "derived";
+  const alpha = g.alpha / 2;
+  const errors = runTest({
+    status: comparable ? "active" : "no-comparison",
+    canaryEvents: canary.errors,
+    stableEvents: stable.errors,
+    canaryExposure: canary.requests,
+    stableExposure: stable.requests,
+    tolerance: g.errorRatioTolerance,
+    dispersion: dispersionIndex(errorSpread, g.minDispersion),
+    alpha,
+    advanceFactor: g.advanceFactor,
+  });
+  const latency = runTest({
+    status: !latencyUsable ? (input.latencySource as "calibrating" | "off") : comparable ? "active" : "no-comparison",
+    canaryEvents: canary.slow,
+    stableEvents: stable.slow,
+    canaryExposure: canary.timed,
+    stableExposure: stable.timed,
+    tolerance: g.latencyRatioTolerance,
+    dispersion: dispersionIndex(slowSpread, g.minDispersion),
+    alpha,
+    advanceFactor: g.advanceFactor,
+  });
+  const breaker = checkBurnRate(windowCounts(stable, canary), windowCounts(subStable, subCanary), g);
+  const burn = {
+    window: breaker.window,
+    subWindow: breaker.subWindow,
+    threshold: breaker.threshold,
+    minRequests: breaker.minRequests,
+    trips: breaker.trips,
+    windowMs: elapsedMs,
+    subWindowMs: Math.max(0, input.now - subStart),
+  };
+  const srm = checkSampleRatio(canary.requests, stable.requests, input.weight, g.srmAlpha, g.srmTolerance);
+  const canaryErrorUpperBound = wilsonInterval(canary.errors, canary.requests, Math.sqrt(2 * Math.log(g.advanceFactor))).upper;
+  const minimumsMet = elapsedMs >= input.minDurationMs && canary.requests >= input.minRequests;
+
+  const explanation: Explanation = {
+    elapsedMs,
+    minDurationMs: input.minDurationMs,
+    minRequests: input.minRequests,
+    minimumsMet,
+    weight: input.weight,
+    buckets: input.buckets.length,
+    latencyQuantile: g.latencyQuantile,
+    latencyThresholdMs: input.latencyThresholdMs,
+    latencySource: input.latencySource,
+    stable: summary(stable, input.latencyQuantilesMs?.stable),
+    canary: summary(canary, input.latencyQuantilesMs?.canary),
+    errors,
+    latency,
+    canaryErrorUpperBound,
+    burn,
+    srm,
+    blockers: [],
+  };
+
+  if (canary.requests === 0) {
+    explanation.blockers.push(input.weight > 0 ? "no canary traffic yet" : "weight 0: the canary gets no traffic");
+    return { action: "hold", reason: `no data: ${explanation.blockers[0]}`, explanation };
+  }
+  if (errors.rejects || latency.rejects || burn.trips) {
+    explanation.blockers.push("rolling back");
+    return { action: "rollback", reason: describeRollback(explanation), explanation };
+  }
+  const blockers = describeHold(explanation, g);
+  explanation.blockers = blockers;
+  if (blockers.length > 0) return { action: "hold", reason: `hold: ${blockers.join("; ")}`, explanation };
+  return { action: "advance", reason: describeAdvance(explanation), explanation };
+}
+
+interface TestInput {
+  status: TestStatus;
+  canaryEvents: number;
+  stableEvents: number;
+  canaryExposure: number;
+  stableExposure: number;
+  tolerance: number;
+  dispersion: number;
+  alpha: number;
+  advanceFactor: number;
+}
+
+function runTest(t: TestInput): TestSummary {
+  const exposure = t.canaryExposure + t.stableExposure;
+  const events = t.canaryEvents + t.stableEvents;
+  const expectedShare = exposure > 0 ? t.canaryExposure / exposure : 0;
+  const active = t.status === "active" && expectedShare > 0 && expectedShare < 1;
+  const logRatio = active ? mixtureLogRatio(t.canaryEvents, t.stableEvents, expectedShare, t.tolerance, t.dispersion) : 0;
+  const rejectAt = Math.log(1 / t.alpha);
+  const advanceAt = -Math.log(t.advanceFactor);
+  return {
+    status: t.status,
+    canaryEvents: t.canaryEvents,
+    stableEvents: t.stableEvents,
+    expectedShare,
+    observedShare: events > 0 ? t.canaryEvents / events : 0,
+    ratio: estimateRatio(t.canaryEvents, t.stableEvents, expectedShare),
+    tolerance: t.tolerance,
+    dispersion: t.dispersion,
+    logRatio,
+    alpha: t.alpha,
+    rejectAt,
+    advanceAt,
+    rejects: active && logRatio >= rejectAt,
+    bounded: active && events > 0 && logRatio <= advanceAt,
+  };
+}
+
+const pct = (x: number): string => {
+  const v = x * 100;
+  return `${v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2)}%`;
+};
+const times = (m: number | null): string => (m === null ? "n/a" : `${m.toFixed(1)}x`);
+const odds = (logRatio: number): string => {
+  const v = Math.exp(logRatio);
+  return logRatio > Math.log(1e6) ? v.toExponential(1) : v >= 100 ? v.toFixed(0) : v.toPrecision(2);
+};
+const quantileLabel = (q: number): string => `p${+(q * 100).toFixed(1)}`;
+
+function describeTest(what: string, t: TestSummary): string {
+  const spread = t.dispersion > 1.005 ? `, dispersion ${t.dispersion.toFixed(1)}` : "";
+  return (
+    `${what} ${pct(t.observedShare)} vs expected ${pct(t.expectedShare)} (ratio ${times(t.ratio)}), ` +
+    `mSPRT ${odds(t.logRatio)} >= ${odds(t.rejectAt)} (alpha ${t.alpha}${spread})`
+  );
+}
+
+function describeRollback(e: Explanation): string {
+  const parts: string[] = [];
+  if (e.errors.rejects) parts.push(describeTest("canary error share", e.errors));
+  if (e.latency.rejects) {
+    const ms = Math.round(e.latencyThresholdMs ?? 0);
+    parts.push(describeTest(`canary share of requests slower than ${ms} ms (stable ${quantileLabel(e.latencyQuantile)})`, e.latency));
+  }
+  if (e.burn.trips) {
+    const { window: w, subWindow: s } = e.burn;
+    parts.push(
+      `canary burns the error budget ${w.burn.toFixed(1)}x (stable ${w.stableBurn.toFixed(1)}x, excess >= ${w.excessBurn.toFixed(1)}x) ` +
+        `over the step and ${s.burn.toFixed(1)}x over the last ${Math.round(e.burn.subWindowMs / 1000)} s; breaker at ${e.burn.threshold}x`,
+    );
+  }
+  return `rollback: ${parts.join("; ")}`;
+}
+
+function describeHold(e: Explanation, g: Guardrails): string[] {
+  const blockers: string[] = [];
+  if (e.elapsedMs < e.minDurationMs) blockers.push(`step ran ${Math.floor(e.elapsedMs / 1000)} of ${Math.ceil(e.minDurationMs / 1000)} s`);
+  if (e.canary.requests < e.minRequests) blockers.push(`${e.canary.requests} of ${e.minRequests} canary requests`);
+  if (e.srm.mismatch) {
+    blockers.push(
+      `sample-ratio mismatch: canary share ${pct(e.srm.observedShare)} vs weight ${pct(e.srm.expectedShare)} (p ${e.srm.pValue.toExponential(1)})`,
+    );
+  }
+  if (e.weight >= 100) return blockers;
+  const need = odds(e.errors.advanceAt);
+  if (e.errors.status === "no-comparison") blockers.push("no stable traffic to compare with");
+  else if (!e.errors.bounded && !(e.canaryErrorUpperBound <= g.sloErrorRate)) {
+    blockers.push(`errors not yet bounded (mSPRT ${odds(e.errors.logRatio)}, advances at <= ${need})`);
+  }
+  if (e.latency.status === "calibrating") blockers.push("latency threshold still calibrating on stable traffic");
+  else if (e.latency.status === "active" && !e.latency.bounded) {
+    blockers.push(`latency not yet bounded (mSPRT ${odds(e.latency.logRatio)}, advances at <= ${need})`);
+  }
+  return blockers;
+}
+
+function describeAdvance(e: Explanation): string {
+  const base = `advance: ${Math.round(e.elapsedMs / 1000)} s and ${e.canary.requests} canary requests`;
+  if (e.weight >= 100) return `${base}; no stable arm at weight 100, only the burn-rate breaker guards this step`;
+  const errors = e.errors.bounded
+    ? `errors bounded (mSPRT ${odds(e.errors.logRatio)} <= ${odds(e.errors.advanceAt)}, ratio ${times(e.errors.ratio)})`
+    : `canary error rate below ${pct(e.canaryErrorUpperBound)}, within the SLO`;
+  const latency =
+    e.latency.status === "off"
+      ? "latency not measured"
+      : `latency bounded (mSPRT ${odds(e.latency.logRatio)} <= ${odds(e.latency.advanceAt)}, ratio ${times(e.latency.ratio)})`;
+  return `${base}; ${errors}; ${latency}`;
+}
+
+/** Both layers composed: what the coordinator calls. */
+export function decide(input: DecisionInput): Decision {
+  return decideCounts(countEvidence(input));
+}

@@ -1,0 +1,172 @@
+// The isolate side of the feedback and control paths. Per route it keeps the last
+// state the coordinator returned, and the evidence gathered since the last sync. At
+// most one sync per route per interval is made, in ctx.waitUntil, so the request path
+// never waits on the coordinator once a state is cached; a cold isolate waits at most
+// coldWaitMs, then serves stable. If no sync has succeeded for staleAfterMs the isolate
+// serves stable only (fail-safe): we give up canary exposure, never safety, when we
+// cannot hear a rollback. Coordinator load is isolates / interval, not requests.
+import type { RouteConfig, SyncConfig } from "../core/config/schema.js";
+import { emptyEvidence, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
+import type { Outcome, OutcomeSink } from "../core/outcome.js";
+import { effectiveWeight } from "../core/rollout/effective-weight.js";
+import type { RolloutState } from "../core/rollout/state.js";
+import { routeHash } from "../core/route-hash.js";
+import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
+import { isErrorOutcome } from "../core/error-outcome.js";
+
+interface RouteSync {
+  state: RolloutState | undefined;
+  /** Isolate time of the last successful sync; -Infinity before the first. */
+  syncedAt: number;
+  lastAttemptAt: number;
+  inflightSince: number | undefined;
+  seq: number;
+  pending: Evidence;
+  pendingRelease: string;
+  guardrails: RouteConfig["guardrails"];
+  unacked: { seq: number; delta: Evidence; release: string } | undefined;
+  failSafe: boolean;
+  lastError: string | undefined;
+  syncs: number;
+}
+
+export interface RouteSyncStatus {
+  epoch: number | undefined;
+  syncedAgoMs: number | null;
+  failSafe: boolean;
+  lastError: string | undefined;
+  syncs: number;
+}
+
+export type CoordinatorCall = (routeId: string, req: SyncRequest) => Promise<SyncResponse>;
+
+export class CoordinatorClient implements OutcomeSink {
+  private readonly routes = new Map<string, RouteSync>();
+
+  constructor(
+    private readonly isolateId: string,
+    private readonly now: () => number,
+  ) {}
+
+  /** The canary weight to serve for a route; a promise only while the isolate is cold. */
+  weight(route: RouteConfig, sync: SyncConfig, call: CoordinatorCall, waitUntil: (p: Promise<unknown>) => void): number | Promise<number> {
+    const entry = this.entry(route);
+    entry.guardrails = route.guardrails;
+    const now = this.now();
+    const inflight = entry.inflightSince !== undefined && now - entry.inflightSince < syncTimeout(sync);
+    if (entry.state === undefined && entry.syncedAt === Number.NEGATIVE_INFINITY) {
+      // Cold: wait a bounded time for the first state, otherwise serve stable.
+      const first = inflight ? undefined : this.sync(route, sync, call);
+      if (first) waitUntil(first);
+      return Promise.race([first ?? Promise.resolve(), sleep(sync.coldWaitMs)]).then(() => this.served(route, sync, entry));
+    }
+    if (!inflight && now - entry.lastAttemptAt >= sync.intervalMs) waitUntil(this.sync(route, sync, call));
+    return this.served(route, sync, entry);
+  }
+
+  record(outcome: Outcome): void {
+    const entry = this.routes.get(outcome.routeId);
+    if (!entry || outcome.forced) return;
+    if (entry.pendingRelease !== outcome.release) {
+      entry.pending = emptyEvidence();
+      entry.pendingRelease = outcome.release;
+    }
+    recordOutcome(entry.pending, outcome.variant, isErrorOutcome(outcome, entry.guardrails), outcome.originMs);
+  }
+
+  status(routeId: string): RouteSyncStatus | undefined {
+    const e = this.routes.get(routeId);
+    if (!e) return undefined;
+    return {
+      epoch: e.state?.epoch,
+      syncedAgoMs: Number.isFinite(e.syncedAt) ? this.now() - e.syncedAt : null,
+      failSafe: e.failSafe,
+      lastError: e.lastError,
+      syncs: e.syncs,
+    };
+  }
+
+  private served(route: RouteConfig, sync: SyncConfig, entry: RouteSync): number {
+    const stale = this.now() - entry.syncedAt > sync.staleAfterMs;
+    if (stale && entry.syncedAt !== Number.NEGATIVE_INFINITY && !entry.failSafe) {
+      entry.failSafe = true;
+      console.error(
+        JSON.stringify({ level: "error", msg: "coordinator unreachable past staleAfterMs: serving stable only", route: route.id, staleAfterMs: sync.staleAfterMs, lastError: entry.lastError }),
+      );
+    }
+    if (stale) return 0;
+    return effectiveWeight(route, entry.state);
+  }
+
+  private entry(route: RouteConfig): RouteSync {
+    let e = this.routes.get(route.id);
+    if (!e) {
+      e = {
+        state: undefined,
+        syncedAt: Number.NEGATIVE_INFINITY,
+        lastAttemptAt: Number.NEGATIVE_INFINITY,
+        inflightSince: undefined,
+        seq: 0,
+        pending: emptyEvidence(),
+        pendingRelease: route.release,
+        guardrails: route.guardrails,
+        unacked: undefined,
+        failSafe: false,
+        lastError: undefined,
+        syncs: 0,
+      };
+      this.routes.set(route.id, e);
+    }
+    return e;
+  }
+
+  private async sync(route: RouteConfig, sync: SyncConfig, call: CoordinatorCall): Promise<void> {
+    const entry = this.entry(route);
+    const started = this.now();
+    entry.inflightSince = started;
+    entry.lastAttemptAt = started;
+    // A delta that was sent but not acknowledged is resent as is, under its seq, so the
+    // coordinator counts it once whether or not the first attempt landed.
+    if (!entry.unacked && !isEmptyEvidence(entry.pending)) {
+      entry.seq += 1;
+      entry.unacked = { seq: entry.seq, delta: entry.pending, release: entry.pendingRelease };
+      entry.pending = emptyEvidence();
+    }
+    const out = entry.unacked ?? { seq: entry.seq, delta: emptyEvidence(), release: route.release };
+    try {
+      const res = await withTimeout(
+        call(route.id, { routeId: route.id, isolateId: this.isolateId, seq: out.seq, configHash: routeHash(route), release: out.release, delta: out.delta }),
+        syncTimeout(sync),
+      );
+      entry.unacked = undefined;
+      entry.state = res.state;
+      entry.syncedAt = this.now();
+      entry.syncs += 1;
+      if (entry.failSafe) {
+        entry.failSafe = false;
+        console.log(JSON.stringify({ level: "info", msg: "coordinator reachable again", route: route.id }));
+      }
+      entry.lastError = undefined;
+    } catch (e) {
+      const message = (e as Error).message;
+      if (entry.lastError !== message) {
+        console.error(JSON.stringify({ level: "warn", msg: "coordinator sync failed; serving cached state", route: route.id, error: message }));
+      }
+      entry.lastError = message;
+    } finally {
+      entry.inflightSince = undefined;
+    }
+  }
+}
+
+const syncTimeout = (sync: SyncConfig): number => Math.max(2000, sync.intervalMs * 2);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`sync timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

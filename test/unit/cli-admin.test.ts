@@ -1,0 +1,157 @@
+// status, events, the operator commands and `watch --once` against a fake admin API on
+// 127.0.0.1 that answers with JSON shaped like src/admin/handle-admin.ts replies
+// (test/fixtures/admin/*.json) and checks the bearer token as requireToken does.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderWatchFrame } from "../../scripts/cli/watch.js";
+import type { EventsResponse, StatusResponse } from "../../scripts/cli/admin-types.js";
+import { fixtureJson, runCli, startServer, type FakeServer } from "./cli-harness.js";
+
+const TOKEN = "test-admin-token";
+const BASE = "/__canary/api";
+
+let admin: FakeServer;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  admin = await startServer((req) => {
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) return { status: 401, json: { status: 401, error: "wrong token" } };
+    const url = new URL(req.url, "http://x");
+    if (req.method === "GET" && url.pathname === `${BASE}/status`) return { status: 200, json: fixtureJson("admin/status.json") };
+    if (req.method === "GET" && url.pathname === `${BASE}/events`) {
+      const all = fixtureJson("admin/events.json") as EventsResponse;
+      const route = url.searchParams.get("route");
+      if (route && route !== "shop" && route !== "api") return { status: 404, json: { status: 404, error: `unknown route "${route}"` } };
+      const events = all.events.filter((e) => !route || e.route === route).slice(0, Number(url.searchParams.get("limit") ?? 50));
+      return { status: 200, json: { events, next: route && events.length === Number(url.searchParams.get("limit")) ? events.at(-1)!.id : null } };
+    }
+    const m = /^\/__canary\/api\/routes\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "POST" && m) {
+      if (m[2] === "promote") return { status: 409, json: fixtureJson("admin/command-conflict.json") };
+      return { status: 200, json: fixtureJson("admin/command-pause.json") };
+    }
+    return { status: 404, json: { status: 404, error: "no such admin endpoint" } };
+  });
+  env = { CANARY_URL: admin.url, CANARY_ADMIN_TOKEN: TOKEN };
+});
+afterAll(() => admin.close());
+
+describe("status", () => {
+  it("prints routes and per-variant evidence as tables", async () => {
+    const r = await runCli(["status"], { env });
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^route\s+phase\s+release\s+step\s+weight\s+epoch\s+isolates\s+last decision$/m);
+    expect(r.out).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+2\/5\s+5%\s+7\s+3\s+hold: step 2 needs 300 s, 212 s elapsed/m);
+    expect(r.out).toMatch(/^api\s+paused\s+2026-04-20\.1\s+manual\s+10%\s+4\s+3\s+-$/m);
+    expect(r.out).toMatch(/^shop\s+canary\s+977\s+2\s+0\.20%\s+43\.9\s+92\.1\s+140\.3$/m);
+    expect(r.out).toMatch(/^api\s+stable\s+40,210\s+35\s+0\.09%\s+12\.3\s+35\.8\s+70\.2$/m);
+    expect(admin.requests.at(-1)!.url).toBe(`${BASE}/status`);
+  });
+
+  it("--json prints the API's JSON; --url with an explicit base path is used as is", async () => {
+    const r = await runCli(["status", "--json", "--url", `${admin.url}/__canary/`, "--token", TOKEN]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual(fixtureJson("admin/status.json"));
+  });
+
+  it("exits 1 on a wrong token with the API's message, 2 without URL or token", async () => {
+    const wrong = await runCli(["status"], { env: { ...env, CANARY_ADMIN_TOKEN: "nope" } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toBe("error: GET /status failed: 401 Unauthorized: wrong token\n");
+    expect((await runCli(["status"], { env: { CANARY_URL: admin.url } })).code).toBe(2);
+    expect((await runCli(["status"], { env: { CANARY_ADMIN_TOKEN: TOKEN } })).code).toBe(2);
+  });
+
+  it("exits 1 with one line when the Worker is unreachable", async () => {
+    const closed = await startServer(() => ({ status: 200 }));
+    await closed.close();
+    const r = await runCli(["status"], { env: { ...env, CANARY_URL: closed.url } });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`error: cannot reach ${closed.url}/__canary/api/status: ECONNREFUSED\n`);
+  });
+});
+
+describe("events", () => {
+  it("passes --route and --limit and prints a table with the next-page cursor", async () => {
+    const r = await runCli(["events", "--route", "shop", "--limit", "1"], { env });
+    expect(r.code).toBe(0);
+    expect(admin.requests.at(-1)!.url).toBe(`${BASE}/events?route=shop&limit=1`);
+    expect(r.out).toMatch(/^\s*id\s+time\s+route\s+actor\s+event\s+phase\s+step\s+weight\s+reason$/m);
+    expect(r.out).toMatch(/^\s*9\s+2026-04-20 13:00:00Z\s+\S+ ago\s+shop\s+engine\s+advance\s+progressing\s+2\s+5%\s+step 1 healthy/m);
+    expect(r.out).toContain("more: add --before 9");
+  });
+
+  it("--json prints the API's JSON; an unknown route is the API's 404 message", async () => {
+    const r = await runCli(["events", "--json"], { env });
+    expect((JSON.parse(r.out) as EventsResponse).events).toHaveLength(4);
+    const unknown = await runCli(["events", "--route", "nope"], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toBe('error: GET /events?route=nope failed: 404 Not Found: unknown route "nope"\n');
+    expect((await runCli(["events", "--limit", "0"], { env })).code).toBe(2);
+  });
+});
+
+describe("operator commands", () => {
+  it("pause POSTs the reason and prints the new state", async () => {
+    const r = await runCli(["pause", "shop", "--reason", "p99 looks odd"], { env });
+    expect(r.code).toBe(0);
+    const req = admin.requests.at(-1)!;
+    expect([req.method, req.url, req.headers["content-type"]]).toEqual(["POST", `${BASE}/routes/shop/pause`, "application/json"]);
+    expect(JSON.parse(req.body)).toEqual({ reason: "p99 looks odd" });
+    expect(r.out).toBe("shop: pause accepted; phase paused, step 2/5 (5%), epoch 8, release v2.4.0\n  reason: p99 looks odd\n");
+  });
+
+  it("step takes the 1-based step number status shows and sends the 0-based index", async () => {
+    const r = await runCli(["step", "shop", "3", "--reason", "skip ahead"], { env });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(admin.requests.at(-1)!.body)).toEqual({ reason: "skip ahead", step: 2 });
+    expect((await runCli(["step", "shop", "0", "--reason", "x"], { env })).code).toBe(2);
+  });
+
+  it("a refused transition (409) prints the API's message and exits 1", async () => {
+    const r = await runCli(["promote", "shop", "--reason", "ship it"], { env });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe("error: POST /routes/shop/promote failed: 409 Conflict: cannot promote release v2.4.0: it was rolled back (resume it or push a new release id)\n");
+  });
+
+  it("requires a reason and a valid route id before calling the API", async () => {
+    const before = admin.requests.length;
+    const noReason = await runCli(["rollback", "shop"], { env });
+    expect(noReason.code).toBe(2);
+    expect(noReason.err).toContain("--reason is required");
+    expect((await runCli(["rollback", "../x", "--reason", "r"], { env })).code).toBe(2);
+    expect(admin.requests.length).toBe(before);
+  });
+});
+
+describe("watch", () => {
+  it("--once prints one frame with phase, step, evidence, p95/p99, isolates, decision and events", async () => {
+    const r = await runCli(["watch", "--once", "--events", "3"], { env });
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain("\u001b[");
+    expect(r.out).toContain(`edge-canary watch  ${admin.url}/__canary`);
+    expect(r.out).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+2\/5\s+5%\s+7\s+3\s+hold: /m);
+    expect(r.out).toMatch(/p95 ms\s+p99 ms/);
+    expect(r.out).toMatch(/^shop\s+canary\s+977\s+2\s+0\.20%\s+43\.9\s+92\.1\s+140\.3$/m);
+    expect(r.out).toContain("Recent events");
+    expect(r.out).toContain("waiting for the DB migration");
+    expect(admin.requests.at(-1)!.url).toMatch(/\/events\?limit=3$/);
+  });
+
+  it("--once exits 1 and shows the failure when the API refuses", async () => {
+    const r = await runCli(["watch", "--once"], { env: { ...env, CANARY_ADMIN_TOKEN: "nope" } });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("! refresh failed: GET /status failed: 401 Unauthorized: wrong token");
+  });
+
+  it("colours only on a terminal and warns about a rejected config and fail-safe isolates", () => {
+    const status = structuredClone(fixtureJson("admin/status.json")) as StatusResponse;
+    status.configError = ["routes[0].weight must be between 0 and 100"];
+    status.routes[1]!.isolate = { syncedAgoMs: 45_000, failSafe: true, lastError: "timeout", syncs: 3 };
+    const frame = renderWatchFrame({ base: "http://w/__canary", now: 1776690213000, intervalMs: 2000, status, color: true });
+    expect(frame).toContain("\u001b[1medge-canary watch\u001b[22m");
+    expect(frame).toContain("! KV config rejected, last good config in force: routes[0].weight must be between 0 and 100");
+    expect(frame).toContain("! api: answering isolate is in fail-safe (stable only): timeout");
+  });
+});

@@ -1,0 +1,135 @@
+// Analytics Engine queries: every one is weighted by _sample_interval and carries the
+// dataset, time window, schema-version and route filters; the route literal only ever
+// holds a valid route id. `query` is run against a local HTTP server answering with
+// fixture responses in the SQL API's documented FORMAT JSON shape
+// ({meta, data, rows, rows_before_limit_at_least}; see
+// https://developers.cloudflare.com/analytics/analytics-engine/sql-api/ and
+// .../analytics-engine/worker-querying/). The fixture values are made up: there is no
+// network here to record a live account; UInt64 sums are strings, as ClickHouse's JSON
+// format quotes 64-bit integers, and the parser accepts numbers too.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QUERIES, QueryInputError, findQuery, routeLiteral } from "../../scripts/queries.js";
+import { parseAeSqlResponse } from "../../scripts/cli/ae-sql.js";
+import { fixtureJson, runCli, startServer, type FakeServer } from "./cli-harness.js";
+
+const ACCOUNT = "0123456789abcdef0123456789abcdef";
+const TOKEN = "test-analytics-token";
+
+describe("QUERIES", () => {
+  it.each(QUERIES.map((q) => [q.name, q] as const))("%s is sampling-weighted and filtered", (_name, q) => {
+    const sql = q.sql({ sinceSec: 3600, route: "shop" });
+    expect(sql).toContain("FROM edge_canary");
+    expect(sql).toContain("SUM(_sample_interval) AS requests");
+    expect(sql).toContain("timestamp > NOW() - INTERVAL '1' HOUR");
+    expect(sql).toContain("double3 = 1");
+    expect(sql).toContain("blob1 = 'shop'");
+    expect(sql).toMatch(/FORMAT JSON$/);
+    // No unweighted aggregate may sneak in.
+    expect(sql).not.toMatch(/COUNT\s*\(/i);
+    expect(sql).not.toMatch(/\bquantile\(|\bavg\(/i);
+    for (const m of sql.matchAll(/quantile\w*\(([\d.]+)\)\(([^)]*)\)/g)) expect(m[2]).toBe("double1, _sample_interval");
+    for (const m of sql.matchAll(/sumIf\(([^,]+),/g)) expect(m[1]).toBe("_sample_interval");
+    // Without --route there is no route filter.
+    expect(q.sql({ sinceSec: 3600 })).not.toContain("blob1 =");
+  });
+
+  it("variants has weighted p50, p95 and p99 and an error rate matching isErrorOutcome", () => {
+    const sql = findQuery("variants")!.sql({ sinceSec: 900 });
+    for (const p of ["0.5", "0.95", "0.99"]) expect(sql).toContain(`quantileExactWeighted(${p})(double1, _sample_interval)`);
+    expect(sql).toContain("sumIf(_sample_interval, blob9 != 'none' OR double2 >= 500) / SUM(_sample_interval) AS error_rate");
+    expect(sql).toContain("INTERVAL '15' MINUTE");
+    expect(sql).toContain("GROUP BY route, variant");
+  });
+
+  it("colos groups by colo (blob4) and variant (blob2)", () => {
+    const sql = findQuery("colos")!.sql({ sinceSec: 86_400 });
+    expect(sql).toContain("blob4 AS colo");
+    expect(sql).toContain("GROUP BY colo, variant");
+    expect(sql).toContain("INTERVAL '1' DAY");
+  });
+
+  it.each(["shop' OR '1'='1", "Shop", "", "a b", "x;DROP", "-lead"])("refuses route %j before it reaches SQL", (route) => {
+    expect(() => routeLiteral(route)).toThrow(QueryInputError);
+    expect(() => findQuery("variants")!.sql({ sinceSec: 3600, route })).toThrow(QueryInputError);
+  });
+
+  it("refuses a window beyond AE's retention", () => {
+    expect(() => findQuery("variants")!.sql({ sinceSec: 200 * 86_400 })).toThrow(/window/);
+  });
+});
+
+describe("parseAeSqlResponse", () => {
+  it("converts numeric columns by meta type and keeps strings", () => {
+    const r = parseAeSqlResponse(fixtureJson("ae-sql/variants.json"));
+    expect(r.rows).toBe(2);
+    expect(r.data[0]).toEqual({ route: "shop", variant: "canary", requests: 4890, errors: 9, error_rate: 0.0018404907975460123, p50_ms: 44, p95_ms: 93, p99_ms: 141 });
+    const t = parseAeSqlResponse(fixtureJson("ae-sql/timeline.json"));
+    expect(t.data[0]!.t).toBe("2026-04-20 12:55:00");
+  });
+
+  it("rejects a body without meta/data", () => {
+    expect(() => parseAeSqlResponse({ data: [] })).toThrow(/meta\/data/);
+  });
+});
+
+describe("query", () => {
+  let api: FakeServer;
+  beforeAll(async () => {
+    api = await startServer((req) => {
+      if (req.headers.authorization !== `Bearer ${TOKEN}`) return { status: 401, json: { success: false, errors: [{ code: 10000, message: "Authentication error" }] } };
+      if (req.method !== "POST" || req.url !== `/client/v4/accounts/${ACCOUNT}/analytics_engine/sql`) return { status: 404, text: "not found" };
+      const name = /blob4 AS colo/.test(req.body) ? "colos" : /toStartOfInterval/.test(req.body) ? "timeline" : /status_class/.test(req.body) ? "errors" : "variants";
+      return { status: 200, json: fixtureJson(`ae-sql/${name}.json`) };
+    });
+  });
+  afterAll(() => api.close());
+
+  const env = { CLOUDFLARE_ACCOUNT_ID: ACCOUNT, CLOUDFLARE_API_TOKEN: TOKEN };
+
+  it("POSTs the SQL with the bearer token and prints a table", async () => {
+    const r = await runCli(["query", "variants", "--since", "30m", "--route", "shop", "--api-base", api.url], { env });
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const req = api.requests.at(-1)!;
+    expect(req.body).toBe(findQuery("variants")!.sql({ sinceSec: 1800, route: "shop" }));
+    expect(r.out.split("\n")[0]).toMatch(/^route\s+variant\s+requests\s+errors\s+error_rate\s+p50_ms\s+p95_ms\s+p99_ms$/);
+    expect(r.out).toMatch(/shop\s+canary\s+4,890\s+9\s+0\.18%\s+44\.0\s+93\.0\s+141\.0/);
+    expect(r.out).toMatch(/shop\s+stable\s+93,110\s+104\s+0\.11%\s+41\.0\s+88\.0\s+132\.0/);
+  });
+
+  it("takes credentials from flags, prints JSON rows, and notes a LIMIT cut", async () => {
+    const json = await runCli(["query", "colos", "--json", "--account-id", ACCOUNT, "--api-token", TOKEN, "--api-base", api.url]);
+    expect(json.code).toBe(0);
+    const body = JSON.parse(json.out) as { query: string; rows: Array<Record<string, unknown>> };
+    expect(body.query).toBe("colos");
+    expect(body.rows[0]).toEqual({ colo: "FRA", variant: "stable", requests: 41020, error_rate: 0.0009751340809361287, p95_ms: 79 });
+    const table = await runCli(["query", "colos", "--api-base", api.url], { env });
+    expect(table.out).toContain("(4 of at least 9 rows)");
+  });
+
+  it("exits 1 with a clear message without credentials, and sends nothing", async () => {
+    const before = api.requests.length;
+    const r = await runCli(["query", "variants", "--api-base", api.url]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^error: no Cloudflare credentials: set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN/);
+    expect(api.requests.length).toBe(before);
+  });
+
+  it("renders an API error as one line and exits 1", async () => {
+    const r = await runCli(["query", "variants", "--api-base", api.url], { env: { ...env, CLOUDFLARE_API_TOKEN: "wrong" } });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe("error: AE SQL API answered 401: Authentication error\n");
+  });
+
+  it("treats a bad route, window or query name as a usage error", async () => {
+    expect((await runCli(["query", "variants", "--route", "x'--"], { env })).code).toBe(2);
+    expect((await runCli(["query", "variants", "--since", "yesterday"], { env })).code).toBe(2);
+    expect((await runCli(["query", "nope"], { env })).code).toBe(2);
+  });
+
+  it("--sql prints the query without credentials", async () => {
+    const r = await runCli(["query", "errors", "--sql", "--since", "2h"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("INTERVAL '2' HOUR");
+  });
+});

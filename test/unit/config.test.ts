@@ -1,0 +1,215 @@
+// Table-driven tests of the KV config parser: defaults are applied in one place, and
+// every rejection names the offending field (STYLE.md rule 4).
+import { GuardrailsSchema } from "../../src/core/stats/guardrails.js";
+import { describe, expect, it } from "vitest";
+import { formatPath, parseConfig, validateConfig } from "../../src/core/config/parse.js";
+import type { Config } from "../../src/core/config/schema.js";
+
+const minimalRoute = (): Record<string, unknown> => ({
+  id: "shop",
+  stable: { origin: "https://stable.example" },
+  canary: { origin: "https://canary.example" },
+  release: "r1",
+});
+
+/** A config whose single route is the minimal one with `patch` spread over it. */
+const withRoute = (patch: Record<string, unknown>): unknown => ({ version: 1, routes: [{ ...minimalRoute(), ...patch }] });
+
+const errorsOf = (value: unknown): string[] => {
+  const result = validateConfig(value);
+  if (result.ok) throw new Error(`expected a rejection, got ${JSON.stringify(result.value)}`);
+  return result.error;
+};
+
+describe("validateConfig", () => {
+  it("fills every default of a minimal config", () => {
+    const result = validateConfig({ version: 1, routes: [minimalRoute()] });
+    const expected: Config = {
+      version: 1,
+      sync: { intervalMs: 1000, staleAfterMs: 30_000, coldWaitMs: 500 },
+      routes: [
+        {
+          id: "shop",
+          match: { hosts: [], pathPrefix: "/" },
+          stable: { origin: "https://stable.example", timeoutMs: 10_000 },
+          canary: { origin: "https://canary.example", timeoutMs: 10_000 },
+          release: "r1",
+          weight: 0,
+          sticky: { source: "own-cookie", cookieName: "canary_id", maxAgeSec: 2_592_000 },
+          override: { header: "x-canary-override", cookie: "canary_override" },
+          fallback: { enabled: true, onStatus: [502, 503, 504] },
+          guardrails: GuardrailsSchema.parse(undefined),
+          exposeHeaders: true,
+        },
+      ],
+    };
+    expect(result).toEqual({ ok: true, value: expected });
+  });
+
+  it("keeps given values, lower-cases hosts and fills defaults inside partial objects", () => {
+    const result = validateConfig({
+      $schema: "./config.schema.json",
+      version: 1,
+      routes: [
+        {
+          ...minimalRoute(),
+          match: { hosts: ["Shop.Example.COM"] },
+          canary: { origin: "http://canary.internal:8080/base", timeoutMs: 2_500 },
+          weight: 12.34,
+          steps: { weights: [1, 5, 25, 50, 100] },
+          sticky: { source: "header", name: "x-user-id" },
+          countries: { deny: ["CN"] },
+          fallback: { enabled: false },
+          exposeHeaders: false,
+        },
+      ],
+    });
+    if (!result.ok) throw new Error(result.error.join("\n"));
+    const route = result.value.routes[0]!;
+    expect(result.value.$schema).toBe("./config.schema.json");
+    expect(route.match).toEqual({ hosts: ["shop.example.com"], pathPrefix: "/" });
+    expect(route.canary).toEqual({ origin: "http://canary.internal:8080/base", timeoutMs: 2_500 });
+    expect(route.weight).toBe(12.34);
+    expect(route.steps).toEqual({ weights: [1, 5, 25, 50, 100], minDurationSec: 60, minRequests: 200 });
+    expect(route.sticky).toEqual({ source: "header", name: "x-user-id", cookieName: "canary_id", maxAgeSec: 2_592_000 });
+    expect(route.countries).toEqual({ deny: ["CN"] });
+    expect(route.fallback).toEqual({ enabled: false, onStatus: [502, 503, 504] });
+    expect(route.exposeHeaders).toBe(false);
+  });
+
+  it.each([
+    ["weight 0", { weight: 0 }],
+    ["weight 100", { weight: 100 }],
+    ["weight 0.07 (not exact in binary floating point)", { weight: 0.07 }],
+    ["weight 33.33", { weight: 33.33 }],
+    ["timeoutMs at both bounds", { stable: { origin: "https://s.example", timeoutMs: 100 }, canary: { origin: "https://c.example", timeoutMs: 120_000 } }],
+    ["origin with a path prefix", { canary: { origin: "https://canary.example/v2/" } }],
+    ["pathPrefix with trailing slash", { match: { pathPrefix: "/app/" } }],
+    ["id with - and _", { id: "shop-eu_2" }],
+    ["release with . _ : -", { release: "2024.06.01_rc-1:abc" }],
+    ["sticky cookie source with name", { sticky: { source: "cookie", name: "session_user" } }],
+    ["single step of 100", { steps: { weights: [100] } }],
+  ])("accepts %s", (_name, patch) => {
+    expect(validateConfig(withRoute(patch)).ok).toBe(true);
+  });
+
+  const r0 = "routes[0]";
+  const invalid: Array<[name: string, doc: unknown, messages: string[]]> = [
+    ["a non-object document", [], ["config must be an object"]],
+    ["null", null, ["config must be an object"]],
+    ["missing version", { routes: [minimalRoute()] }, ["version is required"]],
+    ["version 2", { version: 2, routes: [minimalRoute()] }, ["version must be 1"]],
+    ["version as a string", { version: "1", routes: [minimalRoute()] }, ["version must be 1"]],
+    ["missing routes", { version: 1 }, ["routes is required"]],
+    ["routes not an array", { version: 1, routes: {} }, ["routes must be an array"]],
+    ["routes empty", { version: 1, routes: [] }, ["routes must have at least 1 item"]],
+    ["sync.intervalMs below range", { version: 1, sync: { intervalMs: 50 }, routes: [minimalRoute()] }, ["sync.intervalMs must be >= 100"]],
+    ["unknown top-level field", { version: 1, routes: [minimalRoute()], rotues: [] }, ["rotues is not a known field"]],
+    ["unknown route field", withRoute({ foo: 1 }), [`${r0}.foo is not a known field`]],
+    ["unknown nested field", withRoute({ canary: { origin: "https://c.example", timeout: 5 } }), [`${r0}.canary.timeout is not a known field`]],
+    ["missing release", withRoute({ release: undefined }), [`${r0}.release is required`]],
+    ["missing canary", withRoute({ canary: undefined }), [`${r0}.canary is required`]],
+    ["ftp origin", withRoute({ canary: { origin: "ftp://canary.example" } }), [`${r0}.canary.origin must be an absolute http(s) URL without query or fragment`]],
+    ["relative origin", withRoute({ stable: { origin: "/stable" } }), [`${r0}.stable.origin must be an absolute http(s) URL without query or fragment`]],
+    ["origin with query", withRoute({ canary: { origin: "https://canary.example/?v=2" } }), [`${r0}.canary.origin must be an absolute http(s) URL without query or fragment`]],
+    ["origin with fragment", withRoute({ canary: { origin: "https://canary.example/#x" } }), [`${r0}.canary.origin must be an absolute http(s) URL without query or fragment`]],
+    ["timeoutMs below range", withRoute({ canary: { origin: "https://c.example", timeoutMs: 99 } }), [`${r0}.canary.timeoutMs must be >= 100`]],
+    ["timeoutMs above range", withRoute({ canary: { origin: "https://c.example", timeoutMs: 120_001 } }), [`${r0}.canary.timeoutMs must be <= 120000`]],
+    ["timeoutMs fractional", withRoute({ canary: { origin: "https://c.example", timeoutMs: 150.5 } }), [`${r0}.canary.timeoutMs must be an integer`]],
+    ["weight -1", withRoute({ weight: -1 }), [`${r0}.weight must be between 0 and 100`]],
+    ["weight 100.5", withRoute({ weight: 100.5 }), [`${r0}.weight must be between 0 and 100`]],
+    ["weight 5.001", withRoute({ weight: 5.001 }), [`${r0}.weight must be a multiple of 0.01`]],
+    ["weight as a string", withRoute({ weight: "5" }), [`${r0}.weight must be a number`]],
+    ["steps not increasing", withRoute({ steps: { weights: [1, 5, 5, 50] } }), [`${r0}.steps.weights must be strictly increasing`]],
+    ["steps with 0", withRoute({ steps: { weights: [0, 5] } }), [`${r0}.steps.weights[0] must be above 0`]],
+    ["steps above 100", withRoute({ steps: { weights: [5, 150] } }), [`${r0}.steps.weights[1] must be between 0 and 100`]],
+    ["steps empty", withRoute({ steps: { weights: [] } }), [`${r0}.steps.weights must have at least 1 item`]],
+    ["steps minRequests negative", withRoute({ steps: { weights: [1], minRequests: -1 } }), [`${r0}.steps.minRequests must be >= 0`]],
+    ["sticky header without name", withRoute({ sticky: { source: "header" } }), [`${r0}.sticky.name is required when source is cookie or header`]],
+    ["sticky unknown source", withRoute({ sticky: { source: "query" } }), [`${r0}.sticky.source must be "own-cookie" or "cookie" or "header"`]],
+    ["bad cookie name", withRoute({ sticky: { cookieName: "canary id" } }), [`${r0}.sticky.cookieName must be a cookie name`]],
+    ["bad override header name", withRoute({ override: { header: "x canary" } }), [`${r0}.override.header must match /^[A-Za-z0-9!#$%&'*+.^_\`|~-]{1,64}$/`]],
+    ["sticky maxAgeSec too short", withRoute({ sticky: { maxAgeSec: 59 } }), [`${r0}.sticky.maxAgeSec must be >= 60`]],
+    ["country code lower-case", withRoute({ countries: { allow: ["DE", "fr"] } }), [`${r0}.countries.allow[1] must be an ISO 3166-1 alpha-2 code like DE`]],
+    ["fallback.onStatus 200", withRoute({ fallback: { onStatus: [502, 200] } }), [`${r0}.fallback.onStatus[1] must be >= 400`]],
+    ["fallback.enabled as a string", withRoute({ fallback: { enabled: "yes" } }), [`${r0}.fallback.enabled must be a boolean`]],
+    ["pathPrefix without leading slash", withRoute({ match: { pathPrefix: "app" } }), [`${r0}.match.pathPrefix must start with /`]],
+    ["empty host", withRoute({ match: { hosts: [""] } }), [`${r0}.match.hosts[0] must not be empty`]],
+    ["release with spaces", withRoute({ release: "v 1" }), [`${r0}.release must be 1-64 chars of A-Z, a-z, 0-9, ., _, : and -`]],
+    ["release too long", withRoute({ release: "r".repeat(65) }), [`${r0}.release must be 1-64 chars of A-Z, a-z, 0-9, ., _, : and -`]],
+    ["id upper-case", withRoute({ id: "Shop" }), [`${r0}.id must be 1-63 chars of a-z, 0-9, - and _`]],
+    ["id empty", withRoute({ id: "" }), [`${r0}.id must be 1-63 chars of a-z, 0-9, - and _`]],
+    [
+      "duplicate route ids",
+      { version: 1, routes: [minimalRoute(), { ...minimalRoute(), match: { pathPrefix: "/x" } }, minimalRoute()] },
+      ['routes[1].id duplicates routes[0].id "shop"', 'routes[2].id duplicates routes[0].id "shop"'],
+    ],
+  ];
+
+  it.each(invalid)("rejects %s", (_name, doc, messages) => {
+    expect(errorsOf(doc)).toEqual(messages);
+  });
+
+  it("reports several errors at once, each naming its field", () => {
+    const errors = errorsOf({
+      version: 1,
+      extra: true,
+      routes: [
+        { ...minimalRoute(), id: "Shop", weight: 101, canary: { origin: "nope" } },
+        { ...minimalRoute(), id: "cart", sticky: { source: "header", maxAgeSec: 1 } },
+      ],
+    });
+    expect(errors).toHaveLength(6);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        "extra is not a known field",
+        "routes[0].id must be 1-63 chars of a-z, 0-9, - and _",
+        "routes[0].canary.origin must be an absolute http(s) URL without query or fragment",
+        "routes[0].weight must be between 0 and 100",
+        "routes[1].sticky.maxAgeSec must be >= 60",
+        "routes[1].sticky.name is required when source is cookie or header",
+      ]),
+    );
+  });
+
+  it("reports every unknown field of one object", () => {
+    expect(errorsOf({ version: 1, routes: [minimalRoute()], foo: 1, bar: 2 })).toEqual([
+      "foo is not a known field; bar is not a known field",
+    ]);
+  });
+});
+
+describe("parseConfig", () => {
+  it("decodes and validates JSON text", () => {
+    const result = parseConfig(JSON.stringify({ version: 1, routes: [minimalRoute()] }));
+    expect(result.ok).toBe(true);
+  });
+
+  it("rejects truncated JSON with one message", () => {
+    expect(parseConfig("[")).toEqual({ ok: false, error: ["config is not valid JSON: Unexpected end of JSON input"] });
+    expect(parseConfig("")).toEqual({ ok: false, error: ["config is not valid JSON: Unexpected end of JSON input"] });
+  });
+
+  it("rejects malformed JSON, passing on the parser's reason", () => {
+    const result = parseConfig("{ version: 1 }");
+    if (result.ok) throw new Error("expected a rejection");
+    expect(result.error).toHaveLength(1);
+    // The reason text is V8's and changes between Node versions; the prefix is ours.
+    expect(result.error[0]).toMatch(/^config is not valid JSON: \S/);
+  });
+
+  it("reports schema errors of well-formed JSON", () => {
+    expect(parseConfig('{"version": 1, "routes": []}')).toEqual({ ok: false, error: ["routes must have at least 1 item"] });
+  });
+});
+
+describe("formatPath", () => {
+  it.each([
+    [[], "config"],
+    [["version"], "version"],
+    [["routes", 0], "routes[0]"],
+    [["routes", 3, "steps", "weights", 2], "routes[3].steps.weights[2]"],
+  ])("formats %j as %s", (path, expected) => {
+    expect(formatPath(path)).toBe(expected);
+  });
+});

@@ -1,0 +1,81 @@
+import { describe, expect, it, beforeAll } from "vitest";
+import { admin, config, origins, originStats, putConfig, route, send } from "./helpers.js";
+
+const cfg = () => ({
+  ...config(route({ weight: 20, sticky: { source: "header", name: "x-user-id" } })),
+  sync: { intervalMs: 100 },
+});
+
+describe("handleAdmin: auth", () => {
+  beforeAll(async () => {
+    await putConfig(cfg());
+  });
+
+  it("refuses requests without or with a wrong token, and never proxies the admin path", async () => {
+    const before = (await originStats(origins.stable)).requests + (await originStats(origins.canary)).requests;
+    for (const token of [null, "wrong", "test-admin-token-but-longer", ""]) {
+      const r = await admin<{ error: string; status: number }>("/status", { token });
+      expect(r.status).toBe(401);
+      expect(r.json.error).toMatch(/token/);
+    }
+    for (const path of ["/__canary/api/nope", "/__canary/", "/__canary"]) {
+      const r = await send(path);
+      expect(r.response.status).toBe(401);
+    }
+    const after = (await originStats(origins.stable)).requests + (await originStats(origins.canary)).requests;
+    expect(after).toBe(before);
+  });
+
+  it("is disabled when no ADMIN_TOKEN secret is set", async () => {
+    const r = await send("/__canary/api/status", { headers: { authorization: "Bearer " }, envOverrides: { ADMIN_TOKEN: undefined } });
+    expect(r.response.status).toBe(401);
+    expect(r.body).toContain("ADMIN_TOKEN");
+  });
+});
+
+describe("handleAdmin: status and commands", () => {
+  beforeAll(async () => {
+    await putConfig(cfg());
+  });
+
+  it("GET /status shows config, phase, epoch, effective weight and evidence", async () => {
+    for (let i = 0; i < 20; i++) await send("/", { headers: { "x-user-id": `s${i}` } });
+    const r = await admin<{ routes: Array<{ id: string; coordinator: { state: { phase: string; epoch: number; release: string }; effectiveWeight: number } }> }>("/status");
+    expect(r.status).toBe(200);
+    const www = r.json.routes.find((x) => x.id === "www")!;
+    expect(www.coordinator.state).toMatchObject({ phase: "progressing", release: "r1" });
+    expect(www.coordinator.state.epoch).toBeGreaterThanOrEqual(1);
+    expect(www.coordinator.effectiveWeight).toBe(20);
+  });
+
+  it("answers 404 for an unknown route, 400 for a bad body, 409 for an invalid transition", async () => {
+    expect((await admin("/routes/nope/rollback", { body: { reason: "x" } })).status).toBe(404);
+    expect((await admin("/routes/www/explode", { body: { reason: "x" } })).status).toBe(404);
+    expect((await admin("/routes/www/rollback", { body: {} })).status).toBe(400);
+    expect((await admin("/routes/www/rollback", { body: "not json" })).status).toBe(400);
+    expect((await admin("/routes/www/rollback", { body: { reason: "   " } })).status).toBe(400);
+    expect((await admin("/routes/www/step", { body: { reason: "x", step: "two" } })).status).toBe(400);
+    const rb = await admin<{ state: { phase: string } }>("/routes/www/rollback", { body: { reason: "manual test" } });
+    expect(rb.status).toBe(200);
+    expect(rb.json.state.phase).toBe("rolled_back");
+    const promote = await admin<{ error: string }>("/routes/www/promote", { body: { reason: "try" } });
+    expect(promote.status).toBe(409);
+    expect(promote.json.error).toContain("rolled back");
+    const resume = await admin<{ state: { phase: string } }>("/routes/www/resume", { body: { reason: "fixed" } });
+    expect(resume.json.state.phase).toBe("progressing");
+  });
+
+  it("GET /events lists the audit log newest first with actor and reason, paginated", async () => {
+    await admin("/routes/www/pause", { body: { reason: "looking at graphs" } });
+    await admin("/routes/www/resume", { body: { reason: "graphs fine" } });
+    const r = await admin<{ events: Array<{ id: number; actor: string; event: string; reason: string; toPhase: string; configHash: string }>; next: number | null }>("/events?route=www&limit=2");
+    expect(r.json.events).toHaveLength(2);
+    expect(r.json.events[0]).toMatchObject({ actor: "operator", event: "resume", reason: "graphs fine", toPhase: "progressing" });
+    expect(r.json.events[1]).toMatchObject({ actor: "operator", event: "pause", reason: "looking at graphs", toPhase: "paused" });
+    expect(r.json.events[0]!.configHash).toMatch(/^[0-9a-f]{8}$/);
+    const page2 = await admin<{ events: Array<{ id: number }> }>(`/events?route=www&limit=2&before=${r.json.next}`);
+    expect(page2.json.events[0]!.id).toBeLessThan(r.json.events[1]!.id);
+    const all = await admin<{ events: Array<{ actor: string }> }>("/events");
+    expect(all.json.events.some((e) => e.actor === "config")).toBe(true);
+  });
+});
