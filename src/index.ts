@@ -11,7 +11,7 @@ import { handleRequest } from "./edge/handle-request.js";
 // Per-isolate state: settled values only, never promises or I/O objects.
 const randomBytes = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 const configCache = new ConfigCache();
-const coordinator = new CoordinatorClient(mintIdentity(randomBytes), Date.now);
+const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), Date.now);
 
 export default {
   async fetch(request, env, ctx) {

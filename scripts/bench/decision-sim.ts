@@ -14,7 +14,7 @@
 import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addValue, binUpperBound, emptySketch, quantile } from "../../src/core/stats/ddsketch.js";
 import { decideCounts, type BucketCounts, type CountsInput } from "../../src/core/stats/decision-engine.js";
@@ -519,4 +519,7 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+export { buildCells, simulateRun, type Cell };
+
+// Importable (for a one-off look at single runs) without starting the simulation.
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) await main();

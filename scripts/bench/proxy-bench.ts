@@ -187,24 +187,28 @@ async function startOriginChild(): Promise<{ url: string; child: ChildProcess }>
  * snapshot of a git commit (`git archive`, no state change), for when the shared tree
  * is mid-edit and does not bundle.
  */
-async function sourceDir(ref: string | undefined): Promise<string> {
-  if (!ref) return root;
+async function sourceDir(ref: string | undefined): Promise<{ dir: string; commit: string | undefined }> {
+  if (!ref) return { dir: root, commit: undefined };
+  const { stdout } = await promisify(execFile)("git", ["rev-parse", "--verify", `${ref}^{commit}`], { cwd: root });
+  const commit = stdout.trim();
   const snap = await mkdtemp(join(tmpdir(), "edge-canary-bench-src-"));
   cleanups.push(() => rm(snap, { recursive: true, force: true }));
-  await promisify(execFile)("sh", ["-c", `git archive --format=tar "$1" | tar -x -C "$2"`, "sh", ref, snap], { cwd: root });
+  await promisify(execFile)("sh", ["-c", `git archive --format=tar "$1" | tar -x -C "$2"`, "sh", commit, snap], { cwd: root });
   await symlink(join(root, "node_modules"), join(snap, "node_modules"), "dir");
-  return snap;
+  return { dir: snap, commit };
 }
 
 async function bundleWorker(src: string): Promise<string> {
   const outdir = await mkdtemp(join(tmpdir(), "edge-canary-bench-"));
   cleanups.push(() => rm(outdir, { recursive: true, force: true }));
   try {
-    await promisify(execFile)(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    const build = promisify(execFile)(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
       cwd: src,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
       maxBuffer: 16 * 1024 * 1024,
     });
+    cleanups.push(() => build.child.exitCode === null && build.child.kill("SIGTERM"));
+    await build;
   } catch (e) {
     const out = `${(e as { stdout?: string }).stdout ?? ""}\n${(e as { stderr?: string }).stderr ?? ""}`.replace(/\x1b\[[0-9;]*m/g, "");
     const errors = out.split("\n").filter((l) => /ERROR|error/.test(l)).slice(0, 12).join("\n");
@@ -383,6 +387,7 @@ function report(
   originUrl: string,
   bundleKiB: number,
   startedAt: Date,
+  commit: string | undefined,
 ): string {
   const m = (xs: RunStats[], k: "rps" | "p50" | "p99"): number => median(xs.map((x) => x[k]));
   const mc = (xs: RunStats[]): number | undefined =>
@@ -407,7 +412,7 @@ function report(
       `${args.rounds} rounds interleaved passthrough/edge-canary, medians; GET /api/items?page=2, ` +
       `${Math.round((1 - args.noCookieShare) * 100)}% with a \`canary_id\` cookie from 10,000 ids, ${Math.round(args.noCookieShare * 100)}% without (minted)`,
     `- runtime: Miniflare (workerd) ${args.rounds > 0 ? "" : ""}one instance per Worker, HTTP on 127.0.0.1; origin: scripts/lib/origin-server.ts on ${originUrl} (loopback, separate process, ~300 B JSON)`,
-    `- Worker source: ${args.ref ? `git commit ${args.ref} (snapshot via git archive)` : "working tree"}`,
+    `- Worker source: ${commit ? `git commit ${commit} (--ref ${args.ref}, snapshot via git archive)` : "working tree"}`,
     `- edge-canary config: one catch-all route, weight 50, stable and canary both the origin; bundle ${bundleKiB.toFixed(0)} KiB`,
     `- sanity check before load (${sanity.n} sequential requests): ${sanity.canary} canary / ${sanity.stable} stable, ${sanity.minted} minted cookies`,
     ``,
@@ -453,6 +458,11 @@ function report(
 
 async function main(): Promise<void> {
   const args = readArgs();
+  // Miniflare can reject internally (e.g. the Worker fails to start); clean up first.
+  process.on("unhandledRejection", (e) => {
+    console.error(e);
+    void cleanup().finally(() => process.exit(1));
+  });
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
       console.error(`\n${sig}: stopping load, Miniflare instances and origin...`);
@@ -472,7 +482,9 @@ async function main(): Promise<void> {
     log("starting origin...");
     const origin = await startOriginChild();
     log(`origin ${origin.url}; bundling the Worker (wrangler deploy --dry-run)...`);
-    const src = await sourceDir(args.ref);
+    const source = await sourceDir(args.ref);
+    const src = source.dir;
+    if (source.commit) log(`building from commit ${source.commit}`);
     const scriptPath = await bundleWorker(src);
     const edge = await startEdgeCanary(scriptPath, origin.url, src);
     const pass = await startPassthrough(origin.url, edge.compatibilityDate);
@@ -495,7 +507,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const md = report(args, command, passRuns, edgeRuns, hot, sanity, origin.url, edge.bundleKiB, startedAt);
+    const md = report(args, command, passRuns, edgeRuns, hot, sanity, origin.url, edge.bundleKiB, startedAt, source.commit);
     console.log(md);
     await mkdir(dirname(args.out), { recursive: true });
     await writeFile(args.out, md);

@@ -6,12 +6,17 @@ import { ago, count, isoShort, ms, percent, renderTable, type Cell } from "./tab
 const stepText = (r: RouteStatusView): string => {
   const s = r.coordinator.state;
   if (!s) return "-";
-  return s.mode === "steps" ? `${s.stepIndex + 1}/${s.weights.length}` : "manual";
+  // 0-based like steps.weights, the API and the audit log: "1 of 0..4".
+  return s.mode === "steps" ? `${s.stepIndex} of 0..${s.weights.length - 1}` : "manual";
 };
 
+/** "ago" against the coordinator's own clock (status carries it), so a skewed laptop clock does not lie. */
 const decisionText = (r: RouteStatusView, now: number): string => {
   const d = r.coordinator.lastDecision;
-  return d ? `${d.action}: ${d.reason} (${ago(d.at, now)})` : "-";
+  if (!d) return "-";
+  // The engine's reasons already start with the action ("hold: ..."); do not say it twice.
+  const text = d.reason.startsWith(`${d.action}:`) ? d.reason : `${d.action}: ${d.reason}`;
+  return `${text} (${ago(d.at, Number.isFinite(r.coordinator.now) ? r.coordinator.now : now)})`;
 };
 
 export function routesTable(status: StatusResponse, now: number): string {
@@ -59,7 +64,7 @@ const phaseChange = (e: AuditEventView): string => (e.fromPhase && e.fromPhase !
 export function eventsTable(events: readonly AuditEventView[], now: number): string {
   return renderTable(
     ["id", "time", "", "route", "actor", "event", "phase", "step", "weight", "reason"],
-    events.map((e) => [e.id, isoShort(e.at), ago(e.at, now), e.route, e.actor, e.event, phaseChange(e), e.step + 1, `${e.weight}%`, e.reason]),
+    events.map((e) => [e.id, isoShort(e.at), ago(e.at, now), e.route, e.actor, e.event, phaseChange(e), e.step, `${e.weight}%`, e.reason]),
     { right: new Set([0, 7, 8]) },
   );
 }

@@ -113,8 +113,9 @@ export async function startOrigin(name: string, port = 0, random: () => number =
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
 }
 
 /** A port with nothing listening, for "origin down" cases. */

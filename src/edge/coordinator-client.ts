@@ -42,11 +42,18 @@ export type CoordinatorCall = (routeId: string, req: SyncRequest) => Promise<Syn
 
 export class CoordinatorClient implements OutcomeSink {
   private readonly routes = new Map<string, RouteSync>();
+  private id: string | undefined;
 
+  /** `mintId` runs on first use: Workers forbid random values at global scope. */
   constructor(
-    private readonly isolateId: string,
+    private readonly mintId: () => string,
     private readonly now: () => number,
   ) {}
+
+  private get isolateId(): string {
+    this.id ??= this.mintId();
+    return this.id;
+  }
 
   /** The canary weight to serve for a route; a promise only while the isolate is cold. */
   weight(route: RouteConfig, sync: SyncConfig, call: CoordinatorCall, waitUntil: (p: Promise<unknown>) => void): number | Promise<number> {

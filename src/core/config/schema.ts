@@ -2,7 +2,7 @@
 // types, the validator the Worker runs, the CLI's `validate`, and the shipped JSON
 // Schema (scripts/gen-schema.ts). Strict objects everywhere: a typo is an error,
 // never a silently ignored field.
-import { z } from "zod";
+import * as z from "zod";
 import { GuardrailsSchema } from "../stats/guardrails.js";
 
 const isHttpUrl = (value: string): boolean => {

@@ -2,7 +2,7 @@
 // type, the validator and the documented defaults. Every field has a default so a route
 // with no guardrails block gets the tested behaviour; the defaults trade detection speed
 // for a false-rollback rate well under 1% (see docs/decision-engine.md).
-import { z } from "zod";
+import * as z from "zod";
 
 const DEFAULTS = {
   alpha: 0.01,
