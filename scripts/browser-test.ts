@@ -227,7 +227,7 @@ async function run(): Promise<void> {
     assert.equal(res?.status(), 401, `GET ${BASE}${path} without a valid token must be 401`);
     const html = await page.content();
     assert.ok(!/id="routes"|data-chart|<script/.test(html), `GET ${BASE}${path}: 401 page must not contain dashboard markup`);
-    assert.match(html, /\?token=/, "the 401 page says how to log in");
+    assert.match(html, /\?token=/, "the 401 page says how to log in (is serveDashboard wired into handle-admin.ts?)");
   }
   const early = (await context.cookies()).filter((c) => c.name === "canary_admin");
   assert.equal(early.length, 0, `a wrong token sets no session cookie: ${JSON.stringify(await context.cookies())}`);
@@ -248,6 +248,12 @@ async function run(): Promise<void> {
 
   const card = page.locator('[data-route="www"]');
   await card.locator('[data-test="phase"]', { hasText: "progressing" }).waitFor({ timeout: 15_000 });
+  // Buckets are 10 s wide: wait until both request-rate lines span two of them.
+  const ratePaths = card.locator('svg[data-chart="rate"] path.line');
+  await waitFor("two buckets on both request-rate lines", 25_000, async () => {
+    const counts = await ratePaths.evaluateAll((ps) => ps.map((p) => Number(p.getAttribute("data-points"))));
+    return counts.length === 2 && counts.every((n) => n >= 2) ? true : undefined;
+  });
   for (const chart of ["rate", "errors", "latency"]) {
     const svg = card.locator(`svg[data-chart="${chart}"]`);
     await svg.locator("path.line").first().waitFor({ state: "attached", timeout: 15_000 });

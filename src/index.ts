@@ -7,11 +7,33 @@ import { ConfigCache } from "./edge/config-cache.js";
 import { CoordinatorClient } from "./edge/coordinator-client.js";
 import { errorResponse } from "./edge/error-response.js";
 import { handleRequest } from "./edge/handle-request.js";
+import type { RouteConfig, SyncConfig } from "./core/config/schema.js";
+import type { OutcomeSink } from "./core/outcome.js";
 
 // Per-isolate state: settled values only, never promises or I/O objects.
 const randomBytes = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 const configCache = new ConfigCache();
 const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), Date.now);
+
+const weights = {
+  weight: (route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext) =>
+    coordinator.weight(
+      route,
+      sync,
+      (routeId, req) => env.COORDINATOR.get(env.COORDINATOR.idFromName(routeId)).sync(req),
+      (p) => ctx.waitUntil(p),
+    ),
+};
+
+// The sink depends on the AE binding, which is the same object for the isolate's life
+// in production; rebuilt only when a different env is passed (tests).
+let sinkFor: { dataset: AnalyticsEngineDataset | undefined; sink: OutcomeSink } | undefined;
+function sink(env: Env): OutcomeSink {
+  if (sinkFor?.dataset !== env.CANARY_AE || !sinkFor) {
+    sinkFor = { dataset: env.CANARY_AE, sink: new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]) };
+  }
+  return sinkFor.sink;
+}
 
 export default {
   async fetch(request, env, ctx) {
@@ -21,21 +43,7 @@ export default {
       if (path === adminBase || path.startsWith(`${adminBase}/`)) {
         return await handleAdmin(request, env, ctx, { configCache, coordinator, base: adminBase });
       }
-      return await handleRequest(request, env, ctx, {
-        configCache,
-        weights: {
-          weight: (route, sync, e, c) =>
-            coordinator.weight(
-              route,
-              sync,
-              (routeId, req) => e.COORDINATOR.get(e.COORDINATOR.idFromName(routeId)).sync(req),
-              (p) => c.waitUntil(p),
-            ),
-        },
-        sink: new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]),
-        now: Date.now,
-        randomBytes,
-      });
+      return await handleRequest(request, env, ctx, { configCache, weights, sink: sink(env), now: Date.now, randomBytes });
     } catch (e) {
       console.error(JSON.stringify({ level: "error", msg: "unhandled edge error", error: (e as Error).stack ?? String(e) }));
       return errorResponse(500, "internal", "edge-canary failed to handle the request");

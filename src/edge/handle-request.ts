@@ -68,6 +68,9 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
 
   const served = result.served;
+  const minted = identity.source === "minted";
+  // Nothing to add: hand the origin's response through untouched (no re-wrap).
+  if (served.response && !route.exposeHeaders && !result.fallback && !minted) return served.response;
   const response = served.response
     ? new Response(served.response.body, served.response)
     : errorResponse(502, served.errorKind === "timeout" ? "origin_timeout" : "origin_unreachable", `${result.servedBy} origin failed: ${served.message ?? served.errorKind}`);
@@ -76,7 +79,7 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     response.headers.set("x-canary-release", route.release);
   }
   if (result.fallback) response.headers.set("x-canary-fallback", "1");
-  if (identity.source === "minted") {
+  if (minted) {
     response.headers.append("set-cookie", serializeCookie(route.sticky.cookieName, identity.id, route.sticky.maxAgeSec));
   }
   return response;

@@ -1,7 +1,10 @@
 // status, events, the operator commands and `watch --once` against a fake admin API on
 // 127.0.0.1 that answers with JSON shaped like src/admin/handle-admin.ts replies
-// (test/fixtures/admin/*.json) and checks the bearer token as requireToken does.
+// (test/fixtures/admin/*.json) and checks the bearer token as requireToken does;
+// recorded-*.json are real replies of the Worker under `wrangler dev`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderStatus } from "../../scripts/cli/status.js";
+import { eventsTable } from "../../scripts/cli/status-view.js";
 import { renderWatchFrame } from "../../scripts/cli/watch.js";
 import type { EventsResponse, StatusResponse } from "../../scripts/cli/admin-types.js";
 import { fixtureJson, runCli, startServer, type FakeServer } from "./cli-harness.js";
@@ -155,5 +158,20 @@ describe("watch", () => {
     expect(frame).toContain("\u001b[1medge-canary watch\u001b[22m");
     expect(frame).toContain("! KV config rejected, last good config in force: routes[0].weight must be between 0 and 100");
     expect(frame).toContain("! api: answering isolate is in fail-safe (stable only): timeout");
+  });
+});
+
+describe("renderStatus with recorded replies", () => {
+  // recorded-*.json: replies of the real Worker (wrangler dev, local origins) after a
+  // pause, a promote and a rollback; no isolate had synced the admin request's routes
+  // (isolate: null) and the in-memory lastDecision was gone.
+  it("renders what the real admin API returned", () => {
+    const status = fixtureJson("admin/recorded-status.json") as StatusResponse;
+    const text = renderStatus(status, status.routes[0]!.coordinator.now);
+    expect(text).toMatch(/^shop\s+rolled_back\s+v2\.4\.0\s+0 of 0\.\.3\s+0%\s+3\s+1\s+-$/m);
+    expect(text).toMatch(/^api\s+promoted\s+2026-04-20\.1\s+manual\s+100%\s+2\s+1\s+-$/m);
+    expect(text).toMatch(/^shop\s+canary\s+10\s+0\s+0\.00%(\s+[\d.]+){3}$/m);
+    const events = fixtureJson("admin/recorded-events.json") as EventsResponse;
+    expect(eventsTable(events.events, Date.now())).toMatch(/shop\s+operator\s+rollback\s+paused > rolled_back\s+0\s+0%\s+drill/);
   });
 });

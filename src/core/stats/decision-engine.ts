@@ -349,14 +349,30 @@ function runTest(t: TestInput): TestSummary {
   };
 }
 
+// Formatting runs on every evaluation (and millions of times in the simulator), so it
+// rounds with Math.round and String rather than toFixed/toPrecision.
+const round = (x: number, digits: number): string => {
+  const scale = 10 ** digits;
+  return String(Math.round(x * scale) / scale);
+};
 const pct = (x: number): string => {
   const v = x * 100;
-  return `${v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2)}%`;
+  return `${round(v, v >= 10 ? 0 : v >= 1 ? 1 : 2)}%`;
 };
-const times = (m: number | null): string => (m === null ? "n/a" : `${m.toFixed(1)}x`);
+const times = (m: number | null): string => (m === null ? "n/a" : `${round(m, 1)}x`);
+/** A likelihood ratio to two significant digits, from its log. */
 const odds = (logRatio: number): string => {
   const v = Math.exp(logRatio);
-  return logRatio > Math.log(1e6) ? v.toExponential(1) : v >= 100 ? v.toFixed(0) : v.toPrecision(2);
+  if (v >= 1e6 || v < 1e-4) {
+    let exponent = Math.floor(logRatio / Math.LN10);
+    let mantissa = Math.round(Math.exp(logRatio - exponent * Math.LN10) * 10) / 10;
+    if (mantissa >= 10) {
+      mantissa = 1;
+      exponent++;
+    }
+    return `${mantissa}e${exponent}`;
+  }
+  return v >= 100 ? round(v, 0) : round(v, Math.max(0, 1 - Math.floor(Math.log10(v))));
 };
 const quantileLabel = (q: number): string => `p${+(q * 100).toFixed(1)}`;
 

@@ -86,10 +86,12 @@ export function addDispersionPair(acc: DispersionSum, eventsBefore: number, expo
 
 /**
  * Index of dispersion (variance / Poisson variance) of the stable arm's events over time
- * buckets, shrunk towards 1 and at least floor. The canary is left out on purpose: the
+ * buckets, shrunk towards 1, less one standard error (so sampling noise alone does not
+ * slow the test down), and at least floor. The canary is left out on purpose: the
  * index must not move when canary events are added, or more canary errors could make
  * the engine more lenient.
  */
 export function dispersionIndex(acc: DispersionSum, floor = 1): number {
-  return Math.max(floor, (acc.sum + PRIOR_TERMS) / (acc.terms + PRIOR_TERMS));
+  const terms = acc.terms + PRIOR_TERMS;
+  return Math.max(floor, (acc.sum + PRIOR_TERMS) / terms - Math.sqrt(2 / terms));
 }

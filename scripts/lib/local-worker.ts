@@ -1,0 +1,70 @@
+// Runs the real edge-canary Worker locally for scripts (benchmarks, browser test): the
+// deploy bundle from `wrangler deploy --dry-run`, in Miniflare (workerd) with exactly
+// the bindings wrangler.toml declares, listening on 127.0.0.1. Faster and more
+// predictable than `wrangler dev`, which is for people, not measurements.
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Miniflare, type MiniflareOptions } from "miniflare";
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface LocalWorker {
+  url: URL;
+  mf: Miniflare;
+  putConfig(doc: unknown): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface LocalWorkerOptions {
+  /** Extra vars/secrets, e.g. ADMIN_TOKEN. */
+  bindings?: Record<string, string>;
+  /** The config document to seed under KV key "config". */
+  config?: unknown;
+}
+
+/** Bundles the Worker as `wrangler deploy` would; returns the entry file path. */
+export async function bundleWorker(): Promise<{ scriptPath: string; cleanup: () => Promise<void> }> {
+  const outdir = await mkdtemp(join(tmpdir(), "edge-canary-bundle-"));
+  await promisify(execFile)(join(repoRoot, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: repoRoot,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return { scriptPath: join(outdir, "index.js"), cleanup: () => rm(outdir, { recursive: true, force: true }) };
+}
+
+export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<LocalWorker> {
+  const { scriptPath, cleanup } = await bundleWorker();
+  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(repoRoot, "wrangler.toml"));
+  const mf = new Miniflare({
+    ...(workerOptions as object),
+    name: "edge-canary",
+    modules: true,
+    modulesRoot: dirname(scriptPath),
+    scriptPath,
+    bindings: { ...workerOptions.bindings, ...opts.bindings },
+    cf: { colo: "LOC", country: "DE" },
+    host: "127.0.0.1",
+    port: 0,
+  } as MiniflareOptions);
+  const url = await mf.ready;
+  const kv = await mf.getKVNamespace("CANARY_CONFIG");
+  const putConfig = async (doc: unknown): Promise<void> => {
+    await kv.put("config", typeof doc === "string" ? doc : JSON.stringify(doc));
+  };
+  if (opts.config !== undefined) await putConfig(opts.config);
+  return {
+    url,
+    mf,
+    putConfig,
+    dispose: async () => {
+      await mf.dispose();
+      await cleanup();
+    },
+  };
+}
