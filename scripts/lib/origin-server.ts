@@ -2,6 +2,8 @@
 // says which version it is. Its behaviour can be changed at run time through
 // `POST /__origin/mode` so tests and the demo can turn a healthy canary bad.
 //   GET  /__origin/stats  -> { name, requests, byMethod }
+//   GET  /__origin/received -> bodies of POSTs to /hook/* (a webhook receiver for tests);
+//                            /hook/* obeys failRate like any other path
 //   POST /__origin/mode   -> body { failRate?: 0..1, failStatus?: number, delayMs?: number, down?: boolean }
 //   any other path        -> 200 JSON (or HTML for text/html) naming the version, echoing
 //                            method, path, query, selected headers and body length.
@@ -22,6 +24,7 @@ export interface OriginServer {
   mode: OriginMode;
   requests: number;
   byMethod: Record<string, number>;
+  received: Array<{ path: string; at: number; body: unknown }>;
   close(): Promise<void>;
 }
 
@@ -43,11 +46,15 @@ export async function startOrigin(name: string, port = 0, random: () => number =
     mode: { failRate: 0, failStatus: 503, delayMs: 0 },
     requests: 0,
     byMethod: {},
+    received: [],
     close: async () => {},
   };
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://origin");
     const body = await readBody(req);
+    if (url.pathname === "/__origin/received") {
+      return json(res, 200, state.received);
+    }
     if (url.pathname === "/__origin/stats") {
       return json(res, 200, { name, requests: state.requests, byMethod: state.byMethod, mode: state.mode });
     }
@@ -56,6 +63,7 @@ export async function startOrigin(name: string, port = 0, random: () => number =
       if (patch.reset) {
         state.requests = 0;
         state.byMethod = {};
+        state.received = [];
       }
       Object.assign(state.mode, {
         ...(patch.failRate !== undefined ? { failRate: patch.failRate } : {}),
@@ -72,6 +80,16 @@ export async function startOrigin(name: string, port = 0, random: () => number =
     if (forced) return json(res, Number(forced[1]), { version: name, forced: true });
     if (state.mode.failRate > 0 && random() < state.mode.failRate) {
       return json(res, state.mode.failStatus, { version: name, error: "injected failure" });
+    }
+    if (url.pathname.startsWith("/hook") && req.method === "POST") {
+      let parsed: unknown = body.toString();
+      try {
+        parsed = JSON.parse(body.toString());
+      } catch {
+        // keep the raw text
+      }
+      state.received.push({ path: url.pathname, at: Date.now(), body: parsed });
+      return json(res, 200, { ok: true });
     }
     if ((req.headers.accept ?? "").includes("text/html")) {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8", "set-cookie": "app_session=abc; Path=/" });

@@ -1,6 +1,10 @@
-// Bearer-token check for the admin API and dashboard. Both sides are hashed first so
-// the comparison is over equal-length buffers, then compared in constant time.
+// Auth for the admin API and dashboard: the ADMIN_TOKEN bearer token (scripts, CLI), or
+// the dashboard's session cookie (an expiring HMAC of the token, see dashboard.ts).
+// Tokens are hashed first so the comparison is over equal-length buffers, then compared
+// in constant time. Cookie-authenticated state changes must carry the custom header
+// ADMIN_CSRF_HEADER, which a cross-site page cannot send without a CORS preflight.
 import { StatusError } from "itty-router";
+import { ADMIN_CSRF_HEADER, SESSION_COOKIE, readCookie, sessionMatches } from "./dashboard.js";
 
 const encoder = new TextEncoder();
 
@@ -13,22 +17,32 @@ export async function tokenMatches(given: string, expected: string): Promise<boo
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
-/** The token a request carries: `Authorization: Bearer <t>`, else the dashboard cookie. */
-export function presentedToken(request: Request): string | undefined {
-  const auth = request.headers.get("authorization");
-  const m = auth?.match(/^Bearer\s+(.+)$/i);
-  if (m) return m[1]!.trim();
-  const cookie = request.headers.get("cookie") ?? "";
-  const c = cookie.split(";").map((p) => p.trim()).find((p) => p.startsWith(`${ADMIN_COOKIE}=`));
-  return c ? decodeURIComponent(c.slice(ADMIN_COOKIE.length + 1)) : undefined;
+/** The token of `Authorization: Bearer <t>`, if any. */
+export function bearerToken(request: Request): string | undefined {
+  const m = request.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i);
+  return m ? m[1]!.trim() : undefined;
 }
 
-export const ADMIN_COOKIE = "canary_admin";
+export const ADMIN_COOKIE = SESSION_COOKIE;
 
-/** Throws 401 unless the request carries the ADMIN_TOKEN secret. */
+/**
+ * Throws 401 unless the request carries the ADMIN_TOKEN bearer token or a valid
+ * dashboard session cookie; 403 for a cookie-authenticated state change without
+ * `x-canary-admin: 1`.
+ */
 export async function requireToken(request: Request, env: Env): Promise<void> {
   if (!env.ADMIN_TOKEN) throw new StatusError(401, "admin API disabled: set the ADMIN_TOKEN secret");
-  const token = presentedToken(request);
-  if (!token) throw new StatusError(401, "missing bearer token");
-  if (!(await tokenMatches(token, env.ADMIN_TOKEN))) throw new StatusError(401, "wrong token");
+  const bearer = bearerToken(request);
+  if (bearer !== undefined) {
+    if (!(await tokenMatches(bearer, env.ADMIN_TOKEN))) throw new StatusError(401, "wrong token");
+    return;
+  }
+  const session = readCookie(request, ADMIN_COOKIE);
+  if (session === undefined) throw new StatusError(401, "missing bearer token");
+  if (!(await sessionMatches(session, env.ADMIN_TOKEN, Date.now()))) {
+    throw new StatusError(401, "dashboard session invalid or expired (wrong token): log in again with ?token=");
+  }
+  if (request.method !== "GET" && request.method !== "HEAD" && request.headers.get(ADMIN_CSRF_HEADER) !== "1") {
+    throw new StatusError(403, `cookie-authenticated requests that change state must send the header ${ADMIN_CSRF_HEADER}: 1`);
+  }
 }

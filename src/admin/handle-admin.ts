@@ -7,6 +7,7 @@ import type { OperatorCommand } from "../coordinator/coordinator.js";
 import type { ConfigCache } from "../edge/config-cache.js";
 import type { CoordinatorClient } from "../edge/coordinator-client.js";
 import { requireToken } from "./auth.js";
+import { serveDashboard } from "./dashboard.js";
 
 export interface AdminDeps {
   configCache: ConfigCache;
@@ -17,6 +18,9 @@ export interface AdminDeps {
 const COMMANDS = new Set(["rollback", "promote", "pause", "resume", "step"]);
 
 export async function handleAdmin(request: Request, env: Env, ctx: ExecutionContext, deps: AdminDeps): Promise<Response> {
+  const path = new URL(request.url).pathname;
+  if (path === deps.base || path === `${deps.base}/`) return serveDashboard(request, env, deps.base);
+
   const router = Router<IRequest, [Env, ExecutionContext]>({
     base: `${deps.base}/api`,
     before: [(req: IRequest, e: Env) => requireToken(req as unknown as Request, e)],

@@ -18,6 +18,8 @@ import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../edge/config-cache.js";
 import { summarize, type EvidenceSummary, type SeriesPoint, series } from "./evidence-summary.js";
 import { CoordinatorStore, type AuditEntry } from "./store.js";
+import { Notifier } from "./notifier.js";
+import type { NotifyConfig } from "../core/config/schema.js";
 
 /** Alarm tick while a rollout is active. */
 export const TICK_MS = 1000;
@@ -39,7 +41,8 @@ export interface CoordinatorStatus {
   configHash: string | undefined;
   configError: string[] | undefined;
   step: { index: number; weight: number; startedAt: number; evidence: EvidenceSummary } | undefined;
-  lastDecision: (Pick<Decision, "action" | "reason" | "explanation"> & { at: number }) | undefined;
+  /** The engine's latest verdict; `epoch` is the state epoch it was made on (stale once the epoch moves). */
+  lastDecision: (Pick<Decision, "action" | "reason" | "explanation"> & { at: number; epoch: number }) | undefined;
   isolates: number;
   series: SeriesPoint[];
   now: number;
@@ -47,6 +50,8 @@ export interface CoordinatorStatus {
 
 export class Coordinator extends DurableObject<Env> {
   private readonly store: CoordinatorStore;
+  private readonly notifier: Notifier;
+  private notify: NotifyConfig = { maxAttempts: 6 };
   private readonly configCache = new ConfigCache();
   private route: { config: RouteConfig; hash: string; readAt: number } | undefined;
   private lastEvalAt = 0;
@@ -55,6 +60,7 @@ export class Coordinator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new CoordinatorStore(ctx.storage.sql);
+    this.notifier = new Notifier(ctx.storage.sql);
   }
 
   /** The one isolate call: deliver a delta, get the state back. */
@@ -123,7 +129,8 @@ export class Coordinator extends DurableObject<Env> {
     if (routeId) await this.loadRoute(routeId, now);
     this.evaluate(now);
     this.store.prune(now, this.current());
-    this.schedule(now);
+    await this.notifier.flush(Date.now, this.notify.maxAttempts);
+    await this.schedule(Date.now());
   }
 
   private current(): { release: string; step: number } | undefined {
@@ -138,6 +145,7 @@ export class Coordinator extends DurableObject<Env> {
     const due = age >= CONFIG_MAX_AGE_MS || (isolateHash !== undefined && isolateHash !== this.route?.hash && age >= CONFIG_MIN_AGE_MS);
     if (!due) return;
     const view = await this.configCache.refreshNow(this.env.CANARY_CONFIG, now);
+    if (view.config) this.notify = view.config.notify;
     const config = view.config?.routes.find((r) => r.id === routeId);
     if (!config) return;
     const hash = routeHash(config);
@@ -153,7 +161,7 @@ export class Coordinator extends DurableObject<Env> {
     const { state, changed, from } = result.value;
     if (!changed) return ok(state);
     this.store.saveState(state);
-    this.store.appendAudit({
+    const record = {
       at: now,
       actor: state.lastChange.actor,
       event: event.type,
@@ -164,11 +172,14 @@ export class Coordinator extends DurableObject<Env> {
       step: state.stepIndex,
       weight: this.route ? effectiveWeight(this.route.config, state) : 0,
       reason: state.lastChange.reason,
-      explanation,
-      configHash: state.configHash,
-    });
+    };
+    this.store.appendAudit({ ...record, explanation, configHash: state.configHash });
+    if (this.notify.webhook) {
+      this.notifier.enqueue(this.notify.webhook, { route: state.routeId, ...record }, now);
+      this.ctx.waitUntil(this.notifier.flush(Date.now, this.notify.maxAttempts).then(() => this.schedule(Date.now())));
+    }
     console.log(JSON.stringify({ level: "info", msg: "rollout changed", route: state.routeId, release: state.release, from, to: state.phase, epoch: state.epoch, reason: state.lastChange.reason }));
-    this.schedule(now);
+    this.ctx.waitUntil(this.schedule(now));
     return ok(state);
   }
 
@@ -196,7 +207,7 @@ export class Coordinator extends DurableObject<Env> {
       buckets: this.store.buckets(state.release, 0, state.stepIndex).map((b) => ({ start: b.start, evidence: b.evidence })),
       guardrails: route.guardrails,
     });
-    this.lastDecision = { action: decision.action, reason: decision.reason, at: now, explanation: decision.explanation };
+    this.lastDecision = { action: decision.action, reason: decision.reason, at: now, epoch: state.epoch, explanation: decision.explanation };
     if (decision.action === "rollback") {
       const r = this.apply({ type: "rollback", actor: "engine", reason: decision.reason, expectedEpoch: state.epoch }, now, decision.explanation);
       return r.ok ? r.value : state;
@@ -208,14 +219,17 @@ export class Coordinator extends DurableObject<Env> {
     return state;
   }
 
-  /** Keeps a 1 s tick while a rollout is active, so steps advance and rollbacks happen without traffic-driven syncs. */
-  private schedule(now: number): void {
+  /**
+   * One alarm serves two clocks: a 1 s tick while a rollout is active (steps advance
+   * and rollbacks happen even without traffic-driven syncs), and the webhook outbox's
+   * next retry. An earlier alarm is never pushed later.
+   */
+  private async schedule(now: number): Promise<void> {
     const state = this.store.loadState();
-    if (state && (state.phase === "progressing" || state.phase === "paused")) {
-      void this.ctx.storage.getAlarm().then((at) => {
-        if (at === null || at > now + TICK_MS) return this.ctx.storage.setAlarm(now + TICK_MS);
-        return undefined;
-      });
-    }
+    const active = state !== undefined && (state.phase === "progressing" || state.phase === "paused");
+    const due = Math.min(active ? now + TICK_MS : Number.POSITIVE_INFINITY, this.notifier.nextDueAt() ?? Number.POSITIVE_INFINITY);
+    if (!Number.isFinite(due)) return;
+    const at = await this.ctx.storage.getAlarm();
+    if (at === null || at > due) await this.ctx.storage.setAlarm(Math.max(due, now));
   }
 }

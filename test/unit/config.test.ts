@@ -27,6 +27,7 @@ describe("validateConfig", () => {
     const expected: Config = {
       version: 1,
       sync: { intervalMs: 1000, staleAfterMs: 30_000, coldWaitMs: 500 },
+      notify: { maxAttempts: 6 },
       routes: [
         {
           id: "shop",

@@ -193,11 +193,30 @@ export const SyncSchema = z
   .default({ intervalMs: 1000, staleAfterMs: 30_000, coldWaitMs: 500 })
   .describe("Isolate <-> coordinator sync settings.");
 
+export const NotifySchema = z
+  .strictObject({
+    webhook: z
+      .string()
+      .refine(isHttpUrl, { error: "must be an absolute http(s) URL without query or fragment" })
+      .optional()
+      .describe("URL that receives every rollout decision as JSON (Slack-compatible `text` plus an `edge_canary` object)."),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(6)
+      .describe("Delivery attempts per notification, with exponential backoff from 1 s. Default 6."),
+  })
+  .default({ maxAttempts: 6 })
+  .describe("Notifications of rollout decisions (rollback, promotion, step, pause, resume, new release).");
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe("JSON Schema reference for editors; ignored."),
     version: z.literal(1).describe("Config format version; must be 1."),
     sync: SyncSchema,
+    notify: NotifySchema,
     routes: z.array(RouteSchema).min(1).max(100),
   })
   .superRefine((config, ctx) => {
@@ -217,4 +236,5 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type RouteConfig = Config["routes"][number];
 export type OriginConfig = RouteConfig["stable"];
 export type SyncConfig = Config["sync"];
+export type NotifyConfig = Config["notify"];
 export type Variant = "stable" | "canary";

@@ -1,0 +1,41 @@
+// The JSON a webhook receives for a rollout decision. `text` is what Slack-compatible
+// receivers (Slack, Mattermost, Discord's /slack endpoint, Rocket.Chat) display;
+// `edge_canary` carries the structured decision for anything else.
+export interface DecisionRecord {
+  route: string;
+  release: string;
+  event: string;
+  actor: string;
+  fromPhase: string | null;
+  toPhase: string;
+  epoch: number;
+  step: number;
+  weight: number;
+  reason: string;
+  at: number;
+}
+
+const ICON: Record<string, string> = {
+  rolled_back: ":rotating_light:",
+  promoted: ":white_check_mark:",
+  paused: ":double_vertical_bar:",
+  progressing: ":arrow_forward:",
+  idle: ":zzz:",
+};
+
+export interface WebhookMessage {
+  text: string;
+  edge_canary: DecisionRecord & { version: 1 };
+}
+
+export function webhookMessage(d: DecisionRecord): WebhookMessage {
+  const what =
+    d.event === "config" && d.fromPhase === null
+      ? `new rollout of ${d.release}`
+      : `${d.event}${d.fromPhase && d.fromPhase !== d.toPhase ? ` (${d.fromPhase} -> ${d.toPhase})` : ""}`;
+  const text = `${ICON[d.toPhase] ?? ""} edge-canary ${d.route} ${d.release}: ${what}, canary at ${d.weight}% by ${d.actor}: ${d.reason}`.trim();
+  return { text, edge_canary: { version: 1, ...d } };
+}
+
+/** Delay before attempt n+1 after n failed attempts: 1 s, 2 s, 4 s ... capped at 60 s. */
+export const retryDelayMs = (failedAttempts: number): number => Math.min(60_000, 1000 * 2 ** Math.max(0, failedAttempts - 1));
