@@ -1,16 +1,45 @@
 // The demo's KV config document: one route `www` in front of the two local origins.
 // Every document is validated with the Worker's own parser before it goes to KV, so
 // a mistake shows up here with a field path instead of as a Worker 503.
+// Two settings are sized for a demo rather than production (docs/demo.md says why):
+//   sync.intervalMs 500   isolates hear a coordinator decision within half a second
+//   DEMO_GUARDRAILS       a few hundred requests per step are enough to advance
 import { writeFile } from "node:fs/promises";
 import { parseConfig } from "../../src/core/config/parse.js";
 import type { Config, ConfigInput } from "../../src/core/config/schema.js";
+import type { GuardrailsInput } from "../../src/core/stats/guardrails.js";
 
 export const DEMO_ROUTE = "www";
 export const DEMO_RELEASE = "demo-1";
+/** How often each isolate syncs with the route's coordinator. */
+export const DEMO_SYNC_MS = 500;
+
+/**
+ * Guardrails that let a step advance on a few hundred requests of 200 simulated users
+ * at 50+ req/s. Defaults in src/core/stats/guardrails.ts; what each loosening buys:
+ *  - sloErrorRate 0.1: with zero canary errors, "error rate bounded below the SLO" needs
+ *    about 4.6/sloErrorRate canary requests (46 here; 4,600 with the default 0.001).
+ *  - latencyQuantile 0.75 and latencyRatioTolerance 1.5: the latency test calibrates on
+ *    20/(1-q) = 80 stable samples and is then bounded after ~36 slow requests at 25%
+ *    (at the default p99 and 1.1x it needs thousands of requests per step).
+ *  - srmTolerance 0.75: 200 users is a small sample. At weight 10% the canary holds
+ *    20 +- 4 users, a +-20% relative wobble in the request share that the default 0.1
+ *    would (rightly, on real traffic) hold as a sample-ratio mismatch forever.
+ * The rollback side is left at its defaults (alpha 0.01, error ratio tolerance 1.1).
+ */
+export const DEMO_GUARDRAILS: GuardrailsInput = {
+  sloErrorRate: 0.1,
+  latencyQuantile: 0.75,
+  latencyRatioTolerance: 1.5,
+  srmTolerance: 0.75,
+};
+
+export type DemoSteps = { weights: number[]; minDurationSec: number; minRequests: number };
 
 export function demoConfig(stableUrl: string, canaryUrl: string, weight: number, release = DEMO_RELEASE): ConfigInput {
   return {
     version: 1,
+    sync: { intervalMs: DEMO_SYNC_MS },
     routes: [
       {
         id: DEMO_ROUTE,
@@ -19,6 +48,7 @@ export function demoConfig(stableUrl: string, canaryUrl: string, weight: number,
         canary: { origin: canaryUrl, timeoutMs: 5_000 },
         release,
         weight,
+        guardrails: DEMO_GUARDRAILS,
       },
     ],
   };
@@ -27,6 +57,23 @@ export function demoConfig(stableUrl: string, canaryUrl: string, weight: number,
 /** Same document with the demo route's weight changed. */
 export function withWeight(config: ConfigInput, weight: number, routeId = DEMO_ROUTE): ConfigInput {
   return { ...config, routes: config.routes.map((r) => (r.id === routeId ? { ...r, weight } : r)) };
+}
+
+/** Same document with a new release id: steps mode when `steps` is given, else manual at `weight`. */
+export function withRelease(
+  config: ConfigInput,
+  release: string,
+  rollout: { weight: number } | { steps: DemoSteps },
+  routeId = DEMO_ROUTE,
+): ConfigInput {
+  return {
+    ...config,
+    routes: config.routes.map((r) => {
+      if (r.id !== routeId) return r;
+      const { steps: _dropped, ...rest } = r;
+      return "steps" in rollout ? { ...rest, release, weight: 0, steps: rollout.steps } : { ...rest, release, weight: rollout.weight };
+    }),
+  };
 }
 
 /** Validates and writes the document; returns the parsed config (defaults applied). */
@@ -42,4 +89,9 @@ export function routeOf(config: Config, routeId = DEMO_ROUTE): Config["routes"][
   const route = config.routes.find((r) => r.id === routeId);
   if (!route) throw new Error(`config has no route "${routeId}"`);
   return route;
+}
+
+/** The weight a route serves once its coordinator confirms the config: step 0 in steps mode. */
+export function firstWeight(route: Config["routes"][number]): number {
+  return route.steps ? (route.steps.weights[0] ?? 0) : route.weight;
 }

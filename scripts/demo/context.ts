@@ -3,6 +3,7 @@
 // a new scenario (a stepped rollout, an automatic rollback) is one more entry that uses
 // the same context: change the config, drive traffic, poke the origins, record checks.
 import type { OriginServer } from "../lib/origin-server.js";
+import type { AdminClient } from "./admin.js";
 import type { Config, ConfigInput } from "../../src/core/config/schema.js";
 import type { Convergence } from "./convergence.js";
 import type { Printer } from "./print.js";
@@ -23,6 +24,11 @@ export interface CheckResult {
 export interface DemoContext {
   /** Base URL of `wrangler dev`. */
   workerUrl: string;
+  /** The admin API (bearer `adminToken`): rollout status and audit log. */
+  admin: AdminClient;
+  adminToken: string;
+  /** sync.intervalMs of the demo config: how often isolates hear from the coordinator. */
+  syncMs: number;
   origins: { stable: OriginServer; canary: OriginServer };
   traffic: Traffic;
   print: Printer;
@@ -32,7 +38,10 @@ export interface DemoContext {
   /** The config currently in KV (input form, as written) and its parsed form. */
   config: ConfigInput;
   parsed: Config;
-  /** Writes a config to local KV with `wrangler kv key put` and waits until the Worker serves it. */
+  /**
+   * Writes a config to local KV with `wrangler kv key put` and waits until the Worker
+   * serves it (a new release: until its coordinator has confirmed it, see convergence.ts).
+   */
   setConfig(config: ConfigInput): Promise<{ putMs: number; convergence: Convergence }>;
   /** Changes an origin's fault injection (POST /__origin/mode). */
   setOriginMode(

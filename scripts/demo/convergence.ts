@@ -2,8 +2,10 @@
 // For a weight change the probe is an identity whose bucket lies between the old and
 // the new weight: the only users that change cohort. The Worker's own bucket function
 // (src/core/bucket.ts) finds one, and the probe sends it as its `canary_id` cookie
-// until the response shows the new cohort a few times in a row. A release change is
-// visible directly in `x-canary-release`.
+// until the response shows the new cohort a few times in a row. A new release shows in
+// `x-canary-release` at once but serves 0% until the route's coordinator has confirmed
+// it (src/core/rollout/effective-weight.ts), so a probe in buckets [0, first weight) of
+// the new release must turn canary too: that is the moment users see the new split.
 import { randomBytes } from "node:crypto";
 import { BUCKETS, bucketOf, releaseSalt, variantFor } from "../../src/core/bucket.js";
 import type { RouteConfig, Variant } from "../../src/core/config/schema.js";
@@ -19,9 +21,9 @@ export function identityInBuckets(routeId: string, release: string, lo: number, 
   throw new Error(`no identity found in buckets [${lo}, ${hi})`);
 }
 
-/** The cohort the Worker must give an identity on a route: its bucket against the weight. */
-export function expectedCohort(route: RouteConfig, id: string): Variant {
-  return variantFor(bucketOf(releaseSalt(route.id, route.release), id), route.weight);
+/** The cohort the Worker must give an identity on a route: its bucket against the weight served. */
+export function expectedCohort(route: RouteConfig, id: string, weight = route.weight): Variant {
+  return variantFor(bucketOf(releaseSalt(route.id, route.release), id), weight);
 }
 
 /** The cohort a response belongs to: a fallback was a canary request served by stable. */
@@ -54,8 +56,16 @@ export async function waitForConfig(
   let cookie: string | undefined;
   let how: string;
   if (!prev || prev.release !== next.release) {
-    expect = (res) => res.headers.get("x-canary-release") === next.release;
-    how = `x-canary-release: ${next.release}`;
+    const first = next.steps ? (next.steps.weights[0] ?? 0) : next.weight;
+    if (first > 0) {
+      const id = identityInBuckets(next.id, next.release, 0, Math.min(BUCKETS, Math.round(first * 100)));
+      cookie = `${next.sticky.cookieName}=${id}`;
+      expect = (res) => res.headers.get("x-canary-release") === next.release && cohortOf(res) === "canary";
+      how = `x-canary-release: ${next.release} and a probe user below ${first}% turned canary`;
+    } else {
+      expect = (res) => res.headers.get("x-canary-release") === next.release;
+      how = `x-canary-release: ${next.release}`;
+    }
   } else if (prev.weight !== next.weight) {
     const lo = Math.round(Math.min(prev.weight, next.weight) * 100);
     const hi = Math.round(Math.max(prev.weight, next.weight) * 100);

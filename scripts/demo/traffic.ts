@@ -3,7 +3,9 @@
 // A pool of workers sends GETs round-robin over the users (a user never has two
 // requests in flight, like a person clicking through a site). Each traffic window
 // returns what users saw: the variant that served them, their cohort (a fallback is a
-// canary request served by stable), minted cookies, fallbacks and failures.
+// canary request served by stable), minted cookies, fallbacks and failures, plus a
+// timeline of every request (start time, who served it) so a phase can tell when the
+// last user left the canary after a rollback.
 import type { Variant } from "../../src/core/config/schema.js";
 import { cohortOf } from "./convergence.js";
 
@@ -24,6 +26,17 @@ export interface UserWindow {
   last: Variant | undefined;
   /** Cohort in the previous window, for "who moved". */
   before: Variant | undefined;
+  /** Times the cohort changed within this window (a rollback moves a canary user once). */
+  switches: number;
+}
+
+/** One request as the user saw it. `served` is x-canary-variant, also on error responses. */
+export interface Visit {
+  /** ms epoch when the request was sent. */
+  at: number;
+  served: Variant | undefined;
+  cohort: Variant | undefined;
+  ok: boolean;
 }
 
 export interface WindowStats {
@@ -41,6 +54,7 @@ export interface WindowStats {
   mismatches: number;
   latenciesMs: number[];
   users: Map<number, UserWindow>;
+  timeline: Visit[];
 }
 
 export interface LiveSnapshot {
@@ -56,6 +70,8 @@ export interface TrafficOptions {
   durationMs: number;
   onProgress?: (snap: LiveSnapshot) => void;
   progressEveryMs?: number;
+  /** Ends the window early once this returns true (checked before each request). */
+  stopWhen?: () => boolean;
 }
 
 export const emptyStats = (label: string, weight: number): WindowStats => ({
@@ -72,6 +88,7 @@ export const emptyStats = (label: string, weight: number): WindowStats => ({
   mismatches: 0,
   latenciesMs: [],
   users: new Map(),
+  timeline: [],
 });
 
 export class Traffic {
@@ -104,7 +121,7 @@ export class Traffic {
         )
       : undefined;
     const worker = async () => {
-      while (!this.stopped && Date.now() < deadline) {
+      while (!this.stopped && Date.now() < deadline && !opts.stopWhen?.()) {
         const user = this.nextUser();
         if (!user) {
           await new Promise((r) => setTimeout(r, 2));
@@ -146,6 +163,7 @@ export class Traffic {
     const headers: Record<string, string> = { accept: "text/html" };
     if (user.jar.size > 0) headers.cookie = [...user.jar].map(([k, v]) => `${k}=${v}`).join("; ");
     const t0 = performance.now();
+    const at = Date.now();
     let res: Response;
     let body: string;
     try {
@@ -157,6 +175,7 @@ export class Traffic {
       stats.failed++;
       const key = `network: ${(e as Error).message}`;
       stats.failures.set(key, (stats.failures.get(key) ?? 0) + 1);
+      stats.timeline.push({ at, served: undefined, cohort: undefined, ok: false });
       return;
     }
     stats.latenciesMs.push(performance.now() - t0);
@@ -173,13 +192,16 @@ export class Traffic {
 
     const served = res.headers.get("x-canary-variant");
     const cohort = cohortOf(res);
-    if (res.status !== 200 || !cohort || (served !== "stable" && served !== "canary")) {
+    const variant = served === "stable" || served === "canary" ? served : undefined;
+    if (res.status !== 200 || !cohort || !variant) {
       stats.failed++;
-      const key = `HTTP ${res.status}${res.headers.get("x-canary-error") ? ` ${res.headers.get("x-canary-error")}` : ""}`;
+      const key = `HTTP ${res.status}${variant ? ` from ${variant}` : ""}${res.headers.get("x-canary-error") ? ` ${res.headers.get("x-canary-error")}` : ""}`;
       stats.failures.set(key, (stats.failures.get(key) ?? 0) + 1);
+      stats.timeline.push({ at, served: variant, cohort, ok: false });
       return;
     }
-    stats.served[served]++;
+    stats.timeline.push({ at, served: variant, cohort, ok: true });
+    stats.served[variant]++;
     stats.cohortRequests[cohort]++;
     if (res.headers.get("x-canary-fallback") === "1") stats.fallbacks++;
     const page = /Served by (\w+)/.exec(body)?.[1];
@@ -187,12 +209,13 @@ export class Traffic {
 
     let w = stats.users.get(user.index);
     if (!w) {
-      w = { requests: 0, cohorts: new Set(), first: undefined, last: undefined, before: user.lastCohort };
+      w = { requests: 0, cohorts: new Set(), first: undefined, last: undefined, before: user.lastCohort, switches: 0 };
       stats.users.set(user.index, w);
     }
     w.requests++;
     w.cohorts.add(cohort);
     w.first ??= cohort;
+    if (w.last !== undefined && w.last !== cohort) w.switches++;
     w.last = cohort;
   }
 }

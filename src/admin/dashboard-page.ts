@@ -247,7 +247,7 @@ function drawRoute(r) {
   c.decision.replaceChildren.apply(c.decision, d
     ? [el("b", { text: "Last decision: " }), el("span", { class: "badge ph-" + ({ advance: "promoted", rollback: "rolled_back", hold: "paused" }[d.action] || ""), "data-test": "decision-action", text: d.action }),
        " ", el("span", { text: String(d.reason).replace(new RegExp("^" + d.action + ":\\s*"), "") }),
-       el("span", { class: "muted", text: " (" + ago(s.now - d.at) + ")" }), d.explanation !== undefined ? details("d-" + r.id, "explanation", d.explanation) : null]
+       el("span", { class: "muted", text: " (" + ago(s.now - d.at) + (st && d.epoch !== undefined && d.epoch !== st.epoch ? ", before the last change" : "") + ")" }), d.explanation !== undefined ? details("d-" + r.id, "explanation", d.explanation) : null]
     : [el("b", { text: "Last decision: " }), el("span", { class: "muted", text: "none yet" })]);
 
   var ev = s.step && s.step.evidence;

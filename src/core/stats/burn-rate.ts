@@ -4,8 +4,10 @@
 // rule, 14.4x over 1 h and 5 min, scaled to the step). The excess is measured between
 // confidence bounds (canary lower bound minus stable upper bound, Wilson at z = 3.09),
 // not point estimates: a shared incident burns both arms alike and must not trip it, and
-// 1 error in 3 requests is not an outage. What is given up: the breaker is slower than
-// a point-estimate rule on thin traffic, where the mSPRT catches outages anyway.
+// 1 error in 3 requests is not an outage. Bursty errors widen the bounds through the
+// same dispersion index as the mSPRT (a design effect: n and errors divided by it). What
+// is given up: the breaker is slower than a point-estimate rule on thin traffic, where
+// the mSPRT catches outages anyway.
 import type { Guardrails } from "./guardrails.js";
 
 /** One-sided 0.1% per bound: the breaker acts on sight, so it must be hard to fool. */
@@ -47,10 +49,11 @@ export function wilsonInterval(successes: number, trials: number, z: number): { 
   return { lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
 }
 
-function burnWindow(w: WindowCounts, budget: number): BurnWindow {
-  const canaryLow = wilsonInterval(w.canaryErrors, w.canaryRequests, BREAKER_Z).lower;
+function burnWindow(w: WindowCounts, budget: number, dispersion: number): BurnWindow {
+  const canaryLow = wilsonInterval(w.canaryErrors / dispersion, w.canaryRequests / dispersion, BREAKER_Z).lower;
   // No stable traffic (weight 100): the canary is judged on its own burn.
-  const stableHigh = w.stableRequests > 0 ? wilsonInterval(w.stableErrors, w.stableRequests, BREAKER_Z).upper : 0;
+  const stableHigh =
+    w.stableRequests > 0 ? wilsonInterval(w.stableErrors / dispersion, w.stableRequests / dispersion, BREAKER_Z).upper : 0;
   return {
     canaryRequests: w.canaryRequests,
     canaryErrors: w.canaryErrors,
@@ -64,9 +67,10 @@ export function checkBurnRate(
   window: WindowCounts,
   subWindow: WindowCounts,
   g: Pick<Guardrails, "sloErrorRate" | "burnRateThreshold" | "burnMinRequests">,
+  dispersion = 1,
 ): BurnResult {
-  const long = burnWindow(window, g.sloErrorRate);
-  const short = burnWindow(subWindow, g.sloErrorRate);
+  const long = burnWindow(window, g.sloErrorRate, dispersion);
+  const short = burnWindow(subWindow, g.sloErrorRate, dispersion);
   return {
     window: long,
     subWindow: short,

@@ -9,15 +9,21 @@ import type { Evidence } from "../evidence.js";
 import { checkBurnRate, wilsonInterval, type BurnResult, type WindowCounts } from "./burn-rate.js";
 import { countAbove, emptySketch, mergeSketches, quantile, type Sketch } from "./ddsketch.js";
 import type { Guardrails } from "./guardrails.js";
-import { addDispersionPair, dispersionIndex, estimateRatio, mixtureLogRatio, type DispersionSum } from "./msprt.js";
+import { addDispersionPair, dispersionIndex, runMsprt, type DispersionSum, type TestSummary } from "./msprt.js";
 import { checkSampleRatio, type SrmResult } from "./srm.js";
+
+export type { TestStatus, TestSummary } from "./msprt.js";
 
 export interface DecisionInput {
   /** ms epoch */
   now: number;
   /** ms epoch */
   stepStartedAt: number;
-  /** Configured canary weight of this step, percent 0..100. */
+  /**
+   * Configured canary weight of this step, percent 0..100. At 100 there is no stable arm
+   * to compare with: only the burn-rate breaker guards the step, which advances once the
+   * minimums are met.
+   */
   weight: number;
   minDurationMs: number;
   /** Canary requests the step needs before it may advance. */
@@ -65,34 +71,6 @@ export interface CountsInput extends Omit<DecisionInput, "buckets" | "latencyThr
   latencySource: LatencySource;
   /** Each arm's latency quantile over the step, for the explanation only. */
   latencyQuantilesMs?: { stable: number | null; canary: number | null };
-}
-
-/** active: the test runs; no-comparison: one arm has no traffic; calibrating/off: no latency threshold. */
-export type TestStatus = "active" | "no-comparison" | "calibrating" | "off";
-
-/** One mSPRT (errors, or latency exceedances) with its inputs, statistic and thresholds. */
-export interface TestSummary {
-  status: TestStatus;
-  canaryEvents: number;
-  stableEvents: number;
-  /** Canary share of the requests compared: the event share expected with no regression. */
-  expectedShare: number;
-  /** Canary share of the events. */
-  observedShare: number;
-  /** Estimated canary/stable event-rate ratio; null when stable has no events. */
-  ratio: number | null;
-  tolerance: number;
-  /** Variance inflation the log-ratio was divided by (>= 1). */
-  dispersion: number;
-  /** ln of the mixture likelihood ratio; 0 means no evidence either way. */
-  logRatio: number;
-  alpha: number;
-  /** Roll back at logRatio >= rejectAt = ln(1/alpha). */
-  rejectAt: number;
-  /** Bounded (may advance) at logRatio <= advanceAt = -ln(advanceFactor). */
-  advanceAt: number;
-  rejects: boolean;
-  bounded: boolean;
 }
 
 export interface ArmSummary extends ArmCounts {
@@ -241,7 +219,7 @@ export function decideCounts(input: CountsInput): Decision {
   const comparable = input.weight < 100 && stable.requests > 0 && canary.requests > 0;
   const latencyUsable = input.latencySource === "frozen" || input.latencySource === "derived";
   const alpha = g.alpha / 2;
-  const errors = runTest({
+  const errors = runMsprt({
     status: comparable ? "active" : "no-comparison",
     canaryEvents: canary.errors,
     stableEvents: stable.errors,
@@ -252,7 +230,7 @@ export function decideCounts(input: CountsInput): Decision {
     alpha,
     advanceFactor: g.advanceFactor,
   });
-  const latency = runTest({
+  const latency = runMsprt({
     status: !latencyUsable ? (input.latencySource as "calibrating" | "off") : comparable ? "active" : "no-comparison",
     canaryEvents: canary.slow,
     stableEvents: stable.slow,
@@ -263,7 +241,7 @@ export function decideCounts(input: CountsInput): Decision {
     alpha,
     advanceFactor: g.advanceFactor,
   });
-  const breaker = checkBurnRate(windowCounts(stable, canary), windowCounts(subStable, subCanary), g);
+  const breaker = checkBurnRate(windowCounts(stable, canary), windowCounts(subStable, subCanary), g, errors.dispersion);
   const burn = {
     window: breaker.window,
     subWindow: breaker.subWindow,
@@ -274,7 +252,8 @@ export function decideCounts(input: CountsInput): Decision {
     subWindowMs: Math.max(0, input.now - subStart),
   };
   const srm = checkSampleRatio(canary.requests, stable.requests, input.weight, g.srmAlpha, g.srmTolerance);
-  const canaryErrorUpperBound = wilsonInterval(canary.errors, canary.requests, Math.sqrt(2 * Math.log(g.advanceFactor))).upper;
+  const z = Math.sqrt(2 * Math.log(g.advanceFactor)); // the bound where the likelihood falls to 1/advanceFactor
+  const canaryErrorUpperBound = wilsonInterval(canary.errors / errors.dispersion, canary.requests / errors.dispersion, z).upper;
   const minimumsMet = elapsedMs >= input.minDurationMs && canary.requests >= input.minRequests;
 
   const explanation: Explanation = {
@@ -309,44 +288,6 @@ export function decideCounts(input: CountsInput): Decision {
   explanation.blockers = blockers;
   if (blockers.length > 0) return { action: "hold", reason: `hold: ${blockers.join("; ")}`, explanation };
   return { action: "advance", reason: describeAdvance(explanation), explanation };
-}
-
-interface TestInput {
-  status: TestStatus;
-  canaryEvents: number;
-  stableEvents: number;
-  canaryExposure: number;
-  stableExposure: number;
-  tolerance: number;
-  dispersion: number;
-  alpha: number;
-  advanceFactor: number;
-}
-
-function runTest(t: TestInput): TestSummary {
-  const exposure = t.canaryExposure + t.stableExposure;
-  const events = t.canaryEvents + t.stableEvents;
-  const expectedShare = exposure > 0 ? t.canaryExposure / exposure : 0;
-  const active = t.status === "active" && expectedShare > 0 && expectedShare < 1;
-  const logRatio = active ? mixtureLogRatio(t.canaryEvents, t.stableEvents, expectedShare, t.tolerance, t.dispersion) : 0;
-  const rejectAt = Math.log(1 / t.alpha);
-  const advanceAt = -Math.log(t.advanceFactor);
-  return {
-    status: t.status,
-    canaryEvents: t.canaryEvents,
-    stableEvents: t.stableEvents,
-    expectedShare,
-    observedShare: events > 0 ? t.canaryEvents / events : 0,
-    ratio: estimateRatio(t.canaryEvents, t.stableEvents, expectedShare),
-    tolerance: t.tolerance,
-    dispersion: t.dispersion,
-    logRatio,
-    alpha: t.alpha,
-    rejectAt,
-    advanceAt,
-    rejects: active && logRatio >= rejectAt,
-    bounded: active && events > 0 && logRatio <= advanceAt,
-  };
 }
 
 // Formatting runs on every evaluation (and millions of times in the simulator), so it

@@ -95,3 +95,72 @@ export function dispersionIndex(acc: DispersionSum, floor = 1): number {
   const terms = acc.terms + PRIOR_TERMS;
   return Math.max(floor, (acc.sum + PRIOR_TERMS) / terms - Math.sqrt(2 / terms));
 }
+
+/** active: the test runs; no-comparison: one arm has no traffic; calibrating/off: no latency threshold. */
+export type TestStatus = "active" | "no-comparison" | "calibrating" | "off";
+
+export interface TestInput {
+  status: TestStatus;
+  canaryEvents: number;
+  stableEvents: number;
+  /** Requests the events are counted over, per arm; their split is the share s. */
+  canaryExposure: number;
+  stableExposure: number;
+  tolerance: number;
+  dispersion: number;
+  alpha: number;
+  advanceFactor: number;
+}
+
+/** One mSPRT (errors, or latency exceedances) with its inputs, statistic and thresholds. */
+export interface TestSummary {
+  status: TestStatus;
+  canaryEvents: number;
+  stableEvents: number;
+  /** Canary share of the requests compared: the event share expected with no regression. */
+  expectedShare: number;
+  /** Canary share of the events. */
+  observedShare: number;
+  /** Estimated canary/stable event-rate ratio; null when stable has no events. */
+  ratio: number | null;
+  tolerance: number;
+  /** Variance inflation the log-ratio was divided by (>= 1). */
+  dispersion: number;
+  /** ln of the mixture likelihood ratio; 0 means no evidence either way. */
+  logRatio: number;
+  alpha: number;
+  /** Roll back at logRatio >= rejectAt = ln(1/alpha). */
+  rejectAt: number;
+  /** Bounded (may advance) at logRatio <= advanceAt = -ln(advanceFactor). */
+  advanceAt: number;
+  rejects: boolean;
+  bounded: boolean;
+}
+
+/** Runs the test on one metric's counts and reads it both ways: reject, or bounded. */
+export function runMsprt(t: TestInput): TestSummary {
+  const exposure = t.canaryExposure + t.stableExposure;
+  const events = t.canaryEvents + t.stableEvents;
+  const expectedShare = exposure > 0 ? t.canaryExposure / exposure : 0;
+  const active = t.status === "active" && expectedShare > 0 && expectedShare < 1;
+  const logRatio = active ? mixtureLogRatio(t.canaryEvents, t.stableEvents, expectedShare, t.tolerance, t.dispersion) : 0;
+  const rejectAt = Math.log(1 / t.alpha);
+  const advanceAt = -Math.log(t.advanceFactor);
+  return {
+    status: t.status,
+    canaryEvents: t.canaryEvents,
+    stableEvents: t.stableEvents,
+    expectedShare,
+    observedShare: events > 0 ? t.canaryEvents / events : 0,
+    ratio: estimateRatio(t.canaryEvents, t.stableEvents, expectedShare),
+    tolerance: t.tolerance,
+    dispersion: t.dispersion,
+    logRatio,
+    alpha: t.alpha,
+    rejectAt,
+    advanceAt,
+    rejects: active && logRatio >= rejectAt,
+    // No events is no evidence: with advanceFactor 1 the ratio sits at exactly 1.
+    bounded: active && events > 0 && logRatio <= advanceAt,
+  };
+}
