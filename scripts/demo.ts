@@ -1,18 +1,23 @@
 // `npm start`: the local edge-canary demo. Starts two real origins, seeds a config into
-// local KV with the wrangler CLI, runs the Worker under `wrangler dev`, then plays the
-// phases below against it with a crowd of simulated users and checks what they saw.
-// Exit code 0 only when every check held, so CI can run `npm start -- --quick`.
-//   npm start                 ~1.5 min
-//   npm start -- --quick      < 60 s, for CI
-//   options: --users N (default 200), --concurrency N (default 20)
+// local KV with the wrangler CLI, runs the Worker (and its coordinator Durable Object)
+// under `wrangler dev`, then plays the phases below against it with a crowd of
+// simulated users, reads the admin API like an operator would, and checks what users
+// saw and what the coordinator decided. Exit code 0 only when every check held, so CI
+// can run `npm start -- --quick`.
+//   npm start                 ~2.5 min
+//   npm start -- --quick      ~1-1.5 min, for CI
+//   options: --users N (default 200), --concurrency N (default 20),
+//            --keep (leave the Worker running at the end for the dashboard and CLI)
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startOrigin, type OriginServer } from "./lib/origin-server.js";
-import { demoConfig, routeOf, writeConfigFile } from "./demo/config.js";
+import { AdminClient } from "./demo/admin.js";
+import { DEMO_SYNC_MS, demoConfig, firstWeight, routeOf, writeConfigFile } from "./demo/config.js";
 import type { CheckResult, DemoContext, Phase } from "./demo/context.js";
 import { waitForConfig } from "./demo/convergence.js";
+import { autoRollback, rollout } from "./demo/engine-phases.js";
 import { canaryDown, rampUp, split, whereNext } from "./demo/phases.js";
 import { num, Printer, secs } from "./demo/print.js";
 import { freePort, groupAlive, Lifecycle, workerdPids } from "./demo/processes.js";
@@ -21,7 +26,7 @@ import { Traffic, type WindowStats } from "./demo/traffic.js";
 import { kvPut, startDev, waitReady, WranglerError, type DevServer } from "./demo/wrangler.js";
 
 /** The demo, in order. Add a scenario by adding a Phase. */
-const phases: Phase[] = [split, rampUp, canaryDown, whereNext];
+const phases: Phase[] = [split, rampUp, canaryDown, rollout, autoRollback, whereNext];
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const REFRESH_MS = 1_000;
@@ -31,10 +36,11 @@ interface Args {
   quick: boolean;
   users: number;
   concurrency: number;
+  keep: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, users: 200, concurrency: 20 };
+  const args: Args = { quick: false, users: 200, concurrency: 20, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -43,10 +49,11 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a === "--quick") args.quick = true;
+    else if (a === "--keep") args.keep = true;
     else if (a === "--users") args.users = next();
     else if (a === "--concurrency") args.concurrency = next();
     else if (a === "--help" || a === "-h") {
-      console.log("usage: npm start [-- --quick] [--users N] [--concurrency N]");
+      console.log("usage: npm start [-- --quick] [--users N] [--concurrency N] [--keep]");
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
@@ -88,7 +95,9 @@ async function main(): Promise<number> {
     // 2. Config into local KV, then wrangler dev.
     const config = demoConfig(stable.url, canary.url, 20);
     const parsed = await writeConfigFile(paths.configFile, config);
-    print.step(`config: route "www", release ${routeOf(parsed).release}, weight ${routeOf(parsed).weight}% -> ${paths.configFile}`);
+    print.step(
+      `config: route "www", release ${routeOf(parsed).release}, weight ${routeOf(parsed).weight}%, sync every ${parsed.sync.intervalMs} ms -> ${paths.configFile}`,
+    );
     const putMs = await kvPut(wranglerOpts, "CANARY_CONFIG", "config", paths.configFile);
     print.step(`seeded local KV: wrangler kv key put --binding CANARY_CONFIG config --path config.json --local --persist-to <tmp> (${secs(putMs)})`);
 
@@ -115,6 +124,12 @@ async function main(): Promise<number> {
     print.step(`wrangler dev starting on ${dev.url} (--var CONFIG_REFRESH_MS:${REFRESH_MS} --var ADMIN_TOKEN:${ADMIN_TOKEN})`);
     const readyMs = await waitReady(dev, 90_000);
     print.step(`Worker answering after ${secs(readyMs)} (pid ${devProc.pid}, log ${paths.devLog})`);
+    // A release serves 0% until its coordinator has confirmed it: wait for that, by
+    // observation, before the first user arrives (or the first users' cohorts would flip).
+    const first = await waitForConfig(dev.url, undefined, routeOf(parsed), { refreshMs: REFRESH_MS, timeoutMs: 30_000 });
+    print.step(
+      `coordinator confirmed ${routeOf(parsed).release}: edge serving ${firstWeight(routeOf(parsed))}% ${secs(first.ms)} later ${print.c.dim(`(${first.how})`)}`,
+    );
 
     // 3. The phases.
     const traffic = new Traffic(dev.url, args.users, args.concurrency, routeOf(parsed).sticky.cookieName);
@@ -123,6 +138,9 @@ async function main(): Promise<number> {
     let currentPhase = "";
     const ctx: DemoContext = {
       workerUrl,
+      admin: new AdminClient(workerUrl, ADMIN_TOKEN),
+      adminToken: ADMIN_TOKEN,
+      syncMs: DEMO_SYNC_MS,
       origins: { stable, canary },
       traffic,
       print,
@@ -195,6 +213,14 @@ async function main(): Promise<number> {
       for (const c of failed) print.line(`    ${c.phase}: ${c.label} (${c.detail})`);
     }
     keepState = failed.length > 0;
+    if (args.keep && !life.stopping) {
+      print.line();
+      print.step(
+        `--keep: the Worker stays up at ${workerUrl}: dashboard ${workerUrl}/__canary/?token=${ADMIN_TOKEN}, ` +
+          `npm run canary -- watch --url ${workerUrl} --token ${ADMIN_TOKEN}. Ctrl-C stops everything.`,
+      );
+      await new Promise<never>(() => {});
+    }
     return failed.length === 0 && checks.length > 0 ? 0 : 1;
   } catch (e) {
     if (life.stopping) return life.signalExitCode ?? 1;

@@ -1,25 +1,13 @@
-// The admin API's JSON as the CLI reads it (src/admin/handle-admin.ts). Written out
-// here rather than imported: the coordinator module imports `cloudflare:workers`, and
-// a client should depend on the wire format, not on server internals. Fields the CLI
-// does not print are left out; optional ones are optional because JSON drops undefined.
-// Sources: CoordinatorStatus (src/coordinator/coordinator.ts), EvidenceSummary
-// (src/coordinator/evidence-summary.ts), AuditEntry (src/coordinator/store.ts),
-// RouteSyncStatus (src/edge/coordinator-client.ts), RolloutState (src/core/rollout/state.ts).
+// The admin API's JSON as the CLI reads it (src/admin/handle-admin.ts). The pure data
+// types are imported (type-only, nothing runs); the status envelope is written out
+// here rather than imported from the coordinator, whose module imports
+// `cloudflare:workers`: a client depends on the wire format, not on server internals.
+// Fields the CLI does not print are left out; optional ones are optional because JSON
+// drops undefined.
+import type { DecisionRecord } from "../../src/core/notification.js";
+import type { ArmSummary, EvidenceSummary } from "../../src/coordinator/evidence-summary.js";
 
-export interface ArmSummary {
-  requests: number;
-  errors: number;
-  errorRate: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-}
-
-export interface EvidenceSummary {
-  stable: ArmSummary;
-  canary: ArmSummary;
-  canaryShare: number;
-}
+export type { ArmSummary, EvidenceSummary };
 
 export interface RolloutStateView {
   routeId: string;
@@ -68,19 +56,9 @@ export interface StatusResponse {
   routes: RouteStatusView[];
 }
 
-export interface AuditEventView {
-  route: string;
+/** An audit row as GET /events returns it. */
+export interface AuditEventView extends DecisionRecord {
   id: number;
-  at: number;
-  actor: string;
-  event: string;
-  release: string;
-  fromPhase: string | null;
-  toPhase: string;
-  epoch: number;
-  step: number;
-  weight: number;
-  reason: string;
 }
 
 /** GET <base>/api/events */

@@ -144,3 +144,5 @@ export function fit(segments: string[], width: number): string {
 export const pct = (x: number, digits = 1): string => `${(x * 100).toFixed(digits)}%`;
 export const num = (n: number): string => n.toLocaleString("en-US");
 export const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+/** "0.3 s after" / "0.1 s before" */
+export const relative = (ms: number): string => (ms >= 0 ? `${secs(ms)} after` : `${secs(-ms)} before`);

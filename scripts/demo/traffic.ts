@@ -71,7 +71,7 @@ export interface TrafficOptions {
   onProgress?: (snap: LiveSnapshot) => void;
   progressEveryMs?: number;
   /** Ends the window early once this returns true (checked before each request). */
-  stopWhen?: () => boolean;
+  stopWhen?: (stats: WindowStats) => boolean;
 }
 
 export const emptyStats = (label: string, weight: number): WindowStats => ({
@@ -121,7 +121,7 @@ export class Traffic {
         )
       : undefined;
     const worker = async () => {
-      while (!this.stopped && Date.now() < deadline && !opts.stopWhen?.()) {
+      while (!this.stopped && Date.now() < deadline && !opts.stopWhen?.(stats)) {
         const user = this.nextUser();
         if (!user) {
           await new Promise((r) => setTimeout(r, 2));

@@ -4,6 +4,7 @@
 import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
+import type { DecisionRecord } from "../core/notification.js";
 
 /** Width of an evidence time bucket. */
 export const BUCKET_MS = 10_000;
@@ -26,18 +27,9 @@ CREATE TABLE IF NOT EXISTS audit (
   weight REAL NOT NULL, reason TEXT NOT NULL, explanation TEXT, config_hash TEXT NOT NULL);
 `;
 
-export interface AuditEntry {
+/** One audit row: the decision as notified, plus the engine's statistics and the config in force. */
+export interface AuditEntry extends Omit<DecisionRecord, "route"> {
   id: number;
-  at: number;
-  actor: string;
-  event: string;
-  release: string;
-  fromPhase: string | null;
-  toPhase: string;
-  epoch: number;
-  step: number;
-  weight: number;
-  reason: string;
   /** The engine's statistics behind the change, when the engine acted. */
   explanation: Explanation | undefined;
   configHash: string;
