@@ -4,6 +4,7 @@
 // (scripts/lib/origin-server.ts) whose responses name the version that served them;
 // `POST /__origin/mode` turns one bad. Prints both URLs, then runs until Ctrl-C or
 // SIGTERM and closes both servers.
+import { createServer } from "node:net";
 import { parseArgs } from "node:util";
 import { startOrigin, type OriginServer } from "./lib/origin-server.js";
 
@@ -14,6 +15,14 @@ function port(value: string | undefined, fallback: number, flag: string): number
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new Error(`${flag} must be a port number (1-65535), got "${value}"`);
   return n;
+}
+
+function portFree(p: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(p, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
 }
 
 async function main(): Promise<number> {
@@ -37,15 +46,22 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  // startOrigin does not report a busy port (the server's 'error' event is unhandled),
+  // so say it here, clearly, before starting anything.
+  for (const p of [stablePort, canaryPort]) {
+    if (!(await portFree(p))) {
+      console.error(`error: port ${p} on 127.0.0.1 is already in use (origins already running? another server?)`);
+      return 1;
+    }
+  }
+
   const started: OriginServer[] = [];
   const closeAll = () => Promise.all(started.map((o) => o.close()));
   try {
     started.push(await startOrigin("stable", stablePort));
     started.push(await startOrigin("canary", canaryPort));
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === "EADDRINUSE" ? `port ${(err as { port?: number }).port ?? "?"} is already in use` : err.message;
-    console.error(`error: cannot start the origins: ${why}`);
+    console.error(`error: cannot start the origins: ${(e as Error).message}`);
     await closeAll();
     return 1;
   }

@@ -117,7 +117,13 @@ export async function startOrigin(name: string, port = 0, random: () => number =
     });
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject); // e.g. EADDRINUSE: a clear rejection, not an unhandled event
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   const addr = server.address() as AddressInfo;
   state.server = server;
   state.port = addr.port;
