@@ -4,7 +4,7 @@
 // in constant time. Cookie-authenticated state changes must carry the custom header
 // ADMIN_CSRF_HEADER, which a cross-site page cannot send without a CORS preflight.
 import { StatusError } from "itty-router";
-import { ADMIN_CSRF_HEADER, SESSION_COOKIE, readCookie, sessionMatches } from "./dashboard.js";
+import { ADMIN_CSRF_HEADER, SESSION_COOKIE, sessionCookie, sessionMatches } from "./dashboard.js";
 
 const encoder = new TextEncoder();
 
@@ -37,7 +37,7 @@ export async function requireToken(request: Request, env: Env): Promise<void> {
     if (!(await tokenMatches(bearer, env.ADMIN_TOKEN))) throw new StatusError(401, "wrong token");
     return;
   }
-  const session = readCookie(request, ADMIN_COOKIE);
+  const session = sessionCookie(request);
   if (session === undefined) throw new StatusError(401, "missing bearer token");
   if (!(await sessionMatches(session, env.ADMIN_TOKEN, Date.now()))) {
     throw new StatusError(401, "dashboard session invalid or expired (wrong token): log in again with ?token=");

@@ -9,6 +9,7 @@
 // the first line, the header the second. Given up: a login link clicked on another site
 // lands on the 401 page (Strict cookies are not sent on that redirect); a reload fixes it.
 import { dashboardPage, loginPage } from "./dashboard-page.js";
+import { readCookie } from "../core/cookies.js";
 
 /** Name of the dashboard session cookie. */
 export const SESSION_COOKIE = "canary_admin";
@@ -46,19 +47,8 @@ export async function sessionMatches(value: string, token: string, now: number):
   return crypto.subtle.timingSafeEqual(expected, given);
 }
 
-/** The value of cookie `name` in the request, if present. */
-export function readCookie(request: Request, name: string): string | undefined {
-  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq <= 0 || part.slice(0, eq).trim() !== name) continue;
-    try {
-      return decodeURIComponent(part.slice(eq + 1).trim());
-    } catch {
-      return ""; // malformed %-escape: present but never a valid session
-    }
-  }
-  return undefined;
-}
+/** The session cookie's value, if any (parsed by the same bounded parser as the edge). */
+export const sessionCookie = (request: Request): string | undefined => readCookie(request.headers.get("cookie"), SESSION_COOKIE);
 
 /** Same token? Compared as HMACs of one message: equal length, constant time. */
 async function sameToken(given: string, expected: string): Promise<boolean> {
@@ -107,7 +97,7 @@ export async function serveDashboard(request: Request, env: Env, base: string): 
     return new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, location: `${base}/`, "set-cookie": cookie } });
   }
 
-  const session = readCookie(request, SESSION_COOKIE);
+  const session = sessionCookie(request);
   if (session !== undefined && (await sessionMatches(session, expected, Date.now()))) {
     const res = html(200, dashboardPage(base, nonce), nonce);
     return request.method === "HEAD" ? new Response(null, res) : res;
