@@ -6,7 +6,8 @@
 // can run `npm start -- --quick`.
 //   npm start                 ~2.5 min
 //   npm start -- --quick      ~1-1.5 min, for CI
-//   options: --users N (default 200), --concurrency N (default 20),
+//   options: --users N (default 200), --concurrency N (default 20), --rps N (cap on
+//            requests per second, to rehearse a slow machine),
 //            --keep (leave the Worker running at the end for the dashboard and CLI)
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -36,11 +37,12 @@ interface Args {
   quick: boolean;
   users: number;
   concurrency: number;
+  rps: number;
   keep: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, users: 200, concurrency: 20, keep: false };
+  const args: Args = { quick: false, users: 200, concurrency: 20, rps: 0, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -52,8 +54,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--keep") args.keep = true;
     else if (a === "--users") args.users = next();
     else if (a === "--concurrency") args.concurrency = next();
+    else if (a === "--rps") args.rps = next();
     else if (a === "--help" || a === "-h") {
-      console.log("usage: npm start [-- --quick] [--users N] [--concurrency N] [--keep]");
+      console.log("usage: npm start [-- --quick] [--users N] [--concurrency N] [--rps N] [--keep]");
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
@@ -73,7 +76,7 @@ async function main(): Promise<number> {
 
   print.banner(
     "edge-canary local demo",
-    `real origins + wrangler dev + local KV, ${args.users} simulated users${args.quick ? " (--quick)" : ""}`,
+    `real origins + wrangler dev + local KV, ${args.users} simulated users${args.rps ? ` at <= ${args.rps} req/s` : ""}${args.quick ? " (--quick)" : ""}`,
   );
 
   const stateDir = await mkdtemp(join(tmpdir(), "edge-canary-demo-"));
@@ -132,7 +135,7 @@ async function main(): Promise<number> {
     );
 
     // 3. The phases.
-    const traffic = new Traffic(dev.url, args.users, args.concurrency, routeOf(parsed).sticky.cookieName);
+    const traffic = new Traffic(dev.url, args.users, args.concurrency, routeOf(parsed).sticky.cookieName, args.rps);
     life.add("stop traffic", () => traffic.stop());
     const workerUrl = dev.url;
     let currentPhase = "";

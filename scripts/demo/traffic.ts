@@ -95,12 +95,16 @@ export class Traffic {
   readonly users: SimUser[];
   private cursor = 0;
   private stopped = false;
+  /** Earliest time the next request may start when a rate cap is set. */
+  private nextSlot = 0;
 
   constructor(
     private readonly baseUrl: string,
     userCount: number,
     readonly concurrency: number,
     private readonly cookieName = "canary_id",
+    /** Optional cap on request starts per second (simulates a slow machine); 0 = none. */
+    readonly maxRps = 0,
   ) {
     this.users = Array.from({ length: userCount }, (_, index) => ({ index, jar: new Map(), busy: false }));
   }
@@ -129,6 +133,7 @@ export class Traffic {
         }
         user.busy = true;
         try {
+          if (this.maxRps > 0) await this.waitForSlot();
           await this.visit(user, stats);
         } finally {
           user.busy = false;
@@ -147,6 +152,13 @@ export class Traffic {
     }
     opts.onProgress?.({ elapsedMs: stats.ms, durationMs: opts.durationMs, stats });
     return stats;
+  }
+
+  private async waitForSlot(): Promise<void> {
+    const now = Date.now();
+    const slot = Math.max(now, this.nextSlot);
+    this.nextSlot = slot + 1000 / this.maxRps;
+    if (slot > now) await new Promise((r) => setTimeout(r, slot - now));
   }
 
   private nextUser(): SimUser | undefined {
