@@ -213,8 +213,8 @@ function simulateRun(cell: Cell, run: number, g: Guardrails): Outcome {
   let cause = "";
   let advanceAt: number | null = null;
   const total = [
-    { n: 0, e: 0, s: 0 },
-    { n: 0, e: 0, s: 0 },
+    { n: 0, e: 0, timed: 0, s: 0 },
+    { n: 0, e: 0, timed: 0, s: 0 },
   ];
   let minute = { n: 0, e: 0, counts: [] as number[], factors: [] as number[] };
   let failedChecks = 0;
@@ -251,6 +251,7 @@ function simulateRun(cell: Cell, run: number, g: Guardrails): Outcome {
       total[arm]!.n += n;
       total[arm]!.e += errors;
       total[arm]!.s += slow;
+      if (calibrated) total[arm]!.timed += n;
       if (arm === 1) {
         minute.n += n;
         minute.e += errors;
@@ -287,7 +288,7 @@ function simulateRun(cell: Cell, run: number, g: Guardrails): Outcome {
         return (a / na - b / nb) / Math.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb));
       };
       const [st, ca] = [total[0]!, total[1]!];
-      if (z(ca.e, st.e, ca.n, st.n) >= 1.96 || (calibrated && z(ca.s, st.s, ca.n, st.n) >= 1.96)) at.ztest = t;
+      if (z(ca.e, st.e, ca.n, st.n) >= 1.96 || (calibrated && z(ca.s, st.s, ca.timed, st.timed) >= 1.96)) at.ztest = t;
     }
 
     if (t % 60 === 0) {
@@ -321,7 +322,7 @@ interface CellResult {
 }
 
 function runTask(cell: Cell, from: number, to: number): CellResult {
-  const started = performance.now();
+  const started = process.cpuUsage();
   const g = GuardrailsSchema.parse(cell.guardrails ?? {});
   const result: CellResult = {
     cell,
@@ -339,7 +340,8 @@ function runTask(cell: Cell, from: number, to: number): CellResult {
     if (o.advanceAt !== null) result.advances.push(o.advanceAt);
     if (o.advanceAt !== null && (o.at.engine === null || o.advanceAt < o.at.engine)) result.advancedFirst++;
   }
-  result.cpuMs = performance.now() - started;
+  const used = process.cpuUsage(started);
+  result.cpuMs = (used.user + used.system) / 1000;
   return result;
 }
 
@@ -431,7 +433,7 @@ function report(results: CellResult[], command: string, wallMs: number, workers:
     "# Decision engine: simulated canary steps",
     "",
     `Command: \`${command}\`. Wall time ${(wallMs / 1000).toFixed(0)} s with ${workers} worker processes ` +
-      `(${(cpu / 1000).toFixed(0)} s of simulation CPU).`,
+      `(${(cpu / 1000).toFixed(0)} s of CPU in the workers).`,
     "",
     `One step at ${WEIGHT}% canary weight for ${STEP_S} s; per-second Poisson requests, Binomial errors and latency exceedances; ` +
       `the engine evaluated every second on ${BUCKET_S} s buckets (step minimums ${MIN_DURATION_MS / 1000} s and ${MIN_REQUESTS} canary requests), ` +
@@ -449,7 +451,11 @@ function report(results: CellResult[], command: string, wallMs: number, workers:
     "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of aaRows) {
-    const causes = Object.entries(r.causes).map(([k, v]) => `${k} ${v}`).join(", ") || "-";
+    const causes =
+      Object.entries(r.causes)
+        .sort(([ka, a], [kb, b]) => b - a || ka.localeCompare(kb))
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "-";
     lines.push(
       `| ${traffic(r.cell)} | ${r.cell.label} | ${r.runs} | ${rate(r.times.engine.length, r.runs)} | ${causes} | ` +
         `${secs(rank(r.advances, r.runs, 0.5))} | ${rate(r.times.flagger1.length, r.runs)} | ${rate(r.times.flagger5.length, r.runs)} | ${rate(r.times.ztest.length, r.runs)} |`,
@@ -538,7 +544,8 @@ async function main(): Promise<void> {
   const command = `npx tsx scripts/bench/decision-sim.ts${args.length ? " " + args.join(" ") : ""}`;
   const md = report(results, command, performance.now() - started, workers);
   process.stdout.write(md);
-  if (!only) {
+  // Only a full run of every cell updates the checked-in results.
+  if (!only && !quick && option(args, "--runs") === undefined && option(args, "--detect-runs") === undefined) {
     const out = join(dirname(fileURLToPath(import.meta.url)), "results", "decision-sim.md");
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, md);

@@ -10,7 +10,8 @@
 // Bayes factor, not a frequentist bound; what is given up is a coverage guarantee for
 // "advance"). Conditioning on the event count makes the test immune to incidents that
 // hit both arms alike. Events are assumed independent; bursts (retries) break that, so
-// the log-ratio is divided by a dispersion index estimated from the stable arm.
+// the log-ratio is divided by a dispersion index estimated from the stable arm (>= 1, so
+// it only shrinks the rejection region and the guarantee under independence stands).
 
 /** Alternatives, as multiples of the tolerance m0. */
 export const MIXTURE_GRID: readonly number[] = [1.25, 1.5, 2, 3, 5, 10];
