@@ -14,6 +14,7 @@ import { transition, type TransitionError } from "../core/rollout/transition.js"
 import { err, ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
 import { decide, type Decision, type Explanation } from "../core/stats/decision-engine.js";
+import { frozenLatencyThreshold } from "../core/stats/latency-baseline.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../edge/config-cache.js";
 import { summarize, type EvidenceSummary, type SeriesPoint, series } from "./evidence-summary.js";
@@ -23,6 +24,8 @@ import type { NotifyConfig } from "../core/config/schema.js";
 
 /** Alarm tick while a rollout is active. */
 export const TICK_MS = 1000;
+/** How far back before a step's start the frozen stable latency baseline looks. */
+const BASELINE_WINDOW_MS = 15 * 60_000;
 /** Minimum time between engine runs triggered by syncs. */
 const EVAL_THROTTLE_MS = 250;
 /** Re-read KV at least this often even when isolates agree with us. */
@@ -55,6 +58,8 @@ export class Coordinator extends DurableObject<Env> {
   private readonly configCache = new ConfigCache();
   private route: { config: RouteConfig; hash: string; readAt: number } | undefined;
   private lastEvalAt = 0;
+  /** Stable latency threshold frozen for the current step (key: release, step, start). */
+  private frozen: { key: string; thresholdMs: number | undefined } | undefined;
   private lastDecision: CoordinatorStatus["lastDecision"];
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -205,6 +210,7 @@ export class Coordinator extends DurableObject<Env> {
       minDurationMs: (route.steps?.minDurationSec ?? 60) * 1000,
       minRequests: route.steps?.minRequests ?? 0,
       buckets: this.store.buckets(state.release, 0, state.stepIndex).map((b) => ({ start: b.start, evidence: b.evidence })),
+      latencyThresholdMs: this.latencyThreshold(state, route),
       guardrails: route.guardrails,
     });
     this.lastDecision = { action: decision.action, reason: decision.reason, at: now, epoch: state.epoch, explanation: decision.explanation };
@@ -217,6 +223,23 @@ export class Coordinator extends DurableObject<Env> {
       return r.ok ? r.value : state;
     }
     return state;
+  }
+
+  /**
+   * The stable arm's latency quantile from the 15 minutes before the step began (earlier
+   * steps, or the previous release: the stable origin is the same), computed once per
+   * step. Undefined when there is too little of it: the engine then calibrates on the
+   * step's first stable buckets instead.
+   */
+  private latencyThreshold(state: RolloutState, route: RouteConfig): number | undefined {
+    const key = `${state.release}|${state.stepIndex}|${state.stepStartedAt}`;
+    if (this.frozen?.key !== key) {
+      const before = this.store
+        .bucketsBetween(state.stepStartedAt - BASELINE_WINDOW_MS, state.stepStartedAt)
+        .filter((b) => !(b.release === state.release && b.step === state.stepIndex));
+      this.frozen = { key, thresholdMs: frozenLatencyThreshold(before, route.guardrails.latencyQuantile) };
+    }
+    return this.frozen.thresholdMs;
   }
 
   /**

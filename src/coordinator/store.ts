@@ -107,6 +107,18 @@ export class CoordinatorStore {
     return rows.toArray().map((r) => ({ release: r.release, step: r.step, start: r.start, evidence: JSON.parse(r.evidence) as Evidence }));
   }
 
+  /** Buckets of every release and step in [from, to), oldest first. */
+  bucketsBetween(from: number, to: number): Bucket[] {
+    return this.sql
+      .exec<{ release: string; step: number; start: number; evidence: string }>(
+        "SELECT release, step, start, evidence FROM buckets WHERE start >= ? AND start < ? ORDER BY start",
+        from,
+        to,
+      )
+      .toArray()
+      .map((r) => ({ release: r.release, step: r.step, start: r.start, evidence: JSON.parse(r.evidence) as Evidence }));
+  }
+
   activeIsolates(now: number, withinMs: number): number {
     const row = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM isolates WHERE seen_at >= ?", now - withinMs).toArray()[0];
     return row?.n ?? 0;

@@ -102,7 +102,7 @@ export interface Explanation {
 }
 
 /** Expected exceedances in the calibration sample: enough for a stable quantile. */
-const CALIBRATION_EXCEEDANCES = 20;
+export const CALIBRATION_EXCEEDANCES = 20;
 
 function armCounts(arm: Evidence["stable"], threshold: number | null): ArmCounts {
   return {
