@@ -39,11 +39,12 @@ export default {
   async fetch(request, env, ctx) {
     try {
       const adminBase = env.ADMIN_BASE_PATH || "/__canary";
-      const path = new URL(request.url).pathname;
+      const url = new URL(request.url);
+      const path = url.pathname;
       if (path === adminBase || path.startsWith(`${adminBase}/`)) {
         return await handleAdmin(request, env, ctx, { configCache, coordinator, base: adminBase });
       }
-      return await handleRequest(request, env, ctx, { configCache, weights, sink: sink(env), now: Date.now, randomBytes });
+      return await handleRequest(request, url, env, ctx, { configCache, weights, sink: sink(env), now: Date.now, randomBytes });
     } catch (e) {
       console.error(JSON.stringify({ level: "error", msg: "unhandled edge error", error: (e as Error).stack ?? String(e) }));
       return errorResponse(500, "internal", "edge-canary failed to handle the request");

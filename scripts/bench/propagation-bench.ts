@@ -115,7 +115,9 @@ async function main(): Promise<void> {
     await adminCall("/routes/www/resume", { reason: "bench: resume" });
     await sleep(2500);
     const from = samples.length;
-    await sleep(1500);
+    // A random offset, so the decision does not land at the same point of the isolate's
+    // sync cycle in every trial (the loop's fixed sleeps would phase-lock it).
+    await sleep(1000 + Math.random() * SYNC_MS);
     const rb = await adminCall("/routes/www/rollback", { reason: `bench trial ${t}` });
     const decidedAt: number = rb.state.lastChange.at;
     await sleep(SYNC_MS * 3);

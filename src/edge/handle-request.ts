@@ -28,8 +28,8 @@ export interface EdgeDeps {
   randomBytes: (n: number) => Uint8Array;
 }
 
-export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext, deps: EdgeDeps): Promise<Response> {
-  const url = new URL(request.url);
+/** `url` is request.url already parsed by the entry (parsed once per request). */
+export async function handleRequest(request: Request, url: URL, env: Env, ctx: ExecutionContext, deps: EdgeDeps): Promise<Response> {
   const refreshMs = Number(env.CONFIG_REFRESH_MS ?? 10_000);
   const view = await deps.configCache.get(env.CANARY_CONFIG, deps.now(), refreshMs, (p) => ctx.waitUntil(p));
   if (!view.config) {
