@@ -1,4 +1,7 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { emptyEvidence, recordOutcome } from "../../src/core/evidence.js";
+import { routeHash } from "../../src/core/route-hash.js";
+import { validateConfig } from "../../src/core/config/parse.js";
 import { describe, expect, it } from "vitest";
 import type { Coordinator } from "../../src/coordinator/coordinator.js";
 import { admin, config, putConfig, putConfigAndSync, route, send, sleep, variantsOf } from "./helpers.js";
@@ -49,6 +52,30 @@ describe("Coordinator: durability and idempotent alarms", () => {
       return fresh.status("www");
     });
     expect(reloaded.state).toEqual(before.state);
+    // A real restart: every instance is aborted; the next call builds a new one from storage.
+    await abortAllDurableObjects();
+    const restarted = await env.COORDINATOR.get(env.COORDINATOR.idFromName("www")).status("www");
+    expect(restarted.state).toEqual(before.state);
+    const events = await env.COORDINATOR.get(env.COORDINATOR.idFromName("www")).events(10);
+    expect(events.some((e) => e.release === "dur-1" && e.event === "config")).toBe(true);
+  });
+
+  it("counts a retried sync (same isolate and seq) once", async () => {
+    const doc = { ...config(route({ weight: 10, release: "dedupe-1", sticky: headerSticky })), sync: SYNC };
+    await putConfigAndSync(doc);
+    const parsed = validateConfig(doc);
+    if (!parsed.ok) throw new Error(parsed.error.join("; "));
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName("www"));
+    const before = (await stub.status("www")).step!.evidence;
+    const delta = emptyEvidence();
+    for (let i = 0; i < 7; i++) recordOutcome(delta, "canary", i === 0, 12);
+    const req = { routeId: "www", isolateId: "test-isolate", seq: 1, configHash: routeHash(parsed.value.routes[0]!), release: "dedupe-1", delta };
+    expect((await stub.sync(req)).duplicate).toBe(false);
+    expect((await stub.sync(req)).duplicate).toBe(true);
+    expect((await stub.sync({ ...req, seq: 2 })).duplicate).toBe(false);
+    const after = (await stub.status("www")).step!.evidence;
+    expect(after.canary.requests - before.canary.requests).toBe(14);
+    expect(after.canary.errors - before.canary.errors).toBe(2);
   });
 
   it("a retried alarm never changes the state twice", async () => {
