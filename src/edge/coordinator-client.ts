@@ -62,8 +62,11 @@ export class CoordinatorClient implements OutcomeSink {
     const now = this.now();
     const inflight = entry.inflightSince !== undefined && now - entry.inflightSince < syncTimeout(sync);
     if (entry.state === undefined && entry.syncedAt === Number.NEGATIVE_INFINITY) {
-      // Cold: wait a bounded time for the first state, otherwise serve stable.
-      const first = inflight ? undefined : this.sync(route, sync, call);
+      // Cold: wait a bounded time for the first state, otherwise serve stable. Attempts
+      // keep the sync interval even here, so a coordinator that fails fast is not called
+      // once per request.
+      const due = !inflight && now - entry.lastAttemptAt >= sync.intervalMs;
+      const first = due ? this.sync(route, sync, call) : undefined;
       if (first) waitUntil(first);
       return Promise.race([first ?? Promise.resolve(), sleep(sync.coldWaitMs)]).then(() => this.served(route, sync, entry));
     }

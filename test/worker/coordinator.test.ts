@@ -119,4 +119,32 @@ describe("CoordinatorClient: coordinator failures", () => {
     await send("/");
     expect((await send("/")).variant).toBe("canary");
   });
+
+  it("a cold isolate with a failing coordinator serves stable and calls it at most once per interval", async () => {
+    // Written straight to KV: no request may reach the real coordinator for this route.
+    await env.CANARY_CONFIG.put(
+      "config",
+      JSON.stringify({ ...config(route({ id: "cold", weight: 100, release: "cold-1", sticky: headerSticky })), sync: { ...SYNC, intervalMs: 1000 } }),
+    );
+    let calls = 0;
+    const failing = {
+      idFromName: (n: string) => env.COORDINATOR.idFromName(n),
+      get: () => ({
+        sync: async () => {
+          calls++;
+          throw new Error("coordinator down");
+        },
+      }),
+    } as unknown as DurableObjectNamespace<Coordinator>;
+    await send("/", { envOverrides: { COORDINATOR: failing } }); // picks up the new config
+    calls = 0;
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) {
+      const r = await send("/", { envOverrides: { COORDINATOR: failing }, headers: { "x-user-id": `c${i}` } });
+      expect(r.response.status).toBe(200);
+      expect(r.variant).toBe("stable");
+    }
+    const elapsed = Date.now() - started;
+    expect(calls).toBeLessThanOrEqual(1 + Math.floor(elapsed / 1000));
+  });
 });
