@@ -30,7 +30,7 @@ export interface QueryDef {
   sql(p: QueryParams): string;
 }
 
-/** Same rule as isErrorOutcome (src/core/error-outcome.ts): error kind set, or a 5xx. */
+/** Same rule as countsAsError (src/core/error-outcome.ts): error kind set, or a 5xx. */
 const IS_ERROR = "blob9 != 'none' OR double2 >= 500";
 
 const requests = "SUM(_sample_interval) AS requests";

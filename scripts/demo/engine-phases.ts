@@ -41,7 +41,6 @@ export const rollout: Phase = {
     p.step(`writing release ${ROLLOUT_RELEASE} (steps mode) to local KV`);
     const { putMs, convergence } = await ctx.setConfig(withRelease(ctx.config, ROLLOUT_RELEASE, { steps }));
     p.step(`KV written in ${secs(putMs)}; coordinator confirmed it, edge serving step 1 ${secs(convergence.ms)} later ${p.c.dim(`(${convergence.how})`)}`);
-    const route = routeOf(ctx.parsed);
     const last = steps.weights.length - 1;
     const tailMs = ctx.syncMs + 1_500;
     const { stats: s, watch } = await driveWatching(ctx, feed, {
@@ -128,7 +127,6 @@ export const autoRollback: Phase = {
     p.step(`writing release ${BAD_RELEASE} at manual weight ${weight}% to local KV`);
     const { putMs, convergence } = await ctx.setConfig(withRelease(ctx.config, BAD_RELEASE, { weight }));
     p.step(`KV written in ${secs(putMs)}; edge serving ${weight}% ${secs(convergence.ms)} later ${p.c.dim(`(${convergence.how})`)}`);
-    const route = routeOf(ctx.parsed);
 
     // 1. Healthy for a few seconds: the engine holds (manual mode never advances).
     const healthy = await driveWatching(ctx, feed, { label: `${BAD_RELEASE} healthy`, weight, maxMs: ctx.seconds(8, 4) });

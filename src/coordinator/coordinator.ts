@@ -11,7 +11,7 @@ import { effectiveWeight } from "../core/rollout/effective-weight.js";
 import type { RolloutEvent } from "../core/rollout/events.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { transition, type TransitionError } from "../core/rollout/transition.js";
-import { err, ok, type Result } from "../core/result.js";
+import { ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
 import { decide, type Decision, type Explanation } from "../core/stats/decision-engine.js";
 import { frozenLatencyThreshold } from "../core/stats/latency-baseline.js";
@@ -91,9 +91,7 @@ export class Coordinator extends DurableObject<Env> {
         : cmd.type === "rollback"
           ? { type: "rollback", actor: "operator", reason: cmd.reason }
           : { type: cmd.type, reason: cmd.reason };
-    const result = this.apply(event, now);
-    if (!result.ok) return err(result.error);
-    return ok(result.value);
+    return this.apply(event, now);
   }
 
   async status(routeId: string): Promise<CoordinatorStatus> {

@@ -43,6 +43,9 @@ export interface Bucket {
 }
 
 export class CoordinatorStore {
+  private state: RolloutState | undefined;
+  private stateLoaded = false;
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec(SCHEMA);
   }
@@ -56,12 +59,19 @@ export class CoordinatorStore {
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, JSON.stringify(value));
   }
 
+  /** The rollout state; read from SQLite once, then served from memory (this object is its only writer). */
   loadState(): RolloutState | undefined {
-    return this.getMeta<RolloutState>("state");
+    if (!this.stateLoaded) {
+      this.state = this.getMeta<RolloutState>("state");
+      this.stateLoaded = true;
+    }
+    return this.state;
   }
 
   saveState(state: RolloutState): void {
     this.setMeta("state", state);
+    this.state = state;
+    this.stateLoaded = true;
   }
 
   /** Applies a delta once per (isolate, seq); returns false for a duplicate. */

@@ -2,10 +2,10 @@
 // (by default: any 5xx, a network failure or a timeout). A configured fallback status
 // is always an error: the canary failed even though stable then served the user.
 import type { Outcome } from "./outcome.js";
-import { isErrorOutcome as guardrailsSayError, type Guardrails } from "./stats/guardrails.js";
+import { isErrorOutcome, type Guardrails } from "./stats/guardrails.js";
 
-export function isErrorOutcome(o: Outcome, g: Guardrails): boolean {
+export function countsAsError(o: Outcome, g: Guardrails): boolean {
   if (o.errorKind === "status") return true;
-  if (o.errorKind === "network" || o.errorKind === "timeout") return guardrailsSayError(g, o.errorKind);
-  return guardrailsSayError(g, o.status);
+  if (o.errorKind === "network" || o.errorKind === "timeout") return isErrorOutcome(g, o.errorKind);
+  return isErrorOutcome(g, o.status);
 }

@@ -35,6 +35,7 @@ export class ConfigCache {
   private checkedAt = Number.NEGATIVE_INFINITY;
   private refreshStartedAt: number | undefined;
   private loggedErrorFor: string | undefined;
+  private cachedView: ConfigView | undefined;
 
   /** Current view; triggers a background refresh when older than refreshMs. */
   async get(kv: KVNamespace, now: number, refreshMs: number, waitUntil: (p: Promise<unknown>) => void): Promise<ConfigView> {
@@ -56,10 +57,12 @@ export class ConfigCache {
     return this.view();
   }
 
+  /** The current view; one object per change, not per request (the hot path reads it). */
   view(): ConfigView {
-    return this.good
+    this.cachedView ??= this.good
       ? { config: this.good.config, hash: this.good.hash, loadedAt: this.good.loadedAt, error: this.error }
       : { error: this.error };
+    return this.cachedView;
   }
 
   private async refresh(kv: KVNamespace, now: number): Promise<void> {
@@ -71,7 +74,7 @@ export class ConfigCache {
         return;
       }
       if (this.good?.text === text) {
-        this.error = undefined;
+        this.setError(undefined);
         return;
       }
       const hash = hashText(text);
@@ -81,7 +84,8 @@ export class ConfigCache {
         return;
       }
       this.good = { config: parsed.value, hash, text, loadedAt: now };
-      this.error = undefined;
+      this.cachedView = undefined;
+      this.setError(undefined);
     } catch (e) {
       this.fail(now, [`KV read failed: ${(e as Error).message}`]);
     } finally {
@@ -89,8 +93,14 @@ export class ConfigCache {
     }
   }
 
+  private setError(error: ConfigError | undefined): void {
+    if (error === undefined && this.error === undefined) return;
+    this.error = error;
+    this.cachedView = undefined;
+  }
+
   private fail(now: number, messages: string[], hash?: string): void {
-    this.error = { at: now, messages, hash };
+    this.setError({ at: now, messages, hash });
     const key = `${hash ?? "missing"}:${messages.join("|")}`;
     if (this.loggedErrorFor === key) return;
     this.loggedErrorFor = key;

@@ -12,7 +12,7 @@ import { effectiveWeight } from "../core/rollout/effective-weight.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { routeHash } from "../core/route-hash.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
-import { isErrorOutcome } from "../core/error-outcome.js";
+import { countsAsError } from "../core/error-outcome.js";
 
 interface RouteSync {
   state: RolloutState | undefined;
@@ -61,16 +61,14 @@ export class CoordinatorClient implements OutcomeSink {
     entry.guardrails = route.guardrails;
     const now = this.now();
     const inflight = entry.inflightSince !== undefined && now - entry.inflightSince < syncTimeout(sync);
-    if (entry.state === undefined && entry.syncedAt === Number.NEGATIVE_INFINITY) {
-      // Cold: wait a bounded time for the first state, otherwise serve stable. Attempts
-      // keep the sync interval even here, so a coordinator that fails fast is not called
-      // once per request.
-      const due = !inflight && now - entry.lastAttemptAt >= sync.intervalMs;
-      const first = due ? this.sync(route, sync, call) : undefined;
-      if (first) waitUntil(first);
-      return Promise.race([first ?? Promise.resolve(), sleep(sync.coldWaitMs)]).then(() => this.served(route, sync, entry));
+    // One attempt per interval, cold or warm, so a coordinator that fails fast is never
+    // called once per request.
+    const attempt = !inflight && now - entry.lastAttemptAt >= sync.intervalMs ? this.sync(route, sync, call) : undefined;
+    if (attempt) waitUntil(attempt);
+    if (entry.syncedAt === Number.NEGATIVE_INFINITY) {
+      // Cold (never synced): wait a bounded time for the first state, otherwise serve stable.
+      return Promise.race([attempt ?? Promise.resolve(), sleep(sync.coldWaitMs)]).then(() => this.served(route, sync, entry));
     }
-    if (!inflight && now - entry.lastAttemptAt >= sync.intervalMs) waitUntil(this.sync(route, sync, call));
     return this.served(route, sync, entry);
   }
 
@@ -81,7 +79,7 @@ export class CoordinatorClient implements OutcomeSink {
       entry.pending = emptyEvidence();
       entry.pendingRelease = outcome.release;
     }
-    recordOutcome(entry.pending, outcome.variant, isErrorOutcome(outcome, entry.guardrails), outcome.originMs);
+    recordOutcome(entry.pending, outcome.variant, countsAsError(outcome, entry.guardrails), outcome.originMs);
   }
 
   status(routeId: string): RouteSyncStatus | undefined {

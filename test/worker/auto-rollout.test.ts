@@ -3,7 +3,7 @@
 // jumps to 5x, and the audit log says why.
 import { describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../src/coordinator/store.js";
-import { admin, config, originControl, origins, putConfigAndSync, route, send, variantsOf } from "./helpers.js";
+import { admin, config, originControl, origins, putConfigAndSync, route, variantsOf } from "./helpers.js";
 
 const SYNC = { intervalMs: 100, staleAfterMs: 30_000, coldWaitMs: 500 };
 const sticky = { source: "header" as const, name: "x-user-id" };

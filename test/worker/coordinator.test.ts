@@ -4,7 +4,7 @@ import { routeHash } from "../../src/core/route-hash.js";
 import { validateConfig } from "../../src/core/config/parse.js";
 import { describe, expect, it } from "vitest";
 import type { Coordinator } from "../../src/coordinator/coordinator.js";
-import { admin, config, putConfig, putConfigAndSync, route, send, sleep, variantsOf } from "./helpers.js";
+import { admin, config, putConfigAndSync, route, send, sleep, variantsOf } from "./helpers.js";
 
 const SYNC = { intervalMs: 100, staleAfterMs: 1500, coldWaitMs: 500 };
 const headerSticky = { source: "header" as const, name: "x-user-id" };
@@ -46,7 +46,7 @@ describe("Coordinator: durability and idempotent alarms", () => {
     const before = await stub.status("www");
     expect(before.state?.release).toBe("dur-1");
     // A fresh instance over the same storage (what eviction or a restart gives).
-    const reloaded = await runInDurableObject(stub, async (instance: Coordinator, state) => {
+    const reloaded = await runInDurableObject(stub, async (_instance: Coordinator, state) => {
       const { Coordinator: Cls } = await import("../../src/coordinator/coordinator.js");
       const fresh = new Cls(state, env);
       return fresh.status("www");
