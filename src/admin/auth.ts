@@ -1,21 +1,11 @@
 // Auth for the admin API and dashboard: the ADMIN_TOKEN bearer token (scripts, CLI), or
 // the dashboard's session cookie (an expiring HMAC of the token, see dashboard.ts).
-// Tokens are hashed first so the comparison is over equal-length buffers, then compared
-// in constant time. Cookie-authenticated state changes must carry the custom header
-// ADMIN_CSRF_HEADER, which a cross-site page cannot send without a CORS preflight.
+// Tokens are compared in constant time (token-match.ts). Cookie-authenticated state
+// changes must carry the custom header ADMIN_CSRF_HEADER, which a cross-site page cannot
+// send without a CORS preflight.
 import { StatusError } from "itty-router";
 import { ADMIN_CSRF_HEADER, SESSION_COOKIE, sessionCookie, sessionMatches } from "./dashboard.js";
-
-const encoder = new TextEncoder();
-
-async function digest(text: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest("SHA-256", encoder.encode(text));
-}
-
-export async function tokenMatches(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([digest(given), digest(expected)]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
+import { tokenMatches } from "./token-match.js";
 
 /** The token of `Authorization: Bearer <t>`, if any. */
 export function bearerToken(request: Request): string | undefined {

@@ -9,7 +9,9 @@
 // the first line, the header the second. Given up: a login link clicked on another site
 // lands on the 401 page (Strict cookies are not sent on that redirect); a reload fixes it.
 import { dashboardPage, loginPage } from "./dashboard-page.js";
+import { base64url } from "../core/base64url.js";
 import { readCookie } from "../core/cookies.js";
+import { tokenMatches } from "./token-match.js";
 
 /** Name of the dashboard session cookie. */
 export const SESSION_COOKIE = "canary_admin";
@@ -20,11 +22,6 @@ export const SESSION_MAX_AGE_SEC = 8 * 60 * 60;
 
 const encoder = new TextEncoder();
 
-function base64url(bytes: ArrayBuffer): string {
-  let s = "";
-  for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 async function signature(token: string, expiresAt: number): Promise<ArrayBuffer> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(token), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -49,12 +46,6 @@ export async function sessionMatches(value: string, token: string, now: number):
 
 /** The session cookie's value, if any (parsed by the same bounded parser as the edge). */
 export const sessionCookie = (request: Request): string | undefined => readCookie(request.headers.get("cookie"), SESSION_COOKIE);
-
-/** Same token? Compared as HMACs of one message: equal length, constant time. */
-async function sameToken(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([signature(given, 0), signature(expected, 0)]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
 
 const SECURITY_HEADERS = {
   "cache-control": "no-store",
@@ -89,7 +80,7 @@ export async function serveDashboard(request: Request, env: Env, base: string): 
   const url = new URL(request.url);
   const token = url.searchParams.get("token");
   if (token !== null) {
-    if (!(await sameToken(token, expected))) return html(401, loginPage(base, "Wrong token.", nonce), nonce);
+    if (!(await tokenMatches(token, expected))) return html(401, loginPage(base, "Wrong token.", nonce), nonce);
     const expiresAt = Date.now() + SESSION_MAX_AGE_SEC * 1000;
     const cookie =
       `${SESSION_COOKIE}=${await sessionValue(expected, expiresAt)}; Path=${base}; Max-Age=${SESSION_MAX_AGE_SEC}; ` +

@@ -2,6 +2,7 @@
 // or header) wins; otherwise our own cookie; otherwise a fresh random id that the edge
 // sets as a cookie. Our own cookie must look like one we minted: anything else is
 // treated as absent and replaced, so a garbage or oversized cookie cannot reach the hash.
+import { base64url } from "./base64url.js";
 import { readCookie } from "./cookies.js";
 import type { RouteConfig } from "./config/schema.js";
 
@@ -35,8 +36,5 @@ export function resolveIdentity(
 
 /** 128 random bits as 22 base64url characters. */
 export function mintIdentity(randomBytes: (n: number) => Uint8Array): string {
-  const bytes = randomBytes(16);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(randomBytes(16));
 }

@@ -3,6 +3,7 @@
 // signed with the Worker secret, unexpired and for this route pins a variant; anything
 // else is ignored (the request is routed as if no override was sent). Verification goes
 // through crypto.subtle.verify, which compares in constant time.
+import { base64url } from "./base64url.js";
 import type { Variant } from "./config/schema.js";
 
 const encoder = new TextEncoder();
@@ -18,11 +19,6 @@ async function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-const toB64url = (bytes: Uint8Array): string => {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-};
 
 const fromB64url = (text: string): Uint8Array | undefined => {
   // 43 chars carry 258 bits; the last char's 2 spare bits must be zero, else atob would
@@ -41,7 +37,7 @@ export async function signOverride(
 ): Promise<string> {
   const payload = `v1.${variant}.${route}.${Math.floor(expiresAtSec)}`;
   const sig = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(payload));
-  return `${payload}.${toB64url(new Uint8Array(sig))}`;
+  return `${payload}.${base64url(sig)}`;
 }
 
 /** The variant a token pins, or undefined when it is forged, expired or for another route. */
