@@ -11,16 +11,14 @@
 // Flags: --src <dir>  bundle the Worker from another checkout (default: this repository)
 //        --headed     show the browser (needs a display)
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs, promisify } from "node:util";
-import type { Miniflare } from "miniflare";
+import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { startOrigin, type OriginServer } from "./lib/origin-server.js";
+import { startLocalWorker } from "./lib/local-worker.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const artifacts = join(root, "test-artifacts");
@@ -61,44 +59,12 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-async function bundleWorker(src: string): Promise<string> {
-  const outdir = await mkdtemp(join(tmpdir(), "edge-canary-browser-"));
-  cleanups.push({ name: "bundle dir", run: () => rm(outdir, { recursive: true, force: true }) });
-  try {
-    await promisify(execFile)(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
-      cwd: src,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  } catch (e) {
-    const out = `${(e as { stdout?: string }).stdout ?? ""}\n${(e as { stderr?: string }).stderr ?? ""}`;
-    throw new Error(`wrangler deploy --dry-run failed in ${src}:\n${out.slice(-2500)}`);
-  }
-  return join(outdir, "index.js");
-}
-
-async function startWorker(src: string, scriptPath: string, stable: string, canary: string): Promise<{ mf: Miniflare; url: URL }> {
-  const { Miniflare } = await import("miniflare");
-  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
-  // Bindings exactly as wrangler.toml declares them (KV, DO sqlite, AE, vars); state in memory.
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(src, "wrangler.toml"));
-  const mf = new Miniflare({
-    ...(workerOptions as object),
-    name: "edge-canary",
-    modules: true,
-    scriptPath,
-    // Module names are relative to this; the bundle lives outside the working directory.
-    modulesRoot: dirname(scriptPath),
-    bindings: { ...workerOptions.bindings, ADMIN_TOKEN: TOKEN, ADMIN_BASE_PATH: BASE, CONFIG_REFRESH_MS: "1000" },
-    host: "127.0.0.1",
-    port: 0,
-  });
-  cleanups.push({ name: "miniflare", run: () => mf.dispose() });
-  const url = await mf.ready;
-  const kv = await mf.getKVNamespace("CANARY_CONFIG");
-  await kv.put(
-    "config",
-    JSON.stringify({
+/** The Worker under test, with its config (weight 30, fast sync) and the admin token. */
+async function startWorker(src: string, stable: string, canary: string): Promise<{ url: URL }> {
+  const worker = await startLocalWorker({
+    srcDir: src,
+    bindings: { ADMIN_TOKEN: TOKEN, ADMIN_BASE_PATH: BASE, CONFIG_REFRESH_MS: "1000" },
+    config: {
       version: 1,
       sync: { intervalMs: SYNC_MS },
       routes: [
@@ -111,9 +77,10 @@ async function startWorker(src: string, scriptPath: string, stable: string, cana
           sticky: { source: "header", name: "x-user-id" },
         },
       ],
-    }),
-  );
-  return { mf, url };
+    },
+  });
+  cleanups.push({ name: "worker", run: () => worker.dispose() });
+  return { url: worker.url };
 }
 
 /** Background traffic: a few loops, each sending one request per user at a time. */
@@ -195,8 +162,7 @@ async function run(): Promise<void> {
   const [stable, canary] = await Promise.all([startOrigin("stable"), startOrigin("canary")]);
   for (const o of [stable, canary] as OriginServer[]) cleanups.push({ name: `origin ${o.name}`, run: () => o.close() });
   log(`origins ${stable.url} (stable) ${canary.url} (canary); bundling the Worker from ${src}`);
-  const script = await bundleWorker(src);
-  const { url } = await startWorker(src, script, stable.url, canary.url);
+  const { url } = await startWorker(src, stable.url, canary.url);
   log(`worker on ${url.href}`);
 
   const traffic = startTraffic(url);

@@ -32,6 +32,7 @@ import type { Miniflare, MiniflareOptions } from "miniflare";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { bundleWorker, edgeCanaryOptions } from "../lib/local-worker.js";
 import { benchConfigDocument, fmtUs, identityPool, runHotPath, type HotPathResult } from "./hot-path.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -198,46 +199,13 @@ async function sourceDir(ref: string | undefined): Promise<{ dir: string; commit
   return { dir: snap, commit };
 }
 
-async function bundleWorker(src: string): Promise<string> {
-  const outdir = await mkdtemp(join(tmpdir(), "edge-canary-bench-"));
-  cleanups.push(() => rm(outdir, { recursive: true, force: true }));
-  try {
-    const build = promisify(execFile)(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
-      cwd: src,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    cleanups.push(() => build.child.exitCode === null && build.child.kill("SIGTERM"));
-    await build;
-  } catch (e) {
-    const out = `${(e as { stdout?: string }).stdout ?? ""}\n${(e as { stderr?: string }).stderr ?? ""}`.replace(/\x1b\[[0-9;]*m/g, "");
-    const errors = out.split("\n").filter((l) => /ERROR|error/.test(l)).slice(0, 12).join("\n");
-    throw new Error(
-      `wrangler deploy --dry-run failed in ${src}:\n${errors || out.slice(-2000)}\n` +
-        `(the shared tree may be mid-edit; \`npm run bench -- --ref HEAD\` benchmarks the last commit instead)`,
-    );
-  }
-  return join(outdir, "index.js");
-}
-
 async function startEdgeCanary(scriptPath: string, originUrl: string, src: string) {
-  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
   // Bindings exactly as wrangler.toml declares them (KV, DO sqlite, AE, vars).
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(src, "wrangler.toml"));
-  const started = await startMiniflare({
-    ...(workerOptions as object),
-    name: "edge-canary",
-    modules: true,
-    modulesRoot: dirname(scriptPath),
-    scriptPath,
-    bindings: { ...workerOptions.bindings, ADMIN_TOKEN: "bench-admin-token" },
-    cf: { colo: "LHR", country: "DE" },
-    host: "127.0.0.1",
-    port: 0,
-  } as MiniflareOptions);
+  const options = await edgeCanaryOptions(scriptPath, src, { ADMIN_TOKEN: "bench-admin-token" });
+  const started = await startMiniflare(options);
   const kv = await started.mf.getKVNamespace("CANARY_CONFIG");
   await kv.put("config", benchConfigDocument(originUrl, originUrl));
-  return { ...started, bundleKiB: statSync(scriptPath).size / 1024, compatibilityDate: workerOptions.compatibilityDate ?? "2026-04-20" };
+  return { ...started, bundleKiB: statSync(scriptPath).size / 1024, compatibilityDate: (options as { compatibilityDate?: string }).compatibilityDate ?? "2026-04-20" };
 }
 
 function startPassthrough(originUrl: string, compatibilityDate: string) {
@@ -485,7 +453,9 @@ async function main(): Promise<void> {
     const source = await sourceDir(args.ref);
     const src = source.dir;
     if (source.commit) log(`building from commit ${source.commit}`);
-    const scriptPath = await bundleWorker(src);
+    const bundle = await bundleWorker(src);
+    cleanups.push(bundle.cleanup);
+    const scriptPath = bundle.scriptPath;
     const edge = await startEdgeCanary(scriptPath, origin.url, src);
     const pass = await startPassthrough(origin.url, edge.compatibilityDate);
     log(`edge-canary ${edge.url.href} (bundle ${edge.bundleKiB.toFixed(0)} KiB), passthrough ${pass.url.href}`);

@@ -1,57 +1,15 @@
 // The demo's view of the admin API (`/__canary/api`, bearer ADMIN_TOKEN): the route's
 // rollout status and its audit log, exactly what the CLI and the dashboard read. The
-// wire types are written out here (a subset of CoordinatorStatus in
-// src/coordinator/coordinator.ts and AuditEntry in src/coordinator/store.ts) because
-// the coordinator module imports `cloudflare:workers`; a client depends on the JSON.
+// wire types are the CLI's (scripts/cli/admin-types.ts): one client-side description
+// of the JSON.
 import type { Printer } from "./print.js";
+import type { AuditEventView, RouteStatusView } from "../cli/admin-types.js";
 
-export interface ArmView {
-  requests: number;
-  errors: number;
-  errorRate: number;
-  p50: number | null;
-  p95: number | null;
-}
+/** One route of GET /status (the CLI's view of the same wire format). */
+export type RouteStatus = RouteStatusView;
 
-export interface RolloutStatusView {
-  release: string;
-  mode: "manual" | "steps";
-  phase: "idle" | "progressing" | "paused" | "promoted" | "rolled_back";
-  stepIndex: number;
-  stepStartedAt: number;
-  epoch: number;
-  weights: number[];
-  lastChange: { at: number; actor: string; event: string; reason: string };
-}
-
-export interface RouteStatus {
-  id: string;
-  config: { release: string; weight: number; steps?: { weights: number[]; minDurationSec: number; minRequests: number } };
-  coordinator: {
-    state?: RolloutStatusView;
-    effectiveWeight: number;
-    step?: { index: number; weight: number; startedAt: number; evidence: { stable: ArmView; canary: ArmView; canaryShare: number } };
-    lastDecision?: { action: string; reason: string; at: number };
-    isolates: number;
-    now: number;
-  };
-  isolate: { epoch?: number; syncedAgoMs: number | null; syncs: number } | null;
-}
-
-export interface AuditEvent {
-  route: string;
-  id: number;
-  at: number;
-  actor: string;
-  event: string;
-  release: string;
-  fromPhase: string | null;
-  toPhase: string;
-  epoch: number;
-  step: number;
-  weight: number;
-  reason: string;
-}
+/** An audit row as GET /events returns it (the CLI's view of the same wire format). */
+export type AuditEvent = AuditEventView;
 
 export class AdminClient {
   constructor(

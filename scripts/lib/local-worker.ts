@@ -20,6 +20,8 @@ export interface LocalWorker {
 }
 
 export interface LocalWorkerOptions {
+  /** Source tree to bundle (a snapshot for `--ref` runs). Default: this repository. */
+  srcDir?: string;
   /** Extra vars/secrets, e.g. ADMIN_TOKEN. */
   bindings?: Record<string, string>;
   /** The config document to seed under KV key "config". */
@@ -27,31 +29,45 @@ export interface LocalWorkerOptions {
 }
 
 /** Bundles the Worker as `wrangler deploy` would; returns the entry file path. */
-export async function bundleWorker(): Promise<{ scriptPath: string; cleanup: () => Promise<void> }> {
+export async function bundleWorker(srcDir = repoRoot): Promise<{ scriptPath: string; cleanup: () => Promise<void> }> {
   const outdir = await mkdtemp(join(tmpdir(), "edge-canary-bundle-"));
-  await promisify(execFile)(join(repoRoot, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
-    cwd: repoRoot,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return { scriptPath: join(outdir, "index.js"), cleanup: () => rm(outdir, { recursive: true, force: true }) };
+  const cleanup = () => rm(outdir, { recursive: true, force: true });
+  try {
+    await promisify(execFile)(join(repoRoot, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+      cwd: srcDir,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (e) {
+    await cleanup();
+    const out = `${(e as { stdout?: string }).stdout ?? ""}\n${(e as { stderr?: string }).stderr ?? ""}`.replace(/\x1b\[[0-9;]*m/g, "");
+    throw new Error(`wrangler deploy --dry-run failed in ${srcDir}:\n${out.slice(-2500)}`);
+  }
+  return { scriptPath: join(outdir, "index.js"), cleanup };
 }
 
-export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<LocalWorker> {
-  const { scriptPath, cleanup } = await bundleWorker();
+/** Miniflare options for a bundle: wrangler.toml's bindings (KV, DO sqlite, AE, vars) plus `bindings`. */
+export async function edgeCanaryOptions(scriptPath: string, srcDir: string, bindings: Record<string, string> = {}): Promise<MiniflareOptions> {
   const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(repoRoot, "wrangler.toml"));
-  const mf = new Miniflare({
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(srcDir, "wrangler.toml"));
+  return {
     ...(workerOptions as object),
     name: "edge-canary",
     modules: true,
+    // Module names are relative to this; the bundle lives outside the working directory.
     modulesRoot: dirname(scriptPath),
     scriptPath,
-    bindings: { ...workerOptions.bindings, ...opts.bindings },
+    bindings: { ...workerOptions.bindings, ...bindings },
     cf: { colo: "LOC", country: "DE" },
     host: "127.0.0.1",
     port: 0,
-  } as MiniflareOptions);
+  } as MiniflareOptions;
+}
+
+export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<LocalWorker> {
+  const srcDir = opts.srcDir ?? repoRoot;
+  const { scriptPath, cleanup } = await bundleWorker(srcDir);
+  const mf = new Miniflare(await edgeCanaryOptions(scriptPath, srcDir, opts.bindings));
   const url = await mf.ready;
   const kv = await mf.getKVNamespace("CANARY_CONFIG");
   const putConfig = async (doc: unknown): Promise<void> => {

@@ -1,26 +1,10 @@
 // Table-driven tests of effectiveWeight: config + coordinator state -> served canary %.
 import { describe, expect, it } from "vitest";
-import { validateConfig } from "../../src/core/config/parse.js";
-import type { ConfigInput, RouteConfig } from "../../src/core/config/schema.js";
+import { routeConfig } from "../support/route-fixture.js";
 import { effectiveWeight } from "../../src/core/rollout/effective-weight.js";
 import type { Phase, RolloutState } from "../../src/core/rollout/state.js";
 
-function route(overrides: Partial<ConfigInput["routes"][number]> = {}): RouteConfig {
-  const parsed = validateConfig({
-    version: 1,
-    routes: [
-      {
-        id: "shop",
-        stable: { origin: "https://stable.example" },
-        canary: { origin: "https://canary.example" },
-        release: "r1",
-        ...overrides,
-      },
-    ],
-  });
-  if (!parsed.ok) throw new Error(parsed.error.join("\n"));
-  return parsed.value.routes[0]!;
-}
+const route = routeConfig;
 
 function state(phase: Phase, stepIndex = 0, release = "r1"): RolloutState {
   return {

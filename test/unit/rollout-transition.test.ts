@@ -1,30 +1,12 @@
 // Table-driven tests of the rollout state machine: every (phase, event) pair in both
 // modes, the epoch discipline, and the idempotence that retried alarms rely on.
 import { describe, expect, it } from "vitest";
-import { validateConfig } from "../../src/core/config/parse.js";
-import type { ConfigInput, RouteConfig } from "../../src/core/config/schema.js";
+import { routeConfig, type RouteInput } from "../support/route-fixture.js";
 import type { RolloutEvent } from "../../src/core/rollout/events.js";
 import type { Phase, RolloutState } from "../../src/core/rollout/state.js";
 import { transition, type Transition } from "../../src/core/rollout/transition.js";
 
-type RouteInput = Partial<ConfigInput["routes"][number]>;
-
-function route(overrides: RouteInput = {}): RouteConfig {
-  const parsed = validateConfig({
-    version: 1,
-    routes: [
-      {
-        id: "shop",
-        stable: { origin: "https://stable.example" },
-        canary: { origin: "https://canary.example" },
-        release: "r1",
-        ...overrides,
-      },
-    ],
-  });
-  if (!parsed.ok) throw new Error(parsed.error.join("\n"));
-  return parsed.value.routes[0]!;
-}
+const route = routeConfig;
 
 const config = (overrides: RouteInput = {}): RolloutEvent => {
   const r = route(overrides);
