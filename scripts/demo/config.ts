@@ -30,7 +30,7 @@ export const DEMO_SYNC_MS = 500;
  *    20 +- 4 users, a +-20% relative wobble in the request share that the default 0.1
  *    would (rightly, on real traffic) hold as a sample-ratio mismatch forever in ~64%
  *    of runs; 0.75 leaves 0.04% (binomial, 200 users). Hence also no 5% first step.
- * The rollback side is left at its defaults (alpha 0.01, error ratio tolerance 1.1).
+ * The rollback side is left at its defaults (alpha 0.01, error ratio tolerance 1).
  */
 export const DEMO_GUARDRAILS: GuardrailsInput = {
   sloErrorRate: 0.1,

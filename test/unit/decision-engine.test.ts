@@ -154,11 +154,21 @@ describe("decide", () => {
 });
 
 describe("decideCounts", () => {
+  it("spends errorAlphaShare of alpha on the error test and the rest on latency", () => {
+    const buckets = Array.from({ length: 6 }, (_, i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 3) }));
+    const byDefault = decideCounts(countsInput(buckets)).explanation;
+    expect(byDefault.errors.alpha).toBeCloseTo(g.alpha * 0.8, 12);
+    expect(byDefault.latency.alpha).toBeCloseTo(g.alpha * 0.2, 12);
+    const even = decideCounts(countsInput(buckets, { guardrails: { ...g, alpha: 0.02, errorAlphaShare: 0.5 } })).explanation;
+    expect(even.errors.rejectAt).toBeCloseTo(Math.log(100), 12);
+    expect(even.latency.rejectAt).toBeCloseTo(Math.log(100), 12);
+  });
+
   it("reports an error regression in plain words", () => {
     const buckets = Array.from({ length: 6 }, (_, i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 25, 5) }));
     const d = decideCounts(countsInput(buckets));
     expect(d.action).toBe("rollback");
-    expect(d.reason).toMatch(/^rollback: canary error share \d+% vs expected 5(\.\d+)?% \(ratio [\d.]+x\), mSPRT [\d.e]+ >= 200 \(alpha 0\.005/);
+    expect(d.reason).toMatch(/^rollback: canary error share \d+% vs expected 5(\.\d+)?% \(ratio [\d.]+x\), mSPRT [\d.e]+ >= 125 \(alpha 0\.008/);
   });
 
   it("never gets more lenient when canary errors are added", () => {
@@ -185,13 +195,16 @@ describe("decideCounts", () => {
   });
 
   // The strongest null the test allows: canary errors and slow requests both exactly at
-  // tolerance (1.1x), looked at every 5 s for 5 minutes. Ville bounds each test by alpha/2.
+  // their tolerance, looked at every 5 s for 5 minutes. Ville bounds the two tests by
+  // alpha * errorAlphaShare and the rest, so both together by alpha.
   it("keeps false rollbacks within alpha at the tolerance boundary (2000 seeded runs)", () => {
     const random = createRandom(2024);
     const runs = 2000;
     let rolledBack = 0;
     for (let run = 0; run < runs; run++) {
-      simulate(random, { ...healthy, errors: [0.005, 0.0055], slow: [0.01, 0.011] }, 300, (input, s) => {
+      const errors: [number, number] = [0.005, 0.005 * g.errorRatioTolerance];
+      const slow: [number, number] = [0.01, 0.01 * g.latencyRatioTolerance];
+      simulate(random, { ...healthy, errors, slow }, 300, (input, s) => {
         if (s % 5 !== 0) return false;
         const d = decideCounts(input);
         if (d.action === "rollback") rolledBack++;

@@ -4,7 +4,8 @@ import { GuardrailsSchema, isErrorOutcome, type Guardrails, type Outcome } from 
 
 const defaults: Guardrails = {
   alpha: 0.01,
-  errorRatioTolerance: 1.1,
+  errorAlphaShare: 0.8,
+  errorRatioTolerance: 1,
   latencyQuantile: 0.99,
   latencyRatioTolerance: 1.1,
   advanceFactor: 10,
@@ -44,6 +45,7 @@ describe("GuardrailsSchema", () => {
   it.each([
     ["alpha", { alpha: 0 }],
     ["alpha", { alpha: 0.5 }],
+    ["errorAlphaShare", { errorAlphaShare: 1 }],
     ["errorRatioTolerance", { errorRatioTolerance: 0.9 }],
     ["latencyQuantile", { latencyQuantile: 1 }],
     ["advanceFactor", { advanceFactor: 0.5 }],

@@ -5,6 +5,7 @@ import {
   dispersionIndex,
   estimateRatio,
   MIXTURE_GRID,
+  MIXTURE_WEIGHTS,
   mixtureLogRatio,
   type DispersionSum,
 } from "../../src/core/stats/msprt.js";
@@ -51,6 +52,24 @@ describe("mixtureLogRatio", () => {
   it("rejects a blatant regression and bounds a clean canary", () => {
     expect(mixtureLogRatio(40, 95, 0.05, 1.1)).toBeGreaterThan(Math.log(200)); // canary share 30% of errors vs 5%
     expect(mixtureLogRatio(20, 950, 0.05, 1.1)).toBeLessThan(-Math.log(10)); // 2% vs 5%
+  });
+
+  it("is the prior-weighted average of the alternatives' likelihood ratios", () => {
+    const total = MIXTURE_WEIGHTS.reduce((a, b) => a + b, 0);
+    for (const [c, s, share, m0, d] of [
+      [12, 150, 0.05, 1, 1],
+      [3, 400, 0.05, 1.1, 1],
+      [40, 60, 0.3, 1, 2.5],
+    ] as const) {
+      const theta0 = canaryEventProbability(share, m0);
+      let ratio = 0;
+      MIXTURE_GRID.forEach((r, j) => {
+        const theta1 = canaryEventProbability(share, m0 * r);
+        const llr = c * Math.log(theta1 / theta0) + s * Math.log((1 - theta1) / (1 - theta0));
+        ratio += (MIXTURE_WEIGHTS[j]! / total) * Math.exp(llr / d);
+      });
+      expect(mixtureLogRatio(c, s, share, m0, d)).toBeCloseTo(Math.log(ratio), 9);
+    }
   });
 
   it("uses alternatives from 1.25x to 10x the tolerance", () => {

@@ -219,7 +219,8 @@ export function decideCounts(input: CountsInput): Decision {
 
   const comparable = input.weight < 100 && stable.requests > 0 && canary.requests > 0;
   const latencyUsable = input.latencySource === "frozen" || input.latencySource === "derived";
-  const alpha = g.alpha / 2;
+  const errorAlpha = g.alpha * g.errorAlphaShare;
+  const latencyAlpha = g.alpha - errorAlpha;
   const errors = runMsprt({
     status: comparable ? "active" : "no-comparison",
     canaryEvents: canary.errors,
@@ -228,7 +229,7 @@ export function decideCounts(input: CountsInput): Decision {
     stableExposure: stable.requests,
     tolerance: g.errorRatioTolerance,
     dispersion: dispersionIndex(errorSpread, g.minDispersion),
-    alpha,
+    alpha: errorAlpha,
     advanceFactor: g.advanceFactor,
   });
   const latency = runMsprt({
@@ -239,7 +240,7 @@ export function decideCounts(input: CountsInput): Decision {
     stableExposure: stable.timed,
     tolerance: g.latencyRatioTolerance,
     dispersion: dispersionIndex(slowSpread, g.minDispersion),
-    alpha,
+    alpha: latencyAlpha,
     advanceFactor: g.advanceFactor,
   });
   const breaker = checkBurnRate(windowCounts(stable, canary), windowCounts(subStable, subCanary), g, errors.dispersion);

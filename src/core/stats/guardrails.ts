@@ -6,7 +6,8 @@ import * as z from "zod";
 
 const DEFAULTS = {
   alpha: 0.01,
-  errorRatioTolerance: 1.1,
+  errorAlphaShare: 0.8,
+  errorRatioTolerance: 1,
   latencyQuantile: 0.99,
   latencyRatioTolerance: 1.1,
   advanceFactor: 10,
@@ -27,13 +28,19 @@ export const GuardrailsSchema = z
       .gt(0)
       .max(0.2)
       .default(DEFAULTS.alpha)
-      .describe("Total false-rollback budget per step, split evenly between the error and latency tests. Default 0.01."),
+      .describe("Total false-rollback budget per step, split between the error and latency tests by errorAlphaShare. Default 0.01."),
+    errorAlphaShare: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(DEFAULTS.errorAlphaShare)
+      .describe("Share of alpha spent on the error test; the latency test gets the rest. Default 0.8."),
     errorRatioTolerance: z
       .number()
       .min(1)
       .max(10)
       .default(DEFAULTS.errorRatioTolerance)
-      .describe("Canary/stable error-rate ratio that is tolerated, never rolled back for (m0). Default 1.1."),
+      .describe("Canary/stable error-rate ratio that is tolerated, never rolled back for (m0). Default 1 (any regression); 1.1 ignores a 10% rise but takes about 1.5x as long to catch 2x."),
     latencyQuantile: z
       .number()
       .min(0.5)

@@ -2,7 +2,7 @@
 // (errors, or requests slower than a frozen threshold) that land on the canary. Given an
 // event, it came from the canary with probability theta = s*m / (s*m + 1 - s), where s is
 // the canary's observed request share and m the canary/stable event-rate ratio. The null
-// is m <= m0 (the tolerance); the alternative is a uniform mixture over m = m0 * GRID.
+// is m <= m0 (the tolerance); the alternative is a weighted mixture over m = m0 * GRID.
 // The mixture ratio is a nonnegative supermartingale under the null, so rejecting when it
 // reaches 1/alpha keeps the false-rollback rate below alpha however often it is looked
 // at (Ville's inequality). Promotion reads the same ratio the other way: when it has
@@ -15,9 +15,17 @@
 
 /** Alternatives, as multiples of the tolerance m0. */
 export const MIXTURE_GRID: readonly number[] = [1.25, 1.5, 2, 3, 5, 10];
+/**
+ * Prior weight of each alternative (normalised below). The weight sits where detection is
+ * slow and matters, 1.5x to 2x: a 5x or 10x regression piles up evidence so fast that a
+ * smaller weight costs it a second at most, while every nat of prior taken off 2x costs
+ * it about ten seconds at 1000 req/s and a 5% canary (scripts/bench/decision-sim.ts).
+ */
+export const MIXTURE_WEIGHTS: readonly number[] = [1, 3, 3, 1.5, 1, 0.5];
 
 const LOG_GRID = MIXTURE_GRID.map(Math.log);
-const LOG_WEIGHT = -Math.log(MIXTURE_GRID.length);
+const WEIGHT_SUM = MIXTURE_WEIGHTS.reduce((a, b) => a + b, 0);
+const LOG_WEIGHTS = MIXTURE_WEIGHTS.map((w) => Math.log(w / WEIGHT_SUM));
 /** Scratch for the per-alternative terms: this runs every second per rollout, and in the simulator millions of times. */
 const scratch = new Float64Array(MIXTURE_GRID.length);
 
@@ -45,13 +53,13 @@ export function mixtureLogRatio(
   for (let j = 0; j < MIXTURE_GRID.length; j++) {
     const alternative = tolerance * MIXTURE_GRID[j]!;
     // ln(theta1/theta0) = ln(r) + ln(base/d1) and ln((1-theta1)/(1-theta0)) = ln(base/d1)
-    const term = (canaryEvents * LOG_GRID[j]! + n * Math.log(base / (share * alternative + 1 - share))) / dispersion;
+    const term = (canaryEvents * LOG_GRID[j]! + n * Math.log(base / (share * alternative + 1 - share))) / dispersion + LOG_WEIGHTS[j]!;
     scratch[j] = term;
     if (term > max) max = term;
   }
   let sum = 0;
   for (let j = 0; j < scratch.length; j++) sum += Math.exp(scratch[j]! - max);
-  return max + Math.log(sum) + LOG_WEIGHT;
+  return max + Math.log(sum);
 }
 
 /** Point estimate of m; null when the stable arm has no events to compare with. */
