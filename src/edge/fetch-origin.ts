@@ -1,6 +1,7 @@
 // One origin fetch with a timeout on the response headers only: a slow body keeps
 // streaming, a silent origin is abandoned after timeoutMs. Failures are values.
 import type { ErrorKind } from "../core/outcome.js";
+import type { OriginRequest } from "./origin-request.js";
 
 export interface OriginResult {
   response?: Response;
@@ -11,7 +12,7 @@ export interface OriginResult {
 }
 
 export async function fetchOrigin(
-  request: Request,
+  target: OriginRequest,
   timeoutMs: number,
   failStatuses: readonly number[],
   now: () => number,
@@ -24,7 +25,8 @@ export async function fetchOrigin(
   }, timeoutMs);
   const started = now();
   try {
-    const response = await fetch(request, { signal: controller.signal });
+    target.init.signal = controller.signal;
+    const response = await fetch(target.url, target.init);
     const errorKind: ErrorKind = failStatuses.includes(response.status) ? "status" : "none";
     return { response, status: response.status, originMs: now() - started, errorKind };
   } catch (e) {

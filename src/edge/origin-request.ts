@@ -33,6 +33,12 @@ export function originHeaders(request: Request, url: URL, variant: Variant, rele
   return headers;
 }
 
+/** What fetch() is called with: one Request is built inside fetch, not two. */
+export interface OriginRequest {
+  url: string;
+  init: RequestInit;
+}
+
 export function buildOriginRequest(
   request: Request,
   url: URL,
@@ -40,11 +46,14 @@ export function buildOriginRequest(
   variant: Variant,
   release: string,
   stripHeader: string,
-): Request {
-  return new Request(originUrl(origin.origin, url), {
-    method: request.method,
-    headers: originHeaders(request, url, variant, release, stripHeader),
-    body: request.body,
-    redirect: "manual",
-  });
+): OriginRequest {
+  return {
+    url: originUrl(origin.origin, url),
+    init: {
+      method: request.method,
+      headers: originHeaders(request, url, variant, release, stripHeader),
+      body: request.body,
+      redirect: "manual",
+    },
+  };
 }
