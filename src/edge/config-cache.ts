@@ -37,8 +37,12 @@ export class ConfigCache {
   private loggedErrorFor: string | undefined;
   private cachedView: ConfigView | undefined;
 
-  /** Current view; triggers a background refresh when older than refreshMs. */
-  async get(kv: KVNamespace, now: number, refreshMs: number, waitUntil: (p: Promise<unknown>) => void): Promise<ConfigView> {
+  /**
+   * Current view; triggers a background refresh when older than refreshMs. Synchronous
+   * once a good config is cached (no promise, no microtask on the hot path); a promise
+   * only while the isolate has none and must wait for KV.
+   */
+  get(kv: KVNamespace, now: number, refreshMs: number, waitUntil: (p: Promise<unknown>) => void): ConfigView | Promise<ConfigView> {
     if (this.good) {
       const refreshing = this.refreshStartedAt !== undefined && now - this.refreshStartedAt < STUCK_REFRESH_MS;
       if (now - this.checkedAt >= refreshMs && !refreshing) {
@@ -47,8 +51,7 @@ export class ConfigCache {
       }
       return this.view();
     }
-    await this.refresh(kv, now);
-    return this.view();
+    return this.refresh(kv, now).then(() => this.view());
   }
 
   /** Re-reads KV now and waits for it (the coordinator uses this; the edge never waits). */

@@ -31,7 +31,10 @@ export interface EdgeDeps {
 /** `url` is request.url already parsed by the entry (parsed once per request). */
 export async function handleRequest(request: Request, url: URL, env: Env, ctx: ExecutionContext, deps: EdgeDeps): Promise<Response> {
   const refreshMs = Number(env.CONFIG_REFRESH_MS ?? 10_000);
-  const view = await deps.configCache.get(env.CANARY_CONFIG, deps.now(), refreshMs, (p) => ctx.waitUntil(p));
+  // Values that are usually ready are awaited only when they are not: each await of a
+  // settled value is still a microtask turn on every request.
+  const cached = deps.configCache.get(env.CANARY_CONFIG, deps.now(), refreshMs, (p) => ctx.waitUntil(p));
+  const view = cached instanceof Promise ? await cached : cached;
   if (!view.config) {
     return errorResponse(503, "no_config", "edge-canary has no valid config yet", view.error?.messages);
   }
@@ -43,10 +46,12 @@ export async function handleRequest(request: Request, url: URL, env: Env, ctx: E
   const identity = resolveIdentity(request.headers, route.sticky, () => mintIdentity(deps.randomBytes));
   const cf = request.cf as { colo?: string; country?: string } | undefined;
   const country = cf?.country ?? "";
-  const pinned = await overrideVariant(request, route, env, deps.now());
+  const override = overrideVariant(request, route, env, deps.now());
+  const pinned = override instanceof Promise ? await override : override;
   const allowed = countryAllowed(route, country);
   // The weight is asked for even when pinned, so the isolate keeps syncing.
-  const weight = await deps.weights.weight(route, view.config.sync, env, ctx);
+  const current = deps.weights.weight(route, view.config.sync, env, ctx);
+  const weight = current instanceof Promise ? await current : current;
   const variant: Variant =
     pinned ?? (allowed ? variantFor(bucketOf(releaseSalt(route.id, route.release), identity.id), weight) : "stable");
 
@@ -93,7 +98,8 @@ function countryAllowed(route: RouteConfig, country: string): boolean {
   return true;
 }
 
-async function overrideVariant(request: Request, route: RouteConfig, env: Env, nowMs: number): Promise<Variant | undefined> {
+/** Synchronous (undefined) when there is no token: the common case costs no promise. */
+function overrideVariant(request: Request, route: RouteConfig, env: Env, nowMs: number): Promise<Variant | undefined> | undefined {
   const token = request.headers.get(route.override.header) ?? readCookie(request.headers.get("cookie"), route.override.cookie);
   if (!token || !env.OVERRIDE_SECRET) return undefined;
   return verifyOverride(token, env.OVERRIDE_SECRET, route.id, Math.floor(nowMs / 1000));

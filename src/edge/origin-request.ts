@@ -2,7 +2,9 @@
 // config: the client controls path, query, method and body, never the host. Hop-by-hop
 // headers and any client-sent x-canary-* header are dropped, so a client cannot spoof
 // what the origin is told about variant and release. Headers are built in one pass
-// (copy-then-delete measured ~2x the cost on the hot path).
+// (copy-then-delete measured ~2x the cost on the hot path). Passing fetch() a list of
+// pairs instead was tried: workerd's conversion of the pair arrays cost more in a CPU
+// profile under load than the appends it saves.
 import type { OriginConfig, Variant } from "../core/config/schema.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection", "x-forwarded-host", "x-forwarded-proto"]);

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { buildOriginRequest, originHeaders, originUrl } from "../../src/edge/origin-request.js";
+
+const url = new URL("https://app.example/a/b?x=1");
+const headersOf = (init: Record<string, string>): Headers =>
+  originHeaders(new Request(url, { headers: init }), url, "canary", "r-7", "X-Canary-Override");
+
+describe("originHeaders", () => {
+  it("keeps end-to-end headers and adds forwarding and variant headers", () => {
+    const h = headersOf({ accept: "text/html", cookie: "a=1", "user-agent": "t" });
+    expect(Object.fromEntries(h)).toEqual({
+      accept: "text/html",
+      cookie: "a=1",
+      "user-agent": "t",
+      "x-forwarded-host": "app.example",
+      "x-forwarded-proto": "https",
+      "x-canary-variant": "canary",
+      "x-canary-release": "r-7",
+    });
+  });
+
+  it("drops hop-by-hop headers, headers Connection lists, and client-sent x-canary-* and override headers", () => {
+    const h = headersOf({
+      connection: "keep-alive, X-Custom",
+      "keep-alive": "timeout=5",
+      "x-custom": "listed",
+      te: "trailers",
+      "x-forwarded-host": "evil.example",
+      "x-canary-variant": "stable",
+      "x-canary-whatever": "spoof",
+      "x-canary-override": "token",
+      accept: "*/*",
+    });
+    expect([...h.keys()].sort()).toEqual(["accept", "x-canary-release", "x-canary-variant", "x-forwarded-host", "x-forwarded-proto"]);
+    expect(h.get("x-canary-variant")).toBe("canary");
+    expect(h.get("x-forwarded-host")).toBe("app.example");
+  });
+
+  it("sets x-forwarded-for from cf-connecting-ip over a client-sent chain, and keeps the chain otherwise", () => {
+    expect(headersOf({ "cf-connecting-ip": "203.0.113.9", "x-forwarded-for": "10.0.0.1" }).get("x-forwarded-for")).toBe("203.0.113.9");
+    expect(headersOf({ "x-forwarded-for": "10.0.0.1, 10.0.0.2" }).get("x-forwarded-for")).toBe("10.0.0.1, 10.0.0.2");
+  });
+});
+
+describe("buildOriginRequest", () => {
+  it("targets the configured origin with the request's path and query, never the request's host", () => {
+    const request = new Request("https://attacker.example/a/b?x=1", { method: "PUT", body: "x" });
+    const target = buildOriginRequest(request, new URL(request.url), { origin: "https://canary.internal/base/", timeoutMs: 1000 } as never, "canary", "r", "x-o");
+    expect(target.url).toBe("https://canary.internal/base/a/b?x=1");
+    expect(target.init).toMatchObject({ method: "PUT", redirect: "manual" });
+    expect(target.init.body).toBe(request.body);
+    expect(originUrl("https://stable.internal", url)).toBe("https://stable.internal/a/b?x=1");
+  });
+});
