@@ -49,7 +49,7 @@ export interface HotPathResult {
 export const DEFAULT_HOT_PATH: HotPathOptions = { iterations: 200_000, rounds: 5, noCookieShare: 0.1 };
 
 /** Config document used by both benchmarks: one catch-all route, weight 50. */
-export function benchConfigDocument(stableOrigin: string, canaryOrigin: string): string {
+export function benchConfigDocument(stableOrigin: string, canaryOrigin: string, exposeHeaders = true): string {
   return JSON.stringify({
     version: 1,
     routes: [
@@ -59,6 +59,7 @@ export function benchConfigDocument(stableOrigin: string, canaryOrigin: string):
         canary: { origin: canaryOrigin },
         release: "v2.0.0-bench",
         weight: 50,
+        exposeHeaders,
       },
     ],
   });

@@ -17,8 +17,10 @@
 //  6. prints a markdown table and writes it to scripts/bench/results/proxy-bench.md.
 // Everything started is stopped on exit, also on SIGINT/SIGTERM.
 //
-// Flags: --duration <s> (10) --connections <n> (50) --rounds <n> (3) --warmup <s> (2)
+// Flags: --duration <s> (4) --connections <n> (50) --rounds <n> (12) --warmup <s> (1)
 //        --no-cookie-share <0..1> (0.1) --skip-hot-path --out <file>
+//        --no-expose-headers: the route sets exposeHeaders false (responses that need no
+//        Set-Cookie go back untouched; shows what the x-canary-* response headers cost)
 //        --ref <commit>: build the Worker from a read-only `git archive` snapshot of that
 //        commit instead of the working tree (which other people may be editing)
 import { execFile, fork, type ChildProcess } from "node:child_process";
@@ -45,6 +47,7 @@ interface Args {
   warmup: number;
   noCookieShare: number;
   skipHotPath: boolean;
+  exposeHeaders: boolean;
   ref: string | undefined;
   out: string;
 }
@@ -52,12 +55,13 @@ interface Args {
 function readArgs(): Args {
   const { values } = parseArgs({
     options: {
-      duration: { type: "string", default: "10" },
+      duration: { type: "string", default: "4" },
       connections: { type: "string", default: "50" },
-      rounds: { type: "string", default: "3" },
-      warmup: { type: "string", default: "2" },
+      rounds: { type: "string", default: "12" },
+      warmup: { type: "string", default: "1" },
       "no-cookie-share": { type: "string", default: "0.1" },
       "skip-hot-path": { type: "boolean", default: false },
+      "no-expose-headers": { type: "boolean", default: false },
       ref: { type: "string" },
       out: { type: "string", default: join(here, "results/proxy-bench.md") },
     },
@@ -74,6 +78,7 @@ function readArgs(): Args {
     warmup: num("warmup", values.warmup, 0),
     noCookieShare: Math.min(1, num("no-cookie-share", values["no-cookie-share"], 0)),
     skipHotPath: values["skip-hot-path"] ?? false,
+    exposeHeaders: !(values["no-expose-headers"] ?? false),
     ref: values.ref,
     out: resolve(values.out ?? join(here, "results/proxy-bench.md")),
   };
@@ -199,12 +204,12 @@ async function sourceDir(ref: string | undefined): Promise<{ dir: string; commit
   return { dir: snap, commit };
 }
 
-async function startEdgeCanary(scriptPath: string, originUrl: string, src: string) {
+async function startEdgeCanary(scriptPath: string, originUrl: string, src: string, exposeHeaders: boolean) {
   // Bindings exactly as wrangler.toml declares them (KV, DO sqlite, AE, vars).
   const options = await edgeCanaryOptions(scriptPath, src, { ADMIN_TOKEN: "bench-admin-token" });
   const started = await startMiniflare(options);
   const kv = await started.mf.getKVNamespace("CANARY_CONFIG");
-  await kv.put("config", benchConfigDocument(originUrl, originUrl));
+  await kv.put("config", benchConfigDocument(originUrl, originUrl, exposeHeaders));
   return { ...started, bundleKiB: statSync(scriptPath).size / 1024, compatibilityDate: (options as { compatibilityDate?: string }).compatibilityDate ?? "2026-04-20" };
 }
 
@@ -381,7 +386,7 @@ function report(
       `${Math.round((1 - args.noCookieShare) * 100)}% with a \`canary_id\` cookie from 10,000 ids, ${Math.round(args.noCookieShare * 100)}% without (minted)`,
     `- runtime: Miniflare (workerd) ${args.rounds > 0 ? "" : ""}one instance per Worker, HTTP on 127.0.0.1; origin: scripts/lib/origin-server.ts on ${originUrl} (loopback, separate process, ~300 B JSON)`,
     `- Worker source: ${commit ? `git commit ${commit} (--ref ${args.ref}, snapshot via git archive)` : "working tree"}`,
-    `- edge-canary config: one catch-all route, weight 50, stable and canary both the origin; bundle ${bundleKiB.toFixed(0)} KiB`,
+    `- edge-canary config: one catch-all route, weight 50, stable and canary both the origin, exposeHeaders ${args.exposeHeaders}; bundle ${bundleKiB.toFixed(0)} KiB`,
     `- sanity check before load (${sanity.n} sequential requests): ${sanity.canary} canary / ${sanity.stable} stable, ${sanity.minted} minted cookies`,
     ``,
     `## Results`,
@@ -456,7 +461,7 @@ async function main(): Promise<void> {
     const bundle = await bundleWorker(src);
     cleanups.push(bundle.cleanup);
     const scriptPath = bundle.scriptPath;
-    const edge = await startEdgeCanary(scriptPath, origin.url, src);
+    const edge = await startEdgeCanary(scriptPath, origin.url, src, args.exposeHeaders);
     const pass = await startPassthrough(origin.url, edge.compatibilityDate);
     log(`edge-canary ${edge.url.href} (bundle ${edge.bundleKiB.toFixed(0)} KiB), passthrough ${pass.url.href}`);
 
