@@ -124,7 +124,7 @@ function makeHotLoop(config: Config, counters: { canary: number; total: number }
       const variant = variantFor(bucketOf(releaseSalt(route.id, route.release), identity.id), route.weight);
       const origin = variant === "canary" ? route.canary : route.stable;
       const target = originUrl(origin.origin, url);
-      const headers = originHeaders(request, url, variant, route.release, route.override.header);
+      const headers = originHeaders(request.headers, url, variant, route.release, route.override.header);
       // ---
       if (variant === "canary") counters.canary++;
       counters.total++;

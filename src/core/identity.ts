@@ -18,7 +18,7 @@ export interface Identity {
 
 /** Reads the identity; `mint` supplies a new random id when none is usable. */
 export function resolveIdentity(
-  headers: Headers,
+  headers: { get(name: string): string | null },
   sticky: RouteConfig["sticky"],
   mint: () => string,
 ): Identity {

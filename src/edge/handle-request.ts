@@ -28,6 +28,21 @@ export interface EdgeDeps {
   randomBytes: (n: number) => Uint8Array;
 }
 
+/**
+ * The request's headers with the Cookie header read at most once. In workerd every
+ * Request/Headers property and method is a call into the runtime (a few µs each under
+ * load), and identity and override both look at cookies.
+ */
+class RequestHeaders {
+  private cookie: string | null | undefined;
+  constructor(readonly headers: Headers) {}
+  get(name: string): string | null {
+    if (name !== "cookie") return this.headers.get(name);
+    if (this.cookie === undefined) this.cookie = this.headers.get("cookie");
+    return this.cookie;
+  }
+}
+
 /** `url` is request.url already parsed by the entry (parsed once per request). */
 export async function handleRequest(request: Request, url: URL, env: Env, ctx: ExecutionContext, deps: EdgeDeps): Promise<Response> {
   const refreshMs = Number(env.CONFIG_REFRESH_MS ?? 10_000);
@@ -43,10 +58,11 @@ export async function handleRequest(request: Request, url: URL, env: Env, ctx: E
     return errorResponse(404, "no_route", `no edge-canary route matches host "${url.hostname}" and path "${url.pathname}"`);
   }
 
-  const identity = resolveIdentity(request.headers, route.sticky, () => mintIdentity(deps.randomBytes));
+  const headers = new RequestHeaders(request.headers);
+  const identity = resolveIdentity(headers, route.sticky, () => mintIdentity(deps.randomBytes));
   const cf = request.cf as { colo?: string; country?: string } | undefined;
   const country = cf?.country ?? "";
-  const override = overrideVariant(request, route, env, deps.now());
+  const override = overrideVariant(headers, route, env, deps.now());
   const pinned = override instanceof Promise ? await override : override;
   const allowed = countryAllowed(route, country);
   // The weight is asked for even when pinned, so the isolate keeps syncing.
@@ -55,38 +71,40 @@ export async function handleRequest(request: Request, url: URL, env: Env, ctx: E
   const variant: Variant =
     pinned ?? (allowed ? variantFor(bucketOf(releaseSalt(route.id, route.release), identity.id), weight) : "stable");
 
-  const result = await proxy(request, url, route, variant, deps.now);
+  const method = request.method;
+  const result = await proxy(request, headers.headers, method, url, route, variant, deps.now);
+  const served = result.served;
+  const minted = identity.source === "minted";
+  let response: Response;
+  // Nothing to add: hand the origin's response through untouched (no re-wrap).
+  if (served.response && !route.exposeHeaders && !result.fallback && !minted) response = served.response;
+  else {
+    response = served.response
+      ? new Response(served.response.body, served.response)
+      : errorResponse(502, served.errorKind === "timeout" ? "origin_timeout" : "origin_unreachable", `${result.servedBy} origin failed: ${served.message ?? served.errorKind}`);
+    const out = response.headers;
+    if (route.exposeHeaders) {
+      out.set("x-canary-variant", result.servedBy);
+      out.set("x-canary-release", route.release);
+    }
+    if (result.fallback) out.set("x-canary-fallback", "1");
+    if (minted) out.append("set-cookie", serializeCookie(route.sticky.cookieName, identity.id, route.sticky.maxAgeSec));
+  }
   const outcome: Outcome = {
     routeId: route.id,
     variant,
     release: route.release,
-    method: request.method,
+    method,
     status: result.primary.status,
     originMs: result.primary.originMs,
     fallback: result.fallback,
     errorKind: result.primary.errorKind,
     colo: cf?.colo ?? "",
     country,
-    bytes: Number(result.served.response?.headers.get("content-length") ?? -1),
+    bytes: served.response ? Number(response.headers.get("content-length") ?? -1) : -1,
     forced: pinned !== undefined || !allowed,
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
-
-  const served = result.served;
-  const minted = identity.source === "minted";
-  // Nothing to add: hand the origin's response through untouched (no re-wrap).
-  if (served.response && !route.exposeHeaders && !result.fallback && !minted) return served.response;
-  const response = served.response
-    ? new Response(served.response.body, served.response)
-    : errorResponse(502, served.errorKind === "timeout" ? "origin_timeout" : "origin_unreachable", `${result.servedBy} origin failed: ${served.message ?? served.errorKind}`);
-  if (route.exposeHeaders) {
-    response.headers.set("x-canary-variant", result.servedBy);
-    response.headers.set("x-canary-release", route.release);
-  }
-  if (result.fallback) response.headers.set("x-canary-fallback", "1");
-  if (minted) {
-    response.headers.append("set-cookie", serializeCookie(route.sticky.cookieName, identity.id, route.sticky.maxAgeSec));
-  }
   return response;
 }
 
@@ -99,8 +117,8 @@ function countryAllowed(route: RouteConfig, country: string): boolean {
 }
 
 /** Synchronous (undefined) when there is no token: the common case costs no promise. */
-function overrideVariant(request: Request, route: RouteConfig, env: Env, nowMs: number): Promise<Variant | undefined> | undefined {
-  const token = request.headers.get(route.override.header) ?? readCookie(request.headers.get("cookie"), route.override.cookie);
+function overrideVariant(headers: RequestHeaders, route: RouteConfig, env: Env, nowMs: number): Promise<Variant | undefined> | undefined {
+  const token = headers.get(route.override.header) ?? readCookie(headers.get("cookie"), route.override.cookie);
   if (!token || !env.OVERRIDE_SECRET) return undefined;
   return verifyOverride(token, env.OVERRIDE_SECRET, route.id, Math.floor(nowMs / 1000));
 }
@@ -112,24 +130,32 @@ interface ProxyOutcome {
   fallback: boolean;
 }
 
-async function proxy(request: Request, url: URL, route: RouteConfig, variant: Variant, now: () => number): Promise<ProxyOutcome> {
+async function proxy(
+  request: Request,
+  headers: Headers,
+  method: string,
+  url: URL,
+  route: RouteConfig,
+  variant: Variant,
+  now: () => number,
+): Promise<ProxyOutcome> {
   const origin = variant === "canary" ? route.canary : route.stable;
   const failStatuses = variant === "canary" && route.fallback.enabled ? route.fallback.onStatus : [];
   const primary = await fetchOrigin(
-    buildOriginRequest(request, url, origin, variant, route.release, route.override.header),
+    buildOriginRequest(request, headers, method, url, origin, variant, route.release, route.override.header),
     origin.timeoutMs,
     failStatuses,
     now,
   );
-  // Only a bodiless idempotent request is replayed: a body stream can be read once,
-  // and a POST may have had side effects on the canary.
-  const replayable = IDEMPOTENT.has(request.method) && request.body === null;
-  if (variant !== "canary" || primary.errorKind === "none" || !route.fallback.enabled || !replayable) {
+  if (variant !== "canary" || primary.errorKind === "none" || !route.fallback.enabled) {
     return { primary, served: primary, servedBy: variant, fallback: false };
   }
+  // Only a bodiless idempotent request is replayed: a body stream can be read once,
+  // and a POST may have had side effects on the canary.
+  if (!IDEMPOTENT.has(method) || request.body !== null) return { primary, served: primary, servedBy: variant, fallback: false };
   await primary.response?.body?.cancel();
   const served = await fetchOrigin(
-    buildOriginRequest(request, url, route.stable, "stable", route.release, route.override.header),
+    buildOriginRequest(request, headers, method, url, route.stable, "stable", route.release, route.override.header),
     route.stable.timeoutMs,
     [],
     now,

@@ -17,22 +17,30 @@ export function originUrl(origin: string, url: URL): string {
   return `${base}${url.pathname}${url.search}`;
 }
 
-export function originHeaders(request: Request, url: URL, variant: Variant, release: string, stripHeader: string): Headers {
-  const connection = request.headers.get("connection");
-  const listed = connection ? new Set(connection.toLowerCase().split(",").map((h) => h.trim())) : undefined;
+/** `headers` is request.headers, read once by the caller. */
+export function originHeaders(headers: Headers, url: URL, variant: Variant, release: string, stripHeader: string): Headers {
   const strip = stripHeader.toLowerCase();
-  const headers = new Headers();
-  for (const [name, value] of request.headers) {
-    if (HOP_BY_HOP.has(name) || name === strip || name.startsWith("x-canary-") || listed?.has(name)) continue;
-    headers.append(name, value);
+  const out = new Headers();
+  let connection: string | undefined;
+  let client: string | undefined;
+  for (const [name, value] of headers) {
+    if (HOP_BY_HOP.has(name)) {
+      if (name === "connection") connection = value;
+      continue;
+    }
+    if (name === strip || name.startsWith("x-canary-")) continue;
+    if (name === "cf-connecting-ip") client = value;
+    out.append(name, value);
   }
-  headers.set("x-forwarded-host", url.host);
-  headers.set("x-forwarded-proto", url.protocol === "https:" ? "https" : "http");
-  const client = request.headers.get("cf-connecting-ip");
-  if (client) headers.set("x-forwarded-for", client);
-  headers.set("x-canary-variant", variant);
-  headers.set("x-canary-release", release);
-  return headers;
+  // Headers the client listed in Connection are hop-by-hop too (RFC 9110 7.6.1): rare.
+  if (connection) for (const listed of connection.toLowerCase().split(",")) out.delete(listed.trim());
+  // Behind Cloudflare the client address is known; a client-sent chain is replaced.
+  if (client) out.set("x-forwarded-for", client);
+  out.set("x-forwarded-host", url.host);
+  out.set("x-forwarded-proto", url.protocol === "https:" ? "https" : "http");
+  out.set("x-canary-variant", variant);
+  out.set("x-canary-release", release);
+  return out;
 }
 
 /** What fetch() is called with: one Request is built inside fetch, not two. */
@@ -43,6 +51,8 @@ export interface OriginRequest {
 
 export function buildOriginRequest(
   request: Request,
+  headers: Headers,
+  method: string,
   url: URL,
   origin: OriginConfig,
   variant: Variant,
@@ -52,8 +62,8 @@ export function buildOriginRequest(
   return {
     url: originUrl(origin.origin, url),
     init: {
-      method: request.method,
-      headers: originHeaders(request, url, variant, release, stripHeader),
+      method,
+      headers: originHeaders(headers, url, variant, release, stripHeader),
       body: request.body,
       redirect: "manual",
     },

@@ -3,7 +3,7 @@ import { buildOriginRequest, originHeaders, originUrl } from "../../src/edge/ori
 
 const url = new URL("https://app.example/a/b?x=1");
 const headersOf = (init: Record<string, string>): Headers =>
-  originHeaders(new Request(url, { headers: init }), url, "canary", "r-7", "X-Canary-Override");
+  originHeaders(new Request(url, { headers: init }).headers, url, "canary", "r-7", "X-Canary-Override");
 
 describe("originHeaders", () => {
   it("keeps end-to-end headers and adds forwarding and variant headers", () => {
@@ -45,7 +45,8 @@ describe("originHeaders", () => {
 describe("buildOriginRequest", () => {
   it("targets the configured origin with the request's path and query, never the request's host", () => {
     const request = new Request("https://attacker.example/a/b?x=1", { method: "PUT", body: "x" });
-    const target = buildOriginRequest(request, new URL(request.url), { origin: "https://canary.internal/base/", timeoutMs: 1000 } as never, "canary", "r", "x-o");
+    const origin = { origin: "https://canary.internal/base/", timeoutMs: 1000 };
+    const target = buildOriginRequest(request, request.headers, "PUT", new URL(request.url), origin, "canary", "r", "x-o");
     expect(target.url).toBe("https://canary.internal/base/a/b?x=1");
     expect(target.init).toMatchObject({ method: "PUT", redirect: "manual" });
     expect(target.init.body).toBe(request.body);
