@@ -35,6 +35,7 @@ const FLAGGER_MAX_P99_MS = 500;
 const OVERDISPERSION_KAPPA = 500; // beta-binomial concentration per second and arm
 const BURST_MEAN = 3; // errors per burst (a failure plus its retries, same user, same arm)
 const WARMUP_SAMPLES = 2000;
+const BASELINE_BUCKETS = 90; // 15 minutes of 10 s buckets before the step, as the coordinator hands out
 const INCIDENT_FROM_S = 180;
 const INCIDENT_TO_S = 300;
 
@@ -195,9 +196,37 @@ const emptyBucket = (start: number): BucketCounts => ({
   canary: { requests: 0, errors: 0, timed: 0, slow: 0 },
 });
 
+/**
+ * The stable arm's error counts per 10 s bucket over the 15 minutes before the step
+ * (DecisionInput.baselineStable), from their own random stream so the step's draws are
+ * the same with or without them. Overdispersed errors are drawn per second, as in the step.
+ */
+function baselineStable(cell: Cell, run: number, share: number): { requests: number; errors: number }[] {
+  const random = createRandom(seedFrom(`${cell.id}/baseline`, run));
+  const s = second(cell, 0);
+  const perSecond = s.rate * (1 - share);
+  return Array.from({ length: BASELINE_BUCKETS }, () => {
+    if (cell.mode !== "overdispersed") {
+      const requests = poisson(random, perSecond * BUCKET_S);
+      return { requests, errors: drawErrors(random, cell.mode, requests, s.p[0]) };
+    }
+    let requests = 0;
+    let errors = 0;
+    for (let i = 0; i < BUCKET_S; i++) {
+      const n = poisson(random, perSecond);
+      requests += n;
+      errors += drawErrors(random, cell.mode, n, s.p[0]);
+    }
+    return { requests, errors };
+  });
+}
+
 function simulateRun(cell: Cell, run: number, g: Guardrails): Outcome {
   const random = createRandom(seedFrom(cell.id, run));
   const share = WEIGHT / 100;
+  // "frozen" cells have stable history before the step (the latency baseline comes from
+  // it too); "derived" cells start cold, with neither.
+  const baseline = cell.latency === "frozen" ? baselineStable(cell, run, share) : [];
   let edge = Infinity;
   if (cell.latency === "frozen") {
     const warm = emptySketch();
@@ -271,6 +300,7 @@ function simulateRun(cell: Cell, run: number, g: Guardrails): Outcome {
         guardrails: g,
         buckets,
         latencyThresholdMs: calibrated ? edge : null,
+        baselineStable: baseline,
         latencySource: calibrated ? (cell.latency === "frozen" ? "frozen" : "derived") : "calibrating",
       };
       const d = decideCounts(input);

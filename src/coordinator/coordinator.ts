@@ -14,6 +14,7 @@ import { transition, type TransitionError } from "../core/rollout/transition.js"
 import { ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
 import { decide, type Decision, type Explanation } from "../core/stats/decision-engine.js";
+import { stableErrorBaseline, type StableCounts } from "../core/stats/error-baseline.js";
 import { frozenLatencyThreshold } from "../core/stats/latency-baseline.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../edge/config-cache.js";
@@ -24,7 +25,7 @@ import type { NotifyConfig } from "../core/config/schema.js";
 
 /** Alarm tick while a rollout is active. */
 export const TICK_MS = 1000;
-/** How far back before a step's start the frozen stable latency baseline looks. */
+/** How far back before a step's start the stable baseline (latency quantile, error bursts) looks. */
 const BASELINE_WINDOW_MS = 15 * 60_000;
 /** Minimum time between engine runs triggered by syncs. */
 const EVAL_THROTTLE_MS = 250;
@@ -58,8 +59,8 @@ export class Coordinator extends DurableObject<Env> {
   private readonly configCache = new ConfigCache();
   private route: { config: RouteConfig; hash: string; readAt: number } | undefined;
   private lastEvalAt = 0;
-  /** Stable latency threshold frozen for the current step (key: release, step, start). */
-  private frozen: { key: string; thresholdMs: number | undefined } | undefined;
+  /** What the current step knows of stable from before it began (key: release, step, start). */
+  private frozen: { key: string; thresholdMs: number | undefined; stable: StableCounts[] } | undefined;
   private lastDecision: CoordinatorStatus["lastDecision"];
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -208,7 +209,7 @@ export class Coordinator extends DurableObject<Env> {
       minDurationMs: (route.steps?.minDurationSec ?? 60) * 1000,
       minRequests: route.steps?.minRequests ?? 0,
       buckets: this.store.buckets(state.release, 0, state.stepIndex).map((b) => ({ start: b.start, evidence: b.evidence })),
-      latencyThresholdMs: this.latencyThreshold(state, route),
+      ...this.stepBaseline(state, route),
       guardrails: route.guardrails,
     });
     this.lastDecision = { action: decision.action, reason: decision.reason, at: now, epoch: state.epoch, explanation: decision.explanation };
@@ -224,20 +225,20 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   /**
-   * The stable arm's latency quantile from the 15 minutes before the step began (earlier
-   * steps, or the previous release: the stable origin is the same), computed once per
-   * step. Undefined when there is too little of it: the engine then calibrates on the
-   * step's first stable buckets instead.
+   * From the 15 minutes before the step began (earlier steps, or the previous release:
+   * the stable origin is the same), computed once per step: the stable arm's latency
+   * quantile, undefined when there is too little of it (the engine then calibrates on
+   * the step's first stable buckets), and its error counts per bucket (burst correction).
    */
-  private latencyThreshold(state: RolloutState, route: RouteConfig): number | undefined {
+  private stepBaseline(state: RolloutState, route: RouteConfig): { latencyThresholdMs: number | undefined; baselineStable: StableCounts[] } {
     const key = `${state.release}|${state.stepIndex}|${state.stepStartedAt}`;
     if (this.frozen?.key !== key) {
       const before = this.store
         .bucketsBetween(state.stepStartedAt - BASELINE_WINDOW_MS, state.stepStartedAt)
         .filter((b) => !(b.release === state.release && b.step === state.stepIndex));
-      this.frozen = { key, thresholdMs: frozenLatencyThreshold(before, route.guardrails.latencyQuantile) };
+      this.frozen = { key, thresholdMs: frozenLatencyThreshold(before, route.guardrails.latencyQuantile), stable: stableErrorBaseline(before) };
     }
-    return this.frozen.thresholdMs;
+    return { latencyThresholdMs: this.frozen.thresholdMs, baselineStable: this.frozen.stable };
   }
 
   /**

@@ -154,6 +154,23 @@ describe("decide", () => {
 });
 
 describe("decideCounts", () => {
+  it("learns how bursty stable errors are from the buckets before the step, not from the step alone", () => {
+    // Two buckets into a step: a clump of 8 canary errors against 95 stable ones (share 7.8% vs 5%).
+    const buckets = [0, 1].map((i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 4) }));
+    const calm = Array.from({ length: 90 }, () => ({ requests: 9500, errors: 48 }));
+    const bursty = Array.from({ length: 90 }, (_, i) => ({ requests: 9500, errors: i % 2 ? 20 : 76 })); // same mean, clumped
+    const none = decideCounts(countsInput(buckets)).explanation.errors;
+    const withCalm = decideCounts(countsInput(buckets, { baselineStable: calm })).explanation.errors;
+    const withBursty = decideCounts(countsInput(buckets, { baselineStable: bursty })).explanation.errors;
+    expect(none.dispersion).toBe(1);
+    expect(withCalm.dispersion).toBe(1);
+    expect(withBursty.dispersion).toBeGreaterThan(5);
+    expect(withBursty.logRatio).toBeLessThan(withCalm.logRatio);
+    // Buckets without stable traffic (e.g. after a promotion) add nothing.
+    const empty = decideCounts(countsInput(buckets, { baselineStable: calm.map(() => ({ requests: 0, errors: 0 })) })).explanation.errors;
+    expect(empty.dispersion).toBe(1);
+  });
+
   it("spends errorAlphaShare of alpha on the error test and the rest on latency", () => {
     const buckets = Array.from({ length: 6 }, (_, i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 3) }));
     const byDefault = decideCounts(countsInput(buckets)).explanation;

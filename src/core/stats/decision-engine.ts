@@ -37,6 +37,13 @@ export interface DecisionInput {
    * are left out of the latency test so the threshold never depends on the data it tests.
    */
   latencyThresholdMs?: number;
+  /**
+   * The stable arm's error counts per time bucket before the step began (oldest first;
+   * the coordinator hands out up to 15 minutes). Only the burst correction reads it: how
+   * clumpy the stable errors are is known from the first second of the step instead of
+   * being learnt from the step's own buckets, during which bursts look like regressions.
+   */
+  baselineStable?: ReadonlyArray<{ requests: number; errors: number }>;
   guardrails: Guardrails;
 }
 
@@ -201,6 +208,16 @@ export function decideCounts(input: CountsInput): Decision {
   const subCanary = zeroArm();
   const errorSpread: DispersionSum = { sum: 0, terms: 0 };
   const slowSpread: DispersionSum = { sum: 0, terms: 0 };
+  // Burst correction over the buckets before the step as well (known from the step's
+  // first second), and over the step alone (quick to rise when an incident starts; in the
+  // long series its jump would be diluted); the larger of the two is used.
+  const longSpread: DispersionSum = { sum: 0, terms: 0 };
+  const baseline = input.baselineStable ?? [];
+  for (let i = 1; i < baseline.length; i++) {
+    const p = baseline[i - 1]!;
+    const b = baseline[i]!;
+    addDispersionPair(longSpread, p.errors, p.requests, b.errors, b.requests);
+  }
   let previous: BucketCounts | undefined;
   for (const b of input.buckets) {
     add(stable, b.stable);
@@ -212,6 +229,7 @@ export function decideCounts(input: CountsInput): Decision {
     if (previous) {
       const p = previous.stable;
       addDispersionPair(errorSpread, p.errors, p.requests, b.stable.errors, b.stable.requests);
+      addDispersionPair(longSpread, p.errors, p.requests, b.stable.errors, b.stable.requests);
       addDispersionPair(slowSpread, p.slow, p.timed, b.stable.slow, b.stable.timed);
     }
     previous = b;
@@ -228,7 +246,7 @@ export function decideCounts(input: CountsInput): Decision {
     canaryExposure: canary.requests,
     stableExposure: stable.requests,
     tolerance: g.errorRatioTolerance,
-    dispersion: dispersionIndex(errorSpread, g.minDispersion),
+    dispersion: Math.max(dispersionIndex(errorSpread, g.minDispersion), dispersionIndex(longSpread, g.minDispersion)),
     alpha: errorAlpha,
     advanceFactor: g.advanceFactor,
   });
