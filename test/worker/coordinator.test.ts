@@ -78,6 +78,27 @@ describe("Coordinator: durability and idempotent alarms", () => {
     expect(after.canary.errors - before.canary.errors).toBe(2);
   });
 
+  it("hands the engine the stable traffic of the 15 minutes before the step, so bursty errors are known at once", async () => {
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName("www"));
+    const now = Date.now();
+    // The previous release's last 15 minutes: stable errors in clumps (2, 40, 2, 40, ...).
+    await runInDurableObject(stub, (instance: Coordinator) => {
+      const store = (instance as unknown as { store: { applyDelta: (...a: unknown[]) => boolean } }).store;
+      for (let k = 1; k <= 90; k++) {
+        const delta = emptyEvidence();
+        for (let i = 0; i < 1000; i++) recordOutcome(delta, "stable", i < (k % 2 ? 2 : 40), 20);
+        store.applyDelta("previous-release", k, "bursty-0", 0, now - k * 10_000, delta);
+      }
+    });
+    await putConfigAndSync({ ...config(route({ weight: 10, release: "bursty-1", sticky: headerSticky })), sync: SYNC });
+    for (let i = 0; i < 40; i++) await send("/", { headers: { "x-user-id": `u${i}` } });
+    await sleep(SYNC.intervalMs);
+    await send("/");
+    await runDurableObjectAlarm(stub);
+    const decision = (await stub.status("www")).lastDecision;
+    expect(decision?.explanation.errors.dispersion).toBeGreaterThan(3);
+  });
+
   it("a retried alarm never changes the state twice", async () => {
     await putConfigAndSync({ ...config(route({ weight: 10, release: "alarm-1", sticky: headerSticky })), sync: SYNC });
     const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName("www"));
