@@ -188,9 +188,7 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   private stepEvidence(state: RolloutState): Evidence {
-    return this.store
-      .buckets(state.release, 0, state.stepIndex)
-      .reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
+    return this.store.stepBuckets(state.release, state.stepIndex).reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
   }
 
   /** Runs the decision engine on the current step and acts on its decision. */
@@ -208,7 +206,7 @@ export class Coordinator extends DurableObject<Env> {
       weight,
       minDurationMs: (route.steps?.minDurationSec ?? 60) * 1000,
       minRequests: route.steps?.minRequests ?? 0,
-      buckets: this.store.buckets(state.release, 0, state.stepIndex).map((b) => ({ start: b.start, evidence: b.evidence })),
+      buckets: this.store.stepBuckets(state.release, state.stepIndex),
       ...this.stepBaseline(state, route),
       guardrails: route.guardrails,
     });

@@ -45,6 +45,12 @@ export interface Bucket {
 export class CoordinatorStore {
   private state: RolloutState | undefined;
   private stateLoaded = false;
+  /**
+   * The current step's buckets, parsed, oldest first: the engine reads them on every sync
+   * and alarm (up to 4 times a second), so they are parsed from SQLite once per step and
+   * then kept in step with applyDelta. This object is the only writer of the table.
+   */
+  private stepCache: { release: string; step: number; buckets: Bucket[] } | undefined;
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(SCHEMA);
@@ -85,10 +91,16 @@ export class CoordinatorStore {
       now,
     );
     const start = Math.floor(now / BUCKET_MS) * BUCKET_MS;
-    const existing = this.sql
-      .exec<{ evidence: string }>("SELECT evidence FROM buckets WHERE release = ? AND step = ? AND start = ?", release, step, start)
-      .toArray()[0];
-    const merged = existing ? mergeEvidence(JSON.parse(existing.evidence) as Evidence, delta) : mergeEvidence(emptyEvidence(), delta);
+    const cache = this.stepCache?.release === release && this.stepCache.step === step ? this.stepCache.buckets : undefined;
+    let existing: Evidence | undefined;
+    if (cache) existing = cache.find((b) => b.start === start)?.evidence;
+    else {
+      const row = this.sql
+        .exec<{ evidence: string }>("SELECT evidence FROM buckets WHERE release = ? AND step = ? AND start = ?", release, step, start)
+        .toArray()[0];
+      existing = row ? (JSON.parse(row.evidence) as Evidence) : undefined;
+    }
+    const merged = mergeEvidence(existing ?? emptyEvidence(), delta);
     this.sql.exec(
       "INSERT OR REPLACE INTO buckets (release, step, start, evidence) VALUES (?, ?, ?, ?)",
       release,
@@ -96,7 +108,22 @@ export class CoordinatorStore {
       start,
       JSON.stringify(merged),
     );
+    if (cache) {
+      const at = cache.findIndex((b) => b.start >= start);
+      const bucket = { release, step, start, evidence: merged };
+      if (at === -1) cache.push(bucket);
+      else if (cache[at]!.start === start) cache[at] = bucket;
+      else cache.splice(at, 0, bucket);
+    }
     return true;
+  }
+
+  /** The buckets of one step, oldest first, from memory after the first read. Do not mutate. */
+  stepBuckets(release: string, step: number): readonly Bucket[] {
+    if (this.stepCache?.release !== release || this.stepCache.step !== step) {
+      this.stepCache = { release, step, buckets: this.buckets(release, 0, step) };
+    }
+    return this.stepCache.buckets;
   }
 
   /** Buckets of one release, optionally one step, from `since` on, oldest first. */
@@ -181,6 +208,7 @@ export class CoordinatorStore {
 
   /** Drops old buckets (keeping the current step's), old audit rows and idle isolates. */
   prune(now: number, current: { release: string; step: number } | undefined): void {
+    if (this.stepCache && (this.stepCache.release !== current?.release || this.stepCache.step !== current.step)) this.stepCache = undefined;
     this.sql.exec(
       "DELETE FROM buckets WHERE start < ? AND NOT (release = ? AND step = ?)",
       now - BUCKET_RETENTION_MS,
