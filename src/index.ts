@@ -6,9 +6,8 @@ import { CompositeSink } from "./edge/composite-sink.js";
 import { ConfigCache } from "./edge/config-cache.js";
 import { CoordinatorClient } from "./edge/coordinator-client.js";
 import { errorResponse } from "./edge/error-response.js";
-import { handleRequest } from "./edge/handle-request.js";
+import { handleRequest, type EdgeDeps } from "./edge/handle-request.js";
 import type { RouteConfig, SyncConfig } from "./core/config/schema.js";
-import type { OutcomeSink } from "./core/outcome.js";
 
 // Per-isolate state: settled values only, never promises or I/O objects.
 const randomBytes = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
@@ -25,14 +24,16 @@ const weights = {
     ),
 };
 
-// The sink depends on the AE binding, which is the same object for the isolate's life
-// in production; rebuilt only when a different env is passed (tests).
-let sinkFor: { dataset: AnalyticsEngineDataset | undefined; sink: OutcomeSink } | undefined;
-function sink(env: Env): OutcomeSink {
-  if (sinkFor?.dataset !== env.CANARY_AE || !sinkFor) {
-    sinkFor = { dataset: env.CANARY_AE, sink: new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]) };
+// The request path's dependencies, built once: only the sink depends on the env (the AE
+// binding), which is the same object for the isolate's life in production; they are
+// rebuilt only when a different env is passed (tests).
+let depsFor: { dataset: AnalyticsEngineDataset | undefined; deps: EdgeDeps } | undefined;
+function edgeDeps(env: Env): EdgeDeps {
+  if (!depsFor || depsFor.dataset !== env.CANARY_AE) {
+    const sink = new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]);
+    depsFor = { dataset: env.CANARY_AE, deps: { configCache, weights, sink, now: Date.now, randomBytes } };
   }
-  return sinkFor.sink;
+  return depsFor.deps;
 }
 
 export default {
@@ -44,7 +45,7 @@ export default {
       if (path === adminBase || path.startsWith(`${adminBase}/`)) {
         return await handleAdmin(request, env, ctx, { configCache, coordinator, base: adminBase });
       }
-      return await handleRequest(request, url, env, ctx, { configCache, weights, sink: sink(env), now: Date.now, randomBytes });
+      return await handleRequest(request, url, env, ctx, edgeDeps(env));
     } catch (e) {
       console.error(JSON.stringify({ level: "error", msg: "unhandled edge error", error: (e as Error).stack ?? String(e) }));
       return errorResponse(500, "internal", "edge-canary failed to handle the request");

@@ -46,9 +46,10 @@ class RequestHeaders {
 /** `url` is request.url already parsed by the entry (parsed once per request). */
 export async function handleRequest(request: Request, url: URL, env: Env, ctx: ExecutionContext, deps: EdgeDeps): Promise<Response> {
   const refreshMs = Number(env.CONFIG_REFRESH_MS ?? 10_000);
+  const now = deps.now();
   // Values that are usually ready are awaited only when they are not: each await of a
   // settled value is still a microtask turn on every request.
-  const cached = deps.configCache.get(env.CANARY_CONFIG, deps.now(), refreshMs, (p) => ctx.waitUntil(p));
+  const cached = deps.configCache.get(env.CANARY_CONFIG, now, refreshMs, (p) => ctx.waitUntil(p));
   const view = cached instanceof Promise ? await cached : cached;
   if (!view.config) {
     return errorResponse(503, "no_config", "edge-canary has no valid config yet", view.error?.messages);
@@ -62,7 +63,7 @@ export async function handleRequest(request: Request, url: URL, env: Env, ctx: E
   const identity = resolveIdentity(headers, route.sticky, () => mintIdentity(deps.randomBytes));
   const cf = request.cf as { colo?: string; country?: string } | undefined;
   const country = cf?.country ?? "";
-  const override = overrideVariant(headers, route, env, deps.now());
+  const override = overrideVariant(headers, route, env, now);
   const pinned = override instanceof Promise ? await override : override;
   const allowed = countryAllowed(route, country);
   // The weight is asked for even when pinned, so the isolate keeps syncing.
