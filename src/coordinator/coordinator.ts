@@ -60,7 +60,7 @@ export class Coordinator extends DurableObject<Env> {
   private route: { config: RouteConfig; hash: string; readAt: number } | undefined;
   private lastEvalAt = 0;
   /** What the current step knows of stable from before it began (key: release, step, start). */
-  private frozen: { key: string; thresholdMs: number | undefined; stable: StableCounts[] } | undefined;
+  private baseline: { key: string; thresholdMs: number | undefined; stable: StableCounts[] } | undefined;
   private lastDecision: CoordinatorStatus["lastDecision"];
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -230,13 +230,13 @@ export class Coordinator extends DurableObject<Env> {
    */
   private stepBaseline(state: RolloutState, route: RouteConfig): { latencyThresholdMs: number | undefined; baselineStable: StableCounts[] } {
     const key = `${state.release}|${state.stepIndex}|${state.stepStartedAt}`;
-    if (this.frozen?.key !== key) {
+    if (this.baseline?.key !== key) {
       const before = this.store
         .bucketsBetween(state.stepStartedAt - BASELINE_WINDOW_MS, state.stepStartedAt)
         .filter((b) => !(b.release === state.release && b.step === state.stepIndex));
-      this.frozen = { key, thresholdMs: frozenLatencyThreshold(before, route.guardrails.latencyQuantile), stable: stableErrorBaseline(before) };
+      this.baseline = { key, thresholdMs: frozenLatencyThreshold(before, route.guardrails.latencyQuantile), stable: stableErrorBaseline(before) };
     }
-    return { latencyThresholdMs: this.frozen.thresholdMs, baselineStable: this.frozen.stable };
+    return { latencyThresholdMs: this.baseline.thresholdMs, baselineStable: this.baseline.stable };
   }
 
   /**

@@ -92,8 +92,10 @@ export class CoordinatorStore {
     );
     const start = Math.floor(now / BUCKET_MS) * BUCKET_MS;
     const cache = this.stepCache?.release === release && this.stepCache.step === step ? this.stepCache.buckets : undefined;
+    // Where this bucket is, or goes, in the cached list (oldest first).
+    const at = cache ? cache.findIndex((b) => b.start >= start) : -1;
     let existing: Evidence | undefined;
-    if (cache) existing = cache.find((b) => b.start === start)?.evidence;
+    if (cache) existing = at !== -1 && cache[at]!.start === start ? cache[at]!.evidence : undefined;
     else {
       const row = this.sql
         .exec<{ evidence: string }>("SELECT evidence FROM buckets WHERE release = ? AND step = ? AND start = ?", release, step, start)
@@ -109,11 +111,9 @@ export class CoordinatorStore {
       JSON.stringify(merged),
     );
     if (cache) {
-      const at = cache.findIndex((b) => b.start >= start);
       const bucket = { release, step, start, evidence: merged };
       if (at === -1) cache.push(bucket);
-      else if (cache[at]!.start === start) cache[at] = bucket;
-      else cache.splice(at, 0, bucket);
+      else cache.splice(at, existing ? 1 : 0, bucket);
     }
     return true;
   }
