@@ -154,6 +154,21 @@ describe("decide", () => {
 });
 
 describe("decideCounts", () => {
+  it("advances when both arms run faster than a stale frozen threshold, once the canary's own sample shows it", () => {
+    // The stable origin sped up after the freeze: almost nothing crosses the threshold,
+    // so the relative latency test never sees enough events to bound the ratio.
+    const fast = (canary: number, stableSlow = 0) =>
+      Array.from({ length: 12 }, (_, i) => ({ start: i * 10_000, stable: arm(9500, 48, stableSlow), canary: arm(canary, canary / 200) }));
+    const d = decideCounts(countsInput(fast(500, 1), { minRequests: 50 }));
+    expect(d.explanation.latency.bounded).toBe(false);
+    expect(d.action).toBe("advance");
+    expect(d.reason).toMatch(/canary p99 at or below the 300 ms threshold \(slower share below 0\.\d+%\)/);
+    // Too few canary requests to show its p99 is under the threshold: still held.
+    const few = decideCounts(countsInput(fast(8), { minRequests: 50 }));
+    expect(few.explanation.canarySlowUpperBound).toBeGreaterThan(0.011);
+    expect(few.explanation.blockers.join("; ")).toMatch(/latency not yet bounded/);
+  });
+
   it("learns how bursty stable errors are from the buckets before the step, not from the step alone", () => {
     // Two buckets into a step: a clump of 8 canary errors against 95 stable ones (share 7.8% vs 5%).
     const buckets = [0, 1].map((i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 4) }));

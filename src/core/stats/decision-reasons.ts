@@ -28,6 +28,7 @@ const odds = (logRatio: number): string => {
   return v >= 100 ? round(v, 0) : round(v, Math.max(0, 1 - Math.floor(Math.log10(v))));
 };
 const quantileLabel = (q: number): string => `p${+(q * 100).toFixed(1)}`;
+const msLabel = (x: number | null): string => (x === null ? "n/a" : `${round(x, x >= 10 ? 0 : 2)} ms`);
 
 function describeTest(what: string, t: TestSummary): string {
   const spread = t.dispersion > 1.005 ? `, dispersion ${t.dispersion.toFixed(1)}` : "";
@@ -41,8 +42,7 @@ export function describeRollback(e: Explanation): string {
   const parts: string[] = [];
   if (e.errors.rejects) parts.push(describeTest("canary error share", e.errors));
   if (e.latency.rejects) {
-    const ms = Math.round(e.latencyThresholdMs ?? 0);
-    parts.push(describeTest(`canary share of requests slower than ${ms} ms (stable ${quantileLabel(e.latencyQuantile)})`, e.latency));
+    parts.push(describeTest(`canary share of requests slower than ${msLabel(e.latencyThresholdMs)} (stable ${quantileLabel(e.latencyQuantile)})`, e.latency));
   }
   if (e.burn.trips) {
     const { window: w, subWindow: s } = e.burn;
@@ -70,10 +70,15 @@ export function describeHold(e: Explanation, g: Guardrails): string[] {
     blockers.push(`errors not yet bounded (mSPRT ${odds(e.errors.logRatio)}, advances at <= ${need})`);
   }
   if (e.latency.status === "calibrating") blockers.push("latency threshold still calibrating on stable traffic");
-  else if (e.latency.status === "active" && !e.latency.bounded) {
+  else if (e.latency.status === "active" && !e.latency.bounded && !latencyWithinThreshold(e, g)) {
     blockers.push(`latency not yet bounded (mSPRT ${odds(e.latency.logRatio)}, advances at <= ${need})`);
   }
   return blockers;
+}
+
+/** Latency's absolute route: the canary's quantile is, with confidence, no slower than the threshold (within tolerance). */
+export function latencyWithinThreshold(e: Explanation, g: Guardrails): boolean {
+  return e.canarySlowUpperBound <= 1 - g.latencyQuantile;
 }
 
 export function describeAdvance(e: Explanation): string {
@@ -85,6 +90,8 @@ export function describeAdvance(e: Explanation): string {
   const latency =
     e.latency.status === "off"
       ? "latency not measured"
-      : `latency bounded (mSPRT ${odds(e.latency.logRatio)} <= ${odds(e.latency.advanceAt)}, ratio ${times(e.latency.ratio)})`;
+      : !e.latency.bounded
+        ? `canary ${quantileLabel(e.latencyQuantile)} at or below the ${msLabel(e.latencyThresholdMs)} threshold (slower share below ${pct(e.canarySlowUpperBound)})`
+        : `latency bounded (mSPRT ${odds(e.latency.logRatio)} <= ${odds(e.latency.advanceAt)}, ratio ${times(e.latency.ratio)})`;
   return `${base}; ${errors}; ${latency}`;
 }
