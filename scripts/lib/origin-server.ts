@@ -5,6 +5,8 @@
 //   GET  /__origin/received -> bodies of POSTs to /hook/* (a webhook receiver for tests);
 //                            /hook/* obeys failRate like any other path
 //   POST /__origin/mode   -> body { failRate?: 0..1, failStatus?: number, delayMs?: number, down?: boolean }
+//   GET  /stream?chunks=N&everyMs=M -> 200 headers at once, then N text chunks M ms apart
+//                            (a slow body, to show the origin timeout covers headers only)
 //   any other path        -> 200 JSON (or HTML for text/html) naming the version, echoing
 //                            method, path, query, selected headers and body length.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -80,6 +82,16 @@ export async function startOrigin(name: string, port = 0, random: () => number =
     if (forced) return json(res, Number(forced[1]), { version: name, forced: true });
     if (state.mode.failRate > 0 && random() < state.mode.failRate) {
       return json(res, state.mode.failStatus, { version: name, error: "injected failure" });
+    }
+    if (url.pathname === "/stream") {
+      const chunks = Number(url.searchParams.get("chunks") ?? 5);
+      const everyMs = Number(url.searchParams.get("everyMs") ?? 100);
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      for (let i = 0; i < chunks; i++) {
+        res.write(`${name} chunk ${i}\n`);
+        await new Promise((r) => setTimeout(r, everyMs));
+      }
+      return res.end("end\n");
     }
     if (url.pathname.startsWith("/hook") && req.method === "POST") {
       let parsed: unknown = body.toString();

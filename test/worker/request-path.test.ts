@@ -152,10 +152,25 @@ describe("handleRequest: fallback", () => {
     }
   });
 
+  it("times out only the response headers: a slow body keeps streaming past timeoutMs", async () => {
+    await putConfigAndSync({ ...config(route({ weight: 100, release: "slow-body", canary: { origin: origins.canary, timeoutMs: 200 } })), sync: FAST });
+    const r = await send("/stream?chunks=6&everyMs=100");
+    expect(r.response.status).toBe(200);
+    expect(r.response.headers.get("x-canary-fallback")).toBeNull();
+    expect(r.body).toBe(`${[0, 1, 2, 3, 4, 5].map((i) => `canary chunk ${i}\n`).join("")}end\n`);
+  });
+
   it("times out a silent canary and serves stable", async () => {
     await putConfigAndSync({ ...config(route({ weight: 100, release: "fb-timeout", canary: { origin: origins.canary, timeoutMs: 200 } })), sync: FAST });
-    const r = await send("/slow?delayMs=2000");
+    const points: AnalyticsEngineDataPoint[] = [];
+    const ae = { writeDataPoint: (p: AnalyticsEngineDataPoint) => void points.push(p) } as AnalyticsEngineDataset;
+    const r = await send("/slow?delayMs=2000", { envOverrides: { CANARY_AE: ae } });
     expect(r.response.status).toBe(200);
     expect(r.response.headers.get("x-canary-fallback")).toBe("1");
+    // recorded as a canary timeout (not a network error), status 0, after ~timeoutMs
+    expect(points[0]!.blobs!.slice(1, 2).concat(points[0]!.blobs!.slice(7))).toEqual(["canary", "1", "timeout"]);
+    expect(points[0]!.doubles![1]).toBe(0);
+    expect(points[0]!.doubles![0]).toBeGreaterThanOrEqual(200);
+    expect(points[0]!.doubles![0]).toBeLessThan(1500);
   });
 });
