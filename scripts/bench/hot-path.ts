@@ -8,7 +8,7 @@
 // before/around the origin fetch, minus I/O:
 //   matchRoute -> resolveIdentity (Headers with a cookie; 10% without, so minting
 //   runs too) -> override-cookie lookup -> bucketOf(releaseSalt(...)) -> variantFor
-//   -> originUrl + originHeaders (src/edge/origin-request.ts).
+//   -> originUrl + a copy of the headers made fit by sanitizeOriginHeaders (src/edge/origin-request.ts).
 // Incoming Requests are pre-built (the runtime builds them, not the Worker). The
 // baseline loop only constructs the URL and a Headers copy, the least any proxying
 // Worker does, so "hot - baseline" is what edge-canary's logic adds; "hot" itself is
@@ -24,7 +24,7 @@ import type { Config } from "../../src/core/config/schema.js";
 import { readCookie } from "../../src/core/cookies.js";
 import { mintIdentity, resolveIdentity } from "../../src/core/identity.js";
 import { matchRoute } from "../../src/core/route-match.js";
-import { originHeaders, originUrl } from "../../src/edge/origin-request.js";
+import { originUrl, sanitizeOriginHeaders } from "../../src/edge/origin-request.js";
 
 export interface HotPathOptions {
   iterations: number;
@@ -124,7 +124,8 @@ function makeHotLoop(config: Config, counters: { canary: number; total: number }
       const variant = variantFor(bucketOf(releaseSalt(route.id, route.release), identity.id), route.weight);
       const origin = variant === "canary" ? route.canary : route.stable;
       const target = originUrl(origin.origin, url);
-      const headers = originHeaders(request.headers, url, variant, route.release, route.override.header);
+      const headers = new Headers(request.headers); // what the Request constructor copies
+      sanitizeOriginHeaders(headers, url, variant, route.release, route.override.header);
       // ---
       if (variant === "canary") counters.canary++;
       counters.total++;

@@ -422,7 +422,7 @@ function report(
       ``,
       `Hot path (scripts/bench/hot-path.ts), ns per request per round: baseline ${hot.baselineRoundsNs.map(f1).join(", ")}; ` +
         `hot ${hot.hotRoundsNs.map(f1).join(", ")}; canary share ${(hot.canaryShare * 100).toFixed(1)}% at weight 50. ` +
-        `Baseline = new URL + Headers copy; hot = matchRoute, resolveIdentity, override lookup, bucketOf(releaseSalt), variantFor, originUrl, originHeaders.`,
+        `Baseline = new URL + Headers copy; hot = matchRoute, resolveIdentity, override lookup, bucketOf(releaseSalt), variantFor, originUrl, headers copy + sanitizeOriginHeaders.`,
     );
   }
   lines.push(``);

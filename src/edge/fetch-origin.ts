@@ -4,7 +4,6 @@
 // armed after the headers arrive and cuts a body still being read (the worker test "times
 // out only the response headers" fails with it), so the timer is cleared by hand.
 import type { ErrorKind } from "../core/outcome.js";
-import type { OriginRequest } from "./origin-request.js";
 
 export interface OriginResult {
   response?: Response;
@@ -14,8 +13,9 @@ export interface OriginResult {
   message?: string;
 }
 
+/** `makeRequest` builds the origin request around the signal that enforces the timeout. */
 export async function fetchOrigin(
-  target: OriginRequest,
+  makeRequest: (signal: AbortSignal) => Request,
   timeoutMs: number,
   failStatuses: readonly number[],
   now: () => number,
@@ -28,8 +28,7 @@ export async function fetchOrigin(
   }, timeoutMs);
   const started = now();
   try {
-    target.init.signal = controller.signal;
-    const response = await fetch(target.url, target.init);
+    const response = await fetch(makeRequest(controller.signal));
     const errorKind: ErrorKind = failStatuses.includes(response.status) ? "status" : "none";
     return { response, status: response.status, originMs: now() - started, errorKind };
   } catch (e) {

@@ -73,7 +73,7 @@ export async function handleRequest(request: Request, url: URL, env: Env, ctx: E
     pinned ?? (allowed ? variantFor(bucketOf(releaseSalt(route.id, route.release), identity.id), weight) : "stable");
 
   const method = request.method;
-  const result = await proxy(request, headers.headers, method, url, route, variant, deps.now);
+  const result = await proxy(request, method, url, route, variant, deps.now);
   const served = result.served;
   const minted = identity.source === "minted";
   let response: Response;
@@ -133,7 +133,6 @@ interface ProxyOutcome {
 
 async function proxy(
   request: Request,
-  headers: Headers,
   method: string,
   url: URL,
   route: RouteConfig,
@@ -143,7 +142,7 @@ async function proxy(
   const origin = variant === "canary" ? route.canary : route.stable;
   const failStatuses = variant === "canary" && route.fallback.enabled ? route.fallback.onStatus : [];
   const primary = await fetchOrigin(
-    buildOriginRequest(request, headers, method, url, origin, variant, route.release, route.override.header),
+    (signal) => buildOriginRequest(request, method, url, origin, variant, route.release, route.override.header, signal),
     origin.timeoutMs,
     failStatuses,
     now,
@@ -156,7 +155,7 @@ async function proxy(
   if (!IDEMPOTENT.has(method) || request.body !== null) return { primary, served: primary, servedBy: variant, fallback: false };
   await primary.response?.body?.cancel();
   const served = await fetchOrigin(
-    buildOriginRequest(request, headers, method, url, route.stable, "stable", route.release, route.override.header),
+    (signal) => buildOriginRequest(request, method, url, route.stable, "stable", route.release, route.override.header, signal),
     route.stable.timeoutMs,
     [],
     now,
