@@ -12,6 +12,7 @@ import type { ConfigCache } from "./config-cache.js";
 import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
 import { buildOriginRequest } from "./origin-request.js";
 import { errorResponse } from "./error-response.js";
+import { RequestHeaders } from "./request-headers.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -26,21 +27,6 @@ export interface EdgeDeps {
   sink: OutcomeSink;
   now: () => number;
   randomBytes: (n: number) => Uint8Array;
-}
-
-/**
- * The request's headers with the Cookie header read at most once. In workerd every
- * Request/Headers property and method is a call into the runtime (a few µs each under
- * load), and identity and override both look at cookies.
- */
-class RequestHeaders {
-  private cookie: string | null | undefined;
-  constructor(readonly headers: Headers) {}
-  get(name: string): string | null {
-    if (name !== "cookie") return this.headers.get(name);
-    if (this.cookie === undefined) this.cookie = this.headers.get("cookie");
-    return this.cookie;
-  }
 }
 
 /** `url` is request.url already parsed by the entry (parsed once per request). */
@@ -147,12 +133,11 @@ async function proxy(
     failStatuses,
     now,
   );
-  if (variant !== "canary" || primary.errorKind === "none" || !route.fallback.enabled) {
-    return { primary, served: primary, servedBy: variant, fallback: false };
-  }
-  // Only a bodiless idempotent request is replayed: a body stream can be read once,
-  // and a POST may have had side effects on the canary.
-  if (!IDEMPOTENT.has(method) || request.body !== null) return { primary, served: primary, servedBy: variant, fallback: false };
+  // Only a failed canary fetch of a bodiless idempotent request is replayed: a body
+  // stream can be read once, and a POST may have had side effects on the canary. The
+  // body is looked at last, only once a replay is otherwise due.
+  const replay = variant === "canary" && primary.errorKind !== "none" && route.fallback.enabled && IDEMPOTENT.has(method) && request.body === null;
+  if (!replay) return { primary, served: primary, servedBy: variant, fallback: false };
   await primary.response?.body?.cancel();
   const served = await fetchOrigin(
     (signal) => buildOriginRequest(request, method, url, route.stable, "stable", route.release, route.override.header, signal),
