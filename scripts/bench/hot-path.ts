@@ -25,6 +25,7 @@ import { readCookie } from "../../src/core/cookies.js";
 import { mintIdentity, resolveIdentity } from "../../src/core/identity.js";
 import { matchRoute } from "../../src/core/route-match.js";
 import { originUrl, sanitizeOriginHeaders } from "../../src/edge/origin-request.js";
+import { median } from "../lib/median.js";
 
 export interface HotPathOptions {
   iterations: number;
@@ -69,12 +70,6 @@ export function benchConfigDocument(stableOrigin: string, canaryOrigin: string, 
 export function identityPool(n: number): string[] {
   return Array.from({ length: n }, () => randomBytes(16).toString("base64url"));
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function makeInputs(n: number, noCookieShare: number): Request[] {
   const ids = identityPool(n);

@@ -36,6 +36,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { bundleWorker, edgeCanaryOptions } from "../lib/local-worker.js";
 import { benchConfigDocument, fmtUs, identityPool, runHotPath, type HotPathResult } from "./hot-path.js";
+import { median } from "../lib/median.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -266,12 +267,6 @@ const quantile = (sorted: Float64Array, q: number): number => {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i]!;
-};
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
 async function load(

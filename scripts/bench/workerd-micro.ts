@@ -16,6 +16,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
+import { median } from "../lib/median.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -64,11 +65,6 @@ const REQUEST_HEADERS = {
   connection: "keep-alive",
 };
 
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -87,11 +83,13 @@ async function main(): Promise<void> {
   const mf = new Miniflare({ modules: true, compatibilityDate: "2026-04-20", script });
   const times = new Map<string, number[]>();
   try {
-    for (let r = 0; r < rounds; r++) {
+    // Round 0 is a warm-up (runtime start, JIT), not recorded.
+    for (let r = 0; r <= rounds; r++) {
       for (const name of selected) {
         const started = performance.now();
         const res = await mf.dispatchFetch(`http://bench.local/?op=${names.indexOf(name)}&n=${n}`, { headers: REQUEST_HEADERS });
         await res.text();
+        if (r === 0) continue;
         const list = times.get(name) ?? [];
         list.push(((performance.now() - started) * 1000) / n);
         times.set(name, list);
@@ -110,7 +108,7 @@ async function main(): Promise<void> {
     `- date: ${new Date().toISOString()}`,
     `- machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? "?"}, Node ${process.version}; shared, other jobs may run`,
     `- command: \`npm run bench:micro -- --n ${n} --rounds ${rounds}${values.only ? ` --only ${values.only}` : ""}\``,
-    `- each op runs ${n} times inside one request (6 request headers); median of ${rounds} rounds, minus the no-op loop (${base.toFixed(2)} µs)`,
+    `- each op runs ${n} times inside one request (6 request headers); median of ${rounds} rounds after a warm-up round, minus the no-op loop (${base.toFixed(2)} µs)`,
     "",
     "| op | µs per call (median) | µs (best round) |",
     "|---|---:|---:|",
