@@ -23,6 +23,9 @@
 //        Set-Cookie go back untouched; shows what the x-canary-* response headers cost)
 //        --ref <commit>: build the Worker from a read-only `git archive` snapshot of that
 //        commit instead of the working tree (which other people may be editing)
+//        --floor: also run scripts/bench/floor-worker.js (timeout + abort, re-wrap with
+//        two headers, waitUntil outcome: the mechanisms the issue asks for, none of our
+//        logic) in the same rounds, to split the gap into mechanism cost and our own
 import { execFile, fork, type ChildProcess } from "node:child_process";
 import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
@@ -50,6 +53,7 @@ interface Args {
   skipHotPath: boolean;
   exposeHeaders: boolean;
   ref: string | undefined;
+  floor: boolean;
   out: string;
 }
 
@@ -64,6 +68,7 @@ function readArgs(): Args {
       "skip-hot-path": { type: "boolean", default: false },
       "no-expose-headers": { type: "boolean", default: false },
       ref: { type: "string" },
+      floor: { type: "boolean", default: false },
       out: { type: "string", default: join(here, "results/proxy-bench.md") },
     },
   });
@@ -81,6 +86,7 @@ function readArgs(): Args {
     skipHotPath: values["skip-hot-path"] ?? false,
     exposeHeaders: !(values["no-expose-headers"] ?? false),
     ref: values.ref,
+    floor: values.floor ?? false,
     out: resolve(values.out ?? join(here, "results/proxy-bench.md")),
   };
 }
@@ -214,12 +220,13 @@ async function startEdgeCanary(scriptPath: string, originUrl: string, src: strin
   return { ...started, bundleKiB: statSync(scriptPath).size / 1024, compatibilityDate: (options as { compatibilityDate?: string }).compatibilityDate ?? "2026-04-20" };
 }
 
-function startPassthrough(originUrl: string, compatibilityDate: string) {
+/** A plain JS Worker of this folder (the passthrough baseline, the floor) on the origin. */
+function startPlainWorker(file: string, originUrl: string, compatibilityDate: string) {
   return startMiniflare({
-    name: "passthrough",
+    name: file.replace(/\.js$/, ""),
     modules: true,
     modulesRoot: here,
-    scriptPath: join(here, "passthrough-worker.js"),
+    scriptPath: join(here, file),
     compatibilityDate,
     bindings: { ORIGIN: originUrl },
     cf: { colo: "LHR", country: "DE" },
@@ -350,6 +357,7 @@ function report(
   command: string,
   pass: RunStats[],
   edge: RunStats[],
+  floor: RunStats[],
   hot: HotPathResult | undefined,
   sanity: { canary: number; stable: number; minted: number; n: number },
   originUrl: string,
@@ -377,7 +385,7 @@ function report(
     `- machine: ${cpus().length} CPUs (nproc), ${cpu}, Node ${process.version}, ${process.platform}/${process.arch}; shared machine, other jobs may run`,
     `- command: \`${command}\``,
     `- load: autocannon ${args.connections} connections, ${args.duration} s per run after a ${args.warmup} s warm-up, ` +
-      `${args.rounds} rounds interleaved passthrough/edge-canary, medians; GET /api/items?page=2, ` +
+      `${args.rounds} rounds interleaved ${args.floor ? "passthrough/edge-canary/floor" : "passthrough/edge-canary"}, medians; GET /api/items?page=2, ` +
       `${Math.round((1 - args.noCookieShare) * 100)}% with a \`canary_id\` cookie from 10,000 ids, ${Math.round(args.noCookieShare * 100)}% without (minted)`,
     `- runtime: Miniflare (workerd) ${args.rounds > 0 ? "" : ""}one instance per Worker, HTTP on 127.0.0.1; origin: scripts/lib/origin-server.ts on ${originUrl} (loopback, separate process, ~300 B JSON)`,
     `- Worker source: ${commit ? `git commit ${commit} (--ref ${args.ref}, snapshot via git archive)` : "working tree"}`,
@@ -407,11 +415,30 @@ function report(
     `| round | worker | req/s | p50 ms | p99 ms | workerd CPU µs/req | requests | errors | timeouts | non-2xx |`,
     `|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|`,
     ...pass.flatMap((p, i) =>
-      [p, edge[i]!].map((r) => `| ${r.round} | ${r.label} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${fc(r.workerdCpuUs)} | ${r.requests} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`),
+      [p, edge[i]!, ...(floor[i] ? [floor[i]] : [])].map((r) => `| ${r.round} | ${r.label} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${fc(r.workerdCpuUs)} | ${r.requests} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`),
     ),
     ``,
     `Per-round throughput ratios edge-canary/passthrough: ${ratios.map(f2).join(", ")}.`,
   );
+  if (floor.length > 0) {
+    const cpuFloor = mc(floor);
+    const floorRatios = floor.map((f, i) => f.rps / pass[i]!.rps);
+    lines.push(
+      ``,
+      `## Floor: the required mechanisms alone (--floor)`,
+      ``,
+      `scripts/bench/floor-worker.js: origin timeout with abort, response re-wrapped with two headers, outcome in waitUntil; no config, routing, cohorts, header hygiene or sinks. Same rounds, same origin, same load.`,
+      ``,
+      `| metric | passthrough | floor | edge-canary |`,
+      `|---|---:|---:|---:|`,
+      `| requests/s (median) | ${f1(m(pass, "rps"))} | ${f1(m(floor, "rps"))} | ${f1(m(edge, "rps"))} |`,
+      `| ratio to passthrough (median of rps; median of per-round ratios) | 1 | ${f2(m(floor, "rps") / m(pass, "rps"))}; ${f2(median(floorRatios))} | ${f2(ratio)}; ${f2(ratioMed)} |`,
+      `| workerd CPU per request (µs, median) | ${fc(cpuPass)} | ${fc(cpuFloor)} | ${fc(cpuEdge)} |`,
+      `| errors + timeouts + non-2xx | ${bad(pass)} | ${bad(floor)} | ${bad(edge)} |`,
+      ``,
+      `Per-round throughput ratios floor/passthrough: ${floorRatios.map(f2).join(", ")}.`,
+    );
+  }
   if (hot) {
     lines.push(
       ``,
@@ -457,7 +484,8 @@ async function main(): Promise<void> {
     cleanups.push(bundle.cleanup);
     const scriptPath = bundle.scriptPath;
     const edge = await startEdgeCanary(scriptPath, origin.url, src, args.exposeHeaders);
-    const pass = await startPassthrough(origin.url, edge.compatibilityDate);
+    const pass = await startPlainWorker("passthrough-worker.js", origin.url, edge.compatibilityDate);
+    const floor = args.floor ? await startPlainWorker("floor-worker.js", origin.url, edge.compatibilityDate) : undefined;
     log(`edge-canary ${edge.url.href} (bundle ${edge.bundleKiB.toFixed(0)} KiB), passthrough ${pass.url.href}`);
 
     const ids = identityPool(10_000);
@@ -466,18 +494,21 @@ async function main(): Promise<void> {
 
     const passRuns: RunStats[] = [];
     const edgeRuns: RunStats[] = [];
+    const floorRuns: RunStats[] = [];
+    const targets = [
+      { label: "passthrough", target: pass, runs: passRuns },
+      { label: "edge-canary", target: edge, runs: edgeRuns },
+      ...(floor ? [{ label: "floor", target: floor, runs: floorRuns }] : []),
+    ];
     for (let r = 1; r <= args.rounds; r++) {
-      // Alternate who goes first, so a drift in machine load does not favour one side.
-      if (r % 2 === 1) {
-        passRuns.push(await measure("passthrough", r, pass, args, ids));
-        edgeRuns.push(await measure("edge-canary", r, edge, args, ids));
-      } else {
-        edgeRuns.push(await measure("edge-canary", r, edge, args, ids));
-        passRuns.push(await measure("passthrough", r, pass, args, ids));
+      // Rotate who goes first, so a drift in machine load does not favour one side.
+      for (let k = 0; k < targets.length; k++) {
+        const t = targets[(r - 1 + k) % targets.length]!;
+        t.runs.push(await measure(t.label, r, t.target, args, ids));
       }
     }
 
-    const md = report(args, command, passRuns, edgeRuns, hot, sanity, origin.url, edge.bundleKiB, startedAt, source.commit);
+    const md = report(args, command, passRuns, edgeRuns, floorRuns, hot, sanity, origin.url, edge.bundleKiB, startedAt, source.commit);
     console.log(md);
     await mkdir(dirname(args.out), { recursive: true });
     await writeFile(args.out, md);
