@@ -235,6 +235,15 @@ function startPlainWorker(file: string, originUrl: string, compatibilityDate: st
   });
 }
 
+/** The floor must do what it stands for: answer 200 through the re-wrap, variant header set. */
+async function checkFloor(base: URL): Promise<void> {
+  const res = await fetch(new URL("/api/items?page=2", base));
+  await res.arrayBuffer();
+  if (res.status !== 200 || res.headers.get("x-canary-variant") !== "stable") {
+    throw new Error(`floor worker check failed: status ${res.status}, x-canary-variant ${res.headers.get("x-canary-variant")}`);
+  }
+}
+
 /** Sends a few hundred requests one by one and checks what edge-canary did with them. */
 async function sanityCheck(base: URL, ids: readonly string[]): Promise<{ canary: number; stable: number; minted: number; n: number }> {
   let canary = 0;
@@ -486,6 +495,7 @@ async function main(): Promise<void> {
     const edge = await startEdgeCanary(scriptPath, origin.url, src, args.exposeHeaders);
     const pass = await startPlainWorker("passthrough-worker.js", origin.url, edge.compatibilityDate);
     const floor = args.floor ? await startPlainWorker("floor-worker.js", origin.url, edge.compatibilityDate) : undefined;
+    if (floor) await checkFloor(floor.url);
     log(`edge-canary ${edge.url.href} (bundle ${edge.bundleKiB.toFixed(0)} KiB), passthrough ${pass.url.href}`);
 
     const ids = identityPool(10_000);
