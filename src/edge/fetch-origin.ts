@@ -1,6 +1,6 @@
 // One origin fetch with a timeout on the response headers only: a slow body keeps
 // streaming, a silent origin is abandoned after timeoutMs. Failures are values.
-// `AbortSignal.timeout` would be one runtime call instead of four, but its signal stays
+// `AbortSignal.timeout` would be one runtime call instead of three, but its signal stays
 // armed after the headers arrive and cuts a body still being read (the worker test "times
 // out only the response headers" fails with it), so the timer is cleared by hand.
 import type { ErrorKind } from "../core/outcome.js";

@@ -77,7 +77,7 @@ export function describeHold(e: Explanation, g: Guardrails): string[] {
 }
 
 /** Latency's absolute route: the canary's quantile is, with a rollback's confidence, no slower than the threshold. */
-export function latencyWithinThreshold(e: Explanation, g: Guardrails): boolean {
+function latencyWithinThreshold(e: Explanation, g: Guardrails): boolean {
   return e.canarySlowUpperBound <= 1 - g.latencyQuantile;
 }
 
