@@ -26,18 +26,18 @@
 //        --floor: also run scripts/bench/floor-worker.js (timeout + abort, re-wrap with
 //        two headers, waitUntil outcome: the mechanisms the issue asks for, none of our
 //        logic) in the same rounds, to split the gap into mechanism cost and our own
-import { execFile, fork, type ChildProcess } from "node:child_process";
-import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
 import type { Instance, Options as AutocannonOptions, Result as AutocannonResult } from "autocannon";
 import type { Miniflare, MiniflareOptions } from "miniflare";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { bundleWorker, edgeCanaryOptions } from "../lib/local-worker.js";
+import { bundleWorker, edgeCanaryOptions, snapshotSource } from "../lib/local-worker.js";
 import { benchConfigDocument, fmtUs, identityPool, runHotPath, type HotPathResult } from "./hot-path.js";
 import { median } from "../lib/median.js";
 
@@ -202,13 +202,9 @@ async function startOriginChild(): Promise<{ url: string; child: ChildProcess }>
  */
 async function sourceDir(ref: string | undefined): Promise<{ dir: string; commit: string | undefined }> {
   if (!ref) return { dir: root, commit: undefined };
-  const { stdout } = await promisify(execFile)("git", ["rev-parse", "--verify", `${ref}^{commit}`], { cwd: root });
-  const commit = stdout.trim();
-  const snap = await mkdtemp(join(tmpdir(), "edge-canary-bench-src-"));
-  cleanups.push(() => rm(snap, { recursive: true, force: true }));
-  await promisify(execFile)("sh", ["-c", `git archive --format=tar "$1" | tar -x -C "$2"`, "sh", commit, snap], { cwd: root });
-  await symlink(join(root, "node_modules"), join(snap, "node_modules"), "dir");
-  return { dir: snap, commit };
+  const snap = await snapshotSource(ref);
+  cleanups.push(snap.cleanup);
+  return snap;
 }
 
 async function startEdgeCanary(scriptPath: string, originUrl: string, src: string, exposeHeaders: boolean) {

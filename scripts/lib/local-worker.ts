@@ -3,7 +3,7 @@
 // the bindings wrangler.toml declares, listening on 127.0.0.1. Faster and more
 // predictable than `wrangler dev`, which is for people, not measurements.
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,26 @@ export async function bundleWorker(srcDir = repoRoot, opts: { minify?: boolean }
     throw new Error(`wrangler deploy --dry-run failed in ${srcDir}:\n${out.slice(-2500)}`);
   }
   return { scriptPath: join(outdir, "index.js"), cleanup };
+}
+
+/**
+ * A read-only snapshot of a git commit's tree (`git archive`, no state change), with this
+ * repository's node_modules linked in, so a Worker can be built from that commit while
+ * the working tree is mid-edit.
+ */
+export async function snapshotSource(ref: string): Promise<{ dir: string; commit: string; cleanup: () => Promise<void> }> {
+  const { stdout } = await promisify(execFile)("git", ["rev-parse", "--verify", `${ref}^{commit}`], { cwd: repoRoot });
+  const commit = stdout.trim();
+  const dir = await mkdtemp(join(tmpdir(), "edge-canary-bench-src-"));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    await promisify(execFile)("sh", ["-c", `git archive --format=tar "$1" | tar -x -C "$2"`, "sh", commit, dir], { cwd: repoRoot });
+    await symlink(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  return { dir, commit, cleanup };
 }
 
 /** Miniflare options for a bundle: wrangler.toml's bindings (KV, DO sqlite, AE, vars) plus `bindings`. */

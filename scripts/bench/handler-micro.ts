@@ -1,0 +1,216 @@
+// Whole-handler microbenchmark (`npm run bench:handler`). Why: `npm run bench` gives the
+// verdict on throughput but moves by +-30 µs per request between identical runs on a
+// shared machine, and `npm run bench:micro` prices single runtime calls out of context.
+// This runs each Worker's real fetch handler (the deploy bundle of edge-canary, the bare
+// passthrough, the floor) n times inside one workerd request, with the network replaced
+// by an in-isolate origin: `fetch` builds the Request from its arguments as workerd's
+// fetch does, and answers with the response the bench origin sends. What is left is the
+// handler's own JavaScript, runtime calls and garbage, at a resolution of about 1 µs.
+//
+// The clock does not advance inside workerd while JavaScript runs, so the wall time of
+// each batch is taken from Node. Every iteration builds a fresh incoming request (the
+// same headers as `npm run bench`: 90% with a `canary_id` cookie from 10,000 ids);
+// a batch that only builds requests is the baseline subtracted from all.
+//
+// What it does not say: the HTTP stack and socket work (the same for every Worker) and
+// how the runtime batches work under concurrent load. Use it to rank changes to the
+// request path; `npm run bench` stays the verdict.
+//
+//   npm run bench:handler -- [--n 5000] [--rounds 9] [--compare <git ref>] [--out FILE]
+//     --compare: also run edge-canary built from that commit (read-only snapshot), to
+//     see what a change to the request path saves
+import { writeFileSync } from "node:fs";
+import { copyFile, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Miniflare, type MiniflareOptions } from "miniflare";
+import { bundleWorker, edgeCanaryOptions, repoRoot, snapshotSource } from "../lib/local-worker.js";
+import { median } from "../lib/median.js";
+import { benchConfigDocument } from "./hot-path.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ORIGIN = "http://127.0.0.1:9";
+
+/**
+ * The harness module: imports the Workers under test, swaps in the in-isolate origin
+ * and runs one batch per request. `targets` maps a name to a module's default export.
+ */
+const harness = (imports: Record<string, string>): string => `
+${Object.entries(imports)
+  .map(([name, file], i) => `import w${i} from "./${file}";`)
+  .join("\n")}
+export { Coordinator } from "./${imports["edge-canary"]}";
+const targets = { baseline: null, ${Object.keys(imports)
+  .map((name, i) => `${JSON.stringify(name)}: w${i}`)
+  .join(", ")} };
+// What the bench origin (scripts/lib/origin-server.ts) answers, minus the network.
+const BODY = JSON.stringify({ version: "stable", method: "GET", path: "/api/items", query: "page=2", headers: {}, bodyLength: 0 });
+const RESPONSE_HEADERS = { "content-type": "application/json", "content-length": String(BODY.length), "x-origin": "stable" };
+const realFetch = globalThis.fetch;
+// As workerd's fetch: a Request is built from the arguments (a copy when given one).
+const localOrigin = async (input, init) => {
+  const req = new Request(input, init);
+  if (req.url.startsWith(${JSON.stringify(ORIGIN)})) return new Response(BODY, { status: 200, headers: RESPONSE_HEADERS });
+  return realFetch(req);
+};
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+let ids;
+// 22-char base64url ids, the shape edge-canary mints (random values only inside a request).
+const pool = () => {
+  if (!ids) ids = Array.from({ length: 10000 }, () => Array.from(crypto.getRandomValues(new Uint8Array(22)), (b) => B64URL[b & 63]).join(""));
+  return ids;
+};
+const incoming = (i) => {
+  const headers = { accept: "application/json", "user-agent": "edge-canary-bench", host: "127.0.0.1" };
+  if (i % 10 !== 0) headers.cookie = "canary_id=" + pool()[i % 10000] + "; app_session=abc";
+  return new Request("http://127.0.0.1/api/items?page=2", { headers, cf: { colo: "LOC", country: "DE" } });
+};
+let served = 0;
+export default {
+  async fetch(request, env, ctx) {
+    const u = new URL(request.url);
+    if (u.pathname !== "/__handler-bench") return targets["edge-canary"].fetch(request, env, ctx);
+    const name = u.searchParams.get("target");
+    const n = Number(u.searchParams.get("n"));
+    const worker = targets[name];
+    if (worker === undefined) return new Response("unknown target " + name, { status: 400 });
+    globalThis.fetch = localOrigin;
+    let ok = 0;
+    try {
+      for (let i = 0; i < n; i++) {
+        const req = incoming(served++);
+        if (worker === null) continue;
+        const res = await worker.fetch(req, { ...env, ORIGIN: ${JSON.stringify(ORIGIN)} }, ctx);
+        if (res.status === 200) ok++;
+      }
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    return Response.json({ ok });
+  },
+};
+`;
+
+interface Target {
+  name: string;
+  file: string;
+}
+
+export interface HandlerBench {
+  /** Target names: "baseline" (requests only), edge-canary, [edge-canary@ref], passthrough, floor. */
+  names: string[];
+  /** Runs one batch of n requests through a target; wall µs per request (baseline included). */
+  batch(name: string, n: number): Promise<number>;
+  dispose(): Promise<void>;
+}
+
+/** Bundles the Workers under test into one Miniflare with edge-canary's bindings. */
+export async function startHandlerBench(opts: { compare?: string; minify?: boolean; inspectorPort?: number } = {}): Promise<HandlerBench> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const dispose = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) await fn().catch((e: Error) => console.error(`cleanup: ${e.message}`));
+  };
+  try {
+    const bundle = await bundleWorker(repoRoot, { minify: opts.minify });
+    cleanups.push(bundle.cleanup);
+    const dir = dirname(bundle.scriptPath);
+    const targets: Target[] = [{ name: "edge-canary", file: "index.js" }];
+    if (opts.compare) {
+      const snap = await snapshotSource(opts.compare);
+      cleanups.push(snap.cleanup);
+      const other = await bundleWorker(snap.dir, { minify: opts.minify });
+      cleanups.push(other.cleanup);
+      await copyFile(other.scriptPath, join(dir, "compare.js"));
+      targets.push({ name: `edge-canary@${opts.compare}`, file: "compare.js" });
+    }
+    for (const file of ["passthrough-worker.js", "floor-worker.js"]) await copyFile(join(here, file), join(dir, file));
+    targets.push({ name: "passthrough", file: "passthrough-worker.js" }, { name: "floor", file: "floor-worker.js" });
+    await writeFile(join(dir, "harness.js"), harness(Object.fromEntries(targets.map((t) => [t.name, t.file]))));
+
+    const options = await edgeCanaryOptions(join(dir, "harness.js"), repoRoot);
+    const files = ["harness.js", ...targets.map((t) => t.file)];
+    const modules = files.map((file) => ({ type: "ESModule" as const, path: join(dir, file) }));
+    const mf = new Miniflare({ ...options, scriptPath: undefined, modules, port: undefined, host: undefined, inspectorPort: opts.inspectorPort } as MiniflareOptions);
+    cleanups.push(() => mf.dispose());
+    await mf.ready;
+    const kv = await mf.getKVNamespace("CANARY_CONFIG");
+    await kv.put("config", benchConfigDocument(ORIGIN, ORIGIN));
+    return {
+      names: ["baseline", ...targets.map((t) => t.name)],
+      async batch(name, n) {
+        const started = performance.now();
+        const res = await mf.dispatchFetch(`http://127.0.0.1/__handler-bench?target=${encodeURIComponent(name)}&n=${n}`);
+        const body = (await res.json()) as { ok: number };
+        const us = ((performance.now() - started) * 1000) / n;
+        if (name !== "baseline" && body.ok !== n) throw new Error(`${name}: ${body.ok} of ${n} requests answered 200`);
+        return us;
+      },
+      dispose,
+    };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      n: { type: "string", default: "5000" },
+      rounds: { type: "string", default: "9" },
+      compare: { type: "string" },
+      out: { type: "string", default: join(here, "results/handler-micro.md") },
+    },
+  });
+  const n = Number(values.n);
+  const rounds = Number(values.rounds);
+  if (!(n >= 1 && rounds >= 1)) throw new Error("--n and --rounds must be >= 1");
+
+  const bench = await startHandlerBench({ compare: values.compare });
+  const names = bench.names;
+  const times = new Map<string, number[]>(names.map((k) => [k, []]));
+  try {
+    // Round 0 warms up (runtime start, config load, first coordinator sync, JIT).
+    for (let r = 0; r <= rounds; r++) {
+      // Rotate the order, so a drift in machine load does not favour one target.
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(r + k) % names.length]!;
+        const us = await bench.batch(name, n);
+        if (r > 0) times.get(name)!.push(us);
+      }
+    }
+  } finally {
+    await bench.dispose();
+  }
+
+  const base = median(times.get("baseline")!);
+  const net = (name: string): number => median(times.get(name)!) - base;
+  const pass = net("passthrough");
+  const rows = names
+    .filter((name) => name !== "baseline")
+    .map((name) => {
+      const v = net(name);
+      return `| ${name} | ${v.toFixed(1)} | ${(Math.min(...times.get(name)!) - base).toFixed(1)} | ${name === "passthrough" ? "" : `${v - pass >= 0 ? "+" : ""}${(v - pass).toFixed(1)}`} |`;
+    });
+  const command = ["npm run bench:handler", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
+  const md = [
+    "# Whole-handler microbenchmark (in-isolate origin)",
+    "",
+    `- date: ${new Date().toISOString()}`,
+    `- machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? "?"}, Node ${process.version}; shared, other jobs may run`,
+    `- command: \`${command}\``,
+    `- each Worker's fetch handler runs ${n} times per round inside one workerd request, origin answered in the isolate; ` +
+      `median of ${rounds} rounds after a warm-up round, minus the cost of building the incoming requests (${base.toFixed(1)} µs)`,
+    "",
+    "| Worker | µs per request (median) | µs (best round) | over passthrough |",
+    "|---|---:|---:|---:|",
+    ...rows,
+    "",
+  ].join("\n");
+  console.log(md);
+  writeFileSync(resolve(values.out!), md);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
