@@ -16,7 +16,7 @@
 // how the runtime batches work under concurrent load. Use it to rank changes to the
 // request path; `npm run bench` stays the verdict.
 //
-//   npm run bench:handler -- [--n 5000] [--rounds 9] [--compare <git ref>] [--out FILE]
+//   npm run bench:handler -- [--n 1000] [--rounds 45] [--compare <git ref>] [--out FILE]
 //     --compare: also run edge-canary built from that commit (read-only snapshot), to
 //     see what a change to the request path saves
 import { writeFileSync } from "node:fs";
@@ -82,7 +82,7 @@ export default {
       for (let i = 0; i < n; i++) {
         const req = incoming(served++);
         if (worker === null) continue;
-        const res = await worker.fetch(req, { ...env, ORIGIN: ${JSON.stringify(ORIGIN)} }, ctx);
+        const res = await worker.fetch(req, { ...env, ORIGIN: ${JSON.stringify(ORIGIN)} }, ${process.env.FAKECTX ? "{ waitUntil: (p) => p, passThroughOnException() {} }" : "ctx"});
         if (res.status === 200) ok++;
       }
     } finally {
@@ -158,8 +158,8 @@ export async function startHandlerBench(opts: { compare?: string; minify?: boole
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      n: { type: "string", default: "5000" },
-      rounds: { type: "string", default: "9" },
+      n: { type: "string", default: "1000" },
+      rounds: { type: "string", default: "45" },
       compare: { type: "string" },
       out: { type: "string", default: join(here, "results/handler-micro.md") },
     },
@@ -185,15 +185,25 @@ async function main(): Promise<void> {
     await bench.dispose();
   }
 
+  if (process.env.HANDLER_RAW) writeFileSync(process.env.HANDLER_RAW, JSON.stringify(Object.fromEntries(times)));
   const base = median(times.get("baseline")!);
   const net = (name: string): number => median(times.get(name)!) - base;
-  const pass = net("passthrough");
+  // Differences are taken within a round (the targets of a round run back to back) and
+  // then the median over rounds, which cancels most of the machine's drift.
+  const paired = (a: string, b: string): number => median(times.get(a)!.map((x, i) => x - times.get(b)![i]!));
+  const signed = (x: number): string => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
   const rows = names
     .filter((name) => name !== "baseline")
-    .map((name) => {
-      const v = net(name);
-      return `| ${name} | ${v.toFixed(1)} | ${(Math.min(...times.get(name)!) - base).toFixed(1)} | ${name === "passthrough" ? "" : `${v - pass >= 0 ? "+" : ""}${(v - pass).toFixed(1)}`} |`;
-    });
+    .map((name) => `| ${name} | ${net(name).toFixed(1)} | ${(Math.min(...times.get(name)!) - base).toFixed(1)} | ${name === "passthrough" ? "" : signed(paired(name, "passthrough"))} |`);
+  const compared = names.find((name) => name.startsWith("edge-canary@"));
+  if (compared) {
+    const diffs = times.get("edge-canary")!.map((x, i) => x - times.get(compared)![i]!);
+    const mean = diffs.reduce((a, d) => a + d, 0) / diffs.length;
+    rows.push(
+      "",
+      `edge-canary (working tree) - ${compared}: ${signed(median(diffs))} µs per request (median of ${diffs.length} per-round differences; mean ${signed(mean)}).`,
+    );
+  }
   const command = ["npm run bench:handler", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const md = [
     "# Whole-handler microbenchmark (in-isolate origin)",
@@ -204,7 +214,7 @@ async function main(): Promise<void> {
     `- each Worker's fetch handler runs ${n} times per round inside one workerd request, origin answered in the isolate; ` +
       `median of ${rounds} rounds after a warm-up round, minus the cost of building the incoming requests (${base.toFixed(1)} µs)`,
     "",
-    "| Worker | µs per request (median) | µs (best round) | over passthrough |",
+    "| Worker | µs per request (median) | µs (best round) | over passthrough (median of per-round differences) |",
     "|---|---:|---:|---:|",
     ...rows,
     "",

@@ -147,6 +147,17 @@ function cpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/** Resident set size of a process in MiB, or undefined when unreadable. */
+function rssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts a Miniflare and returns it with the pid of the workerd process it spawned. */
 async function startMiniflare(options: MiniflareOptions): Promise<{ mf: Miniflare; url: URL; pid: number | undefined }> {
   const { Miniflare } = await import("miniflare");
@@ -273,6 +284,8 @@ interface RunStats {
   non2xx: number;
   /** workerd CPU (user + system) per request in µs, undefined without /proc. */
   workerdCpuUs: number | undefined;
+  /** Resident memory of the workerd process after the run, MiB; undefined without /proc. */
+  workerdRssMiB: number | undefined;
 }
 
 const quantile = (sorted: Float64Array, q: number): number => {
@@ -346,10 +359,11 @@ async function measure(label: string, round: number, target: { url: URL; pid: nu
     timeouts: result.timeouts,
     non2xx: result.non2xx,
     workerdCpuUs: cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / Math.max(1, result.requests.total) : undefined,
+    workerdRssMiB: rssMiB(target.pid),
   };
   log(
     `round ${round} ${label.padEnd(12)} ${stats.rps.toFixed(0).padStart(6)} req/s  p50 ${stats.p50.toFixed(2)} ms  p99 ${stats.p99.toFixed(2)} ms  ` +
-      `workerd CPU ${stats.workerdCpuUs?.toFixed(0) ?? "?"} µs/req  errors ${stats.errors} timeouts ${stats.timeouts} non2xx ${stats.non2xx}`,
+      `workerd CPU ${stats.workerdCpuUs?.toFixed(0) ?? "?"} µs/req  RSS ${stats.workerdRssMiB?.toFixed(0) ?? "?"} MiB  errors ${stats.errors} timeouts ${stats.timeouts} non2xx ${stats.non2xx}`,
   );
   return stats;
 }
@@ -405,6 +419,7 @@ function report(
     `| latency p50 (ms, median of runs) | ${f2(m(pass, "p50"))} | ${f2(m(edge, "p50"))} | +${f2(m(edge, "p50") - m(pass, "p50"))} ms | |`,
     `| latency p99 (ms, median of runs) | ${f2(m(pass, "p99"))} | ${f2(m(edge, "p99"))} | +${f2(m(edge, "p99") - m(pass, "p99"))} ms | |`,
     `| workerd CPU per request (µs, user+sys, median of runs) | ${fc(cpuPass)} | ${fc(cpuEdge)} | ${cpuPass !== undefined && cpuEdge !== undefined ? `+${f1(cpuEdge - cpuPass)} µs (x${f2(cpuEdge / cpuPass)})` : ""} | |`,
+    `| workerd RSS after the first / last round (MiB) | ${fc(pass[0]?.workerdRssMiB)} / ${fc(pass.at(-1)?.workerdRssMiB)} | ${fc(edge[0]?.workerdRssMiB)} / ${fc(edge.at(-1)?.workerdRssMiB)} | | |`,
     `| errors + timeouts + non-2xx | ${bad(pass)} | ${bad(edge)} | | 0: ${ok(bad(pass) + bad(edge) === 0)} |`,
     `| requests measured (all rounds) | ${sum(pass, "requests")} | ${sum(edge, "requests")} | | |`,
   ];
@@ -417,10 +432,10 @@ function report(
     ``,
     `## Raw runs`,
     ``,
-    `| round | worker | req/s | p50 ms | p99 ms | workerd CPU µs/req | requests | errors | timeouts | non-2xx |`,
-    `|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|`,
+    `| round | worker | req/s | p50 ms | p99 ms | workerd CPU µs/req | workerd RSS MiB after | requests | errors | timeouts | non-2xx |`,
+    `|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
     ...pass.flatMap((p, i) =>
-      [p, edge[i]!, ...(floor[i] ? [floor[i]] : [])].map((r) => `| ${r.round} | ${r.label} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${fc(r.workerdCpuUs)} | ${r.requests} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`),
+      [p, edge[i]!, ...(floor[i] ? [floor[i]] : [])].map((r) => `| ${r.round} | ${r.label} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${fc(r.workerdCpuUs)} | ${fc(r.workerdRssMiB)} | ${r.requests} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`),
     ),
     ``,
     `Per-round throughput ratios edge-canary/passthrough: ${ratios.map(f2).join(", ")}.`,
