@@ -49,9 +49,10 @@ const targets = { baseline: null, ${Object.keys(imports)
 const BODY = JSON.stringify({ version: "stable", method: "GET", path: "/api/items", query: "page=2", headers: {}, bodyLength: 0 });
 const RESPONSE_HEADERS = { "content-type": "application/json", "content-length": String(BODY.length), "x-origin": "stable" };
 const realFetch = globalThis.fetch;
-// As workerd's fetch: a Request is built from the arguments (a copy when given one).
+// As workerd's fetch (Request::coerce): a Request without an init is taken as it is,
+// anything else is built into a new Request.
 const localOrigin = async (input, init) => {
-  const req = new Request(input, init);
+  const req = input instanceof Request && init === undefined ? input : new Request(input, init);
   if (req.url.startsWith(${JSON.stringify(ORIGIN)})) return new Response(BODY, { status: 200, headers: RESPONSE_HEADERS });
   return realFetch(req);
 };
@@ -82,7 +83,7 @@ export default {
       for (let i = 0; i < n; i++) {
         const req = incoming(served++);
         if (worker === null) continue;
-        const res = await worker.fetch(req, { ...env, ORIGIN: ${JSON.stringify(ORIGIN)} }, ${process.env.FAKECTX ? "{ waitUntil: (p) => p, passThroughOnException() {} }" : "ctx"});
+        const res = await worker.fetch(req, { ...env, ORIGIN: ${JSON.stringify(ORIGIN)} }, ctx);
         if (res.status === 200) ok++;
       }
     } finally {
@@ -185,7 +186,6 @@ async function main(): Promise<void> {
     await bench.dispose();
   }
 
-  if (process.env.HANDLER_RAW) writeFileSync(process.env.HANDLER_RAW, JSON.stringify(Object.fromEntries(times)));
   const base = median(times.get("baseline")!);
   const net = (name: string): number => median(times.get(name)!) - base;
   // Differences are taken within a round (the targets of a round run back to back) and
