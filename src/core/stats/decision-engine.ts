@@ -12,6 +12,7 @@ import type { Guardrails } from "./guardrails.js";
 import { addDispersionPair, dispersionIndex, runMsprt, type DispersionSum, type TestSummary } from "./msprt.js";
 import { checkSampleRatio, type SrmResult } from "./srm.js";
 import { describeAdvance, describeHold, describeRollback } from "./decision-reasons.js";
+import { holdReasons } from "./hold-reasons.js";
 
 export type { TestStatus, TestSummary } from "./msprt.js";
 
@@ -316,7 +317,7 @@ export function decideCounts(input: CountsInput): Decision {
     explanation.blockers.push("rolling back");
     return { action: "rollback", reason: describeRollback(explanation), explanation };
   }
-  const blockers = describeHold(explanation, g);
+  const blockers = describeHold(explanation, holdReasons(explanation, g));
   explanation.blockers = blockers;
   if (blockers.length > 0) return { action: "hold", reason: `hold: ${blockers.join("; ")}`, explanation };
   return { action: "advance", reason: describeAdvance(explanation), explanation };

@@ -2,7 +2,7 @@
 // webhook show for hold, advance and rollback, built from the Explanation's numbers.
 // Kept apart from the tests themselves so wording changes never touch the statistics.
 import type { Explanation, TestSummary } from "./decision-engine.js";
-import type { Guardrails } from "./guardrails.js";
+import type { HoldReason } from "./hold-reasons.js";
 
 const round = (x: number, digits: number): string => {
   const scale = 10 ** digits;
@@ -54,31 +54,27 @@ export function describeRollback(e: Explanation): string {
   return `rollback: ${parts.join("; ")}`;
 }
 
-export function describeHold(e: Explanation, g: Guardrails): string[] {
-  const blockers: string[] = [];
-  if (e.elapsedMs < e.minDurationMs) blockers.push(`step ran ${Math.floor(e.elapsedMs / 1000)} of ${Math.ceil(e.minDurationMs / 1000)} s`);
-  if (e.canary.requests < e.minRequests) blockers.push(`${e.canary.requests} of ${e.minRequests} canary requests`);
-  if (e.srm.mismatch) {
-    blockers.push(
-      `sample-ratio mismatch: canary share ${pct(e.srm.observedShare)} vs weight ${pct(e.srm.expectedShare)} (p ${e.srm.pValue.toExponential(1)})`,
-    );
-  }
-  if (e.weight >= 100) return blockers;
+/** The words of each hold reason (decided by hold-reasons.ts), with the numbers behind it. */
+export function describeHold(e: Explanation, reasons: readonly HoldReason[]): string[] {
   const need = odds(e.errors.advanceAt);
-  if (e.errors.status === "no-comparison") blockers.push("no stable traffic to compare with");
-  else if (!e.errors.bounded && !(e.canaryErrorUpperBound <= g.sloErrorRate)) {
-    blockers.push(`errors not yet bounded (mSPRT ${odds(e.errors.logRatio)}, advances at <= ${need})`);
-  }
-  if (e.latency.status === "calibrating") blockers.push("latency threshold still calibrating on stable traffic");
-  else if (e.latency.status === "active" && !e.latency.bounded && !latencyWithinThreshold(e, g)) {
-    blockers.push(`latency not yet bounded (mSPRT ${odds(e.latency.logRatio)}, advances at <= ${need})`);
-  }
-  return blockers;
-}
-
-/** Latency's absolute route: the canary's quantile is, with a rollback's confidence, no slower than the threshold. */
-function latencyWithinThreshold(e: Explanation, g: Guardrails): boolean {
-  return e.canarySlowUpperBound <= 1 - g.latencyQuantile;
+  return reasons.map((reason) => {
+    switch (reason) {
+      case "min-duration":
+        return `step ran ${Math.floor(e.elapsedMs / 1000)} of ${Math.ceil(e.minDurationMs / 1000)} s`;
+      case "min-requests":
+        return `${e.canary.requests} of ${e.minRequests} canary requests`;
+      case "sample-ratio":
+        return `sample-ratio mismatch: canary share ${pct(e.srm.observedShare)} vs weight ${pct(e.srm.expectedShare)} (p ${e.srm.pValue.toExponential(1)})`;
+      case "no-stable-traffic":
+        return "no stable traffic to compare with";
+      case "errors-unbounded":
+        return `errors not yet bounded (mSPRT ${odds(e.errors.logRatio)}, advances at <= ${need})`;
+      case "latency-calibrating":
+        return "latency threshold still calibrating on stable traffic";
+      case "latency-unbounded":
+        return `latency not yet bounded (mSPRT ${odds(e.latency.logRatio)}, advances at <= ${need})`;
+    }
+  });
 }
 
 export function describeAdvance(e: Explanation): string {
