@@ -370,6 +370,7 @@ async function measure(label: string, round: number, target: { url: URL; pid: nu
 
 const f1 = (x: number): string => x.toFixed(0);
 const f2 = (x: number): string => x.toFixed(2);
+const signed = (x: number): string => `${x >= 0 ? "+" : ""}${f2(x)}`;
 
 function report(
   args: Args,
@@ -416,9 +417,9 @@ function report(
     `| metric | passthrough | edge-canary | edge-canary vs passthrough | target |`,
     `|---|---:|---:|---:|---|`,
     `| requests/s (median of ${args.rounds}) | ${f1(m(pass, "rps"))} | ${f1(m(edge, "rps"))} | ratio **${f2(ratio)}** (median of per-round ratios ${f2(ratioMed)}) | >= 0.90: ${ok(ratio >= 0.9)} |`,
-    `| latency p50 (ms, median of runs) | ${f2(m(pass, "p50"))} | ${f2(m(edge, "p50"))} | +${f2(m(edge, "p50") - m(pass, "p50"))} ms | |`,
-    `| latency p99 (ms, median of runs) | ${f2(m(pass, "p99"))} | ${f2(m(edge, "p99"))} | +${f2(m(edge, "p99") - m(pass, "p99"))} ms | |`,
-    `| workerd CPU per request (µs, user+sys, median of runs) | ${fc(cpuPass)} | ${fc(cpuEdge)} | ${cpuPass !== undefined && cpuEdge !== undefined ? `+${f1(cpuEdge - cpuPass)} µs (x${f2(cpuEdge / cpuPass)})` : ""} | |`,
+    `| latency p50 (ms, median of runs) | ${f2(m(pass, "p50"))} | ${f2(m(edge, "p50"))} | ${signed(m(edge, "p50") - m(pass, "p50"))} ms | |`,
+    `| latency p99 (ms, median of runs) | ${f2(m(pass, "p99"))} | ${f2(m(edge, "p99"))} | ${signed(m(edge, "p99") - m(pass, "p99"))} ms | |`,
+    `| workerd CPU per request (µs, user+sys, median of runs) | ${fc(cpuPass)} | ${fc(cpuEdge)} | ${cpuPass !== undefined && cpuEdge !== undefined ? `${cpuEdge >= cpuPass ? "+" : ""}${f1(cpuEdge - cpuPass)} µs (x${f2(cpuEdge / cpuPass)})` : ""} | |`,
     `| workerd RSS after the first / last round (MiB) | ${fc(pass[0]?.workerdRssMiB)} / ${fc(pass.at(-1)?.workerdRssMiB)} | ${fc(edge[0]?.workerdRssMiB)} / ${fc(edge.at(-1)?.workerdRssMiB)} | | |`,
     `| errors + timeouts + non-2xx | ${bad(pass)} | ${bad(edge)} | | 0: ${ok(bad(pass) + bad(edge) === 0)} |`,
     `| requests measured (all rounds) | ${sum(pass, "requests")} | ${sum(edge, "requests")} | | |`,
