@@ -89,9 +89,13 @@ export async function handleAdmin(request: Request, env: Env, ctx: ExecutionCont
     return { route: route.id, state: result.value };
   });
 
-  router.all("*", () => error(404, "no such admin endpoint"));
+  const notFound = (): Response => error(404, `no such admin endpoint: ${path} (the API is under ${deps.base}/api)`);
+  router.all("*", notFound);
 
-  return router.fetch(request as unknown as IRequest, env, ctx);
+  // The router only sees paths under its base; anything else under the admin base (say
+  // /__canary/routes/...) matches no route at all and must still get an answer.
+  const response = (await router.fetch(request as unknown as IRequest, env, ctx)) as Response | undefined;
+  return response ?? notFound();
 }
 
 async function readBody(request: Request): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll } from "vitest";
-import { admin, config, origins, originStats, putConfig, route, send } from "./helpers.js";
+import { ADMIN_TOKEN, admin, config, origins, originStats, putConfig, route, send } from "./helpers.js";
 
 const cfg = () => ({
   ...config(route({ weight: 20, sticky: { source: "header", name: "x-user-id" } })),
@@ -46,6 +46,14 @@ describe("handleAdmin: status and commands", () => {
     expect(www.coordinator.state).toMatchObject({ phase: "progressing", release: "r1" });
     expect(www.coordinator.state.epoch).toBeGreaterThanOrEqual(1);
     expect(www.coordinator.effectiveWeight).toBe(20);
+  });
+
+  it("answers a JSON 404 for an authorized path under the admin base that is not an endpoint", async () => {
+    for (const path of ["/__canary/nope", "/__canary/routes/www/rollback", "/__canary/api-v2/status"]) {
+      const r = await send(path, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(r.response.status, path).toBe(404);
+      expect(JSON.parse(r.body) as { error: string }, path).toMatchObject({ error: expect.stringContaining(path) });
+    }
   });
 
   it("answers 404 for an unknown route, 400 for a bad body, 409 for an invalid transition", async () => {
