@@ -29,7 +29,8 @@ export interface CoordinatorStatusView {
   configHash?: string;
   configError?: string[];
   step?: { index: number; weight: number; startedAt: number; evidence: EvidenceSummary };
-  lastDecision?: { action: string; reason: string; at: number; explanation?: unknown };
+  /** epoch: the rollout epoch the engine decided in (the state has moved on when it differs). */
+  lastDecision?: { action: string; reason: string; at: number; epoch?: number; explanation?: unknown };
   isolates: number;
   now: number;
 }

@@ -16,7 +16,11 @@ const decisionText = (r: RouteStatusView, now: number): string => {
   if (!d) return "-";
   // The engine's reasons already start with the action ("hold: ..."); do not say it twice.
   const text = d.reason.startsWith(`${d.action}:`) ? d.reason : `${d.action}: ${d.reason}`;
-  return `${text} (${ago(d.at, Number.isFinite(r.coordinator.now) ? r.coordinator.now : now)})`;
+  // A decision from an earlier epoch (an operator or the engine has changed the rollout
+  // since) is said to be one, as the dashboard does.
+  const state = r.coordinator.state;
+  const stale = state && d.epoch !== undefined && d.epoch !== state.epoch ? ", before the last change" : "";
+  return `${text} (${ago(d.at, Number.isFinite(r.coordinator.now) ? r.coordinator.now : now)}${stale})`;
 };
 
 export function routesTable(status: StatusResponse, now: number): string {

@@ -162,15 +162,16 @@ describe("watch", () => {
 });
 
 describe("renderStatus with recorded replies", () => {
-  // recorded-*.json: replies of the real Worker (wrangler dev, local origins) after a
-  // pause, a promote and a rollback; no isolate had synced the admin request's routes
-  // (isolate: null) and the in-memory lastDecision was gone.
+  // recorded-*.json: replies of the real Worker (the deploy bundle in Miniflare, real
+  // origins on 127.0.0.1) after traffic, a pause, a promote and a rollback; re-record with
+  // `npx tsx scripts/record-admin-fixtures.ts`. The engine's last decision predates the
+  // operator's commands, and the table says so.
   it("renders what the real admin API returned", () => {
     const status = fixtureJson("admin/recorded-status.json") as StatusResponse;
     const text = renderStatus(status, status.routes[0]!.coordinator.now);
-    expect(text).toMatch(/^shop\s+rolled_back\s+v2\.4\.0\s+0 of 0\.\.3\s+0%\s+3\s+1\s+-$/m);
-    expect(text).toMatch(/^api\s+promoted\s+2026-04-20\.1\s+manual\s+100%\s+2\s+1\s+-$/m);
-    expect(text).toMatch(/^shop\s+canary\s+10\s+0\s+0\.00%(\s+[\d.]+){3}$/m);
+    expect(text).toMatch(/^shop\s+rolled_back\s+v2\.4\.0\s+0 of 0\.\.3\s+0%\s+3\s+1\s+hold: step ran \d+ of 600 s; \d+ of 50 canary requests; .*, before the last change\)$/m);
+    expect(text).toMatch(/^api\s+promoted\s+2026-04-20\.1\s+manual\s+100%\s+2\s+1\s+hold: .*, before the last change\)$/m);
+    expect(text).toMatch(/^shop\s+canary\s+\d+\s+0\s+0\.00%(\s+[\d.]+){3}$/m);
     const events = fixtureJson("admin/recorded-events.json") as EventsResponse;
     expect(eventsTable(events.events, Date.now())).toMatch(/shop\s+operator\s+rollback\s+paused > rolled_back\s+0\s+0%\s+drill/);
   });
