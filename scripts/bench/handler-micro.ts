@@ -39,7 +39,7 @@ const ORIGIN = "http://127.0.0.1:9";
  */
 const harness = (imports: Record<string, string>): string => `
 ${Object.entries(imports)
-  .map(([name, file], i) => `import w${i} from "./${file}";`)
+  .map(([, file], i) => `import w${i} from "./${file}";`)
   .join("\n")}
 export { Coordinator } from "./${imports["edge-canary"]}";
 const targets = { baseline: null, ${Object.keys(imports)
@@ -77,13 +77,14 @@ export default {
     const n = Number(u.searchParams.get("n"));
     const worker = targets[name];
     if (worker === undefined) return new Response("unknown target " + name, { status: 400 });
+    const workerEnv = { ...env, ORIGIN: ${JSON.stringify(ORIGIN)} };
     globalThis.fetch = localOrigin;
     let ok = 0;
     try {
       for (let i = 0; i < n; i++) {
         const req = incoming(served++);
         if (worker === null) continue;
-        const res = await worker.fetch(req, { ...env, ORIGIN: ${JSON.stringify(ORIGIN)} }, ctx);
+        const res = await worker.fetch(req, workerEnv, ctx);
         if (res.status === 200) ok++;
       }
     } finally {
