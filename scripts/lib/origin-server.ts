@@ -7,10 +7,14 @@
 //   POST /__origin/mode   -> body { failRate?: 0..1, failStatus?: number, delayMs?: number, down?: boolean }
 //   GET  /stream?chunks=N&everyMs=M -> 200 headers at once, then N text chunks M ms apart
 //                            (a slow body, to show the origin timeout covers headers only)
+//   GET  /ws (Upgrade: websocket) -> a WebSocket that first sends {version, headers} (what
+//                            the proxy forwarded) and then echoes each message as
+//                            "<version>: <message>"
 //   any other path        -> 200 JSON (or HTML for text/html) naming the version, echoing
 //                            method, path, query, selected headers and body length.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { WebSocketServer } from "ws";
 
 export interface OriginMode {
   failRate: number;
@@ -114,18 +118,18 @@ export async function startOrigin(name: string, port = 0, random: () => number =
       path: url.pathname,
       query: url.search,
       bodyLength: body.length,
-      headers: {
-        host: req.headers.host,
-        "x-forwarded-host": req.headers["x-forwarded-host"],
-        "x-forwarded-proto": req.headers["x-forwarded-proto"],
-        "x-canary-variant": req.headers["x-canary-variant"],
-        "x-canary-release": req.headers["x-canary-release"],
-        "x-canary-override": req.headers["x-canary-override"],
-        "x-canary-internal": req.headers["x-canary-internal"],
-        connection: req.headers.connection,
-        "keep-alive": req.headers["keep-alive"],
-        "x-custom": req.headers["x-custom"],
-      },
+      headers: forwardedHeaders(req),
+    });
+  });
+  // WebSockets: only /ws upgrades; anything else is refused at the socket.
+  const sockets = new WebSocketServer({ noServer: true });
+  server.on("upgrade", (req: IncomingMessage, socket, head) => {
+    if (new URL(req.url ?? "/", "http://origin").pathname !== "/ws") return socket.destroy();
+    state.requests++;
+    state.byMethod.GET = (state.byMethod.GET ?? 0) + 1;
+    sockets.handleUpgrade(req, socket, head, (ws) => {
+      ws.send(JSON.stringify({ version: name, headers: forwardedHeaders(req) }));
+      ws.on("message", (data) => ws.send(`${name}: ${String(data)}`));
     });
   });
   server.keepAliveTimeout = 30_000;
@@ -142,10 +146,29 @@ export async function startOrigin(name: string, port = 0, random: () => number =
   state.url = `http://127.0.0.1:${addr.port}`;
   state.close = () =>
     new Promise<void>((resolve) => {
+      // Upgraded sockets are no longer the HTTP server's connections.
+      for (const ws of sockets.clients) ws.terminate();
       server.closeAllConnections();
       server.close(() => resolve());
     });
   return state;
+}
+
+/** The request headers a proxy is tested on: forwarding, variant, hygiene. */
+function forwardedHeaders(req: IncomingMessage): Record<string, string | string[] | undefined> {
+  return {
+    host: req.headers.host,
+    "x-forwarded-host": req.headers["x-forwarded-host"],
+    "x-forwarded-proto": req.headers["x-forwarded-proto"],
+    "x-canary-variant": req.headers["x-canary-variant"],
+    "x-canary-release": req.headers["x-canary-release"],
+    "x-canary-override": req.headers["x-canary-override"],
+    "x-canary-internal": req.headers["x-canary-internal"],
+    connection: req.headers.connection,
+    "keep-alive": req.headers["keep-alive"],
+    upgrade: req.headers.upgrade,
+    "x-custom": req.headers["x-custom"],
+  };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

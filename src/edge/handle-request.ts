@@ -67,7 +67,7 @@ export async function handleRequest(request: Request, url: URL, env: Env, ctx: E
   if (served.response && !route.exposeHeaders && !result.fallback && !minted) response = served.response;
   else {
     response = served.response
-      ? new Response(served.response.body, served.response)
+      ? rewrap(served.response, served.status)
       : errorResponse(502, served.errorKind === "timeout" ? "origin_timeout" : "origin_unreachable", `${result.servedBy} origin failed: ${served.message ?? served.errorKind}`);
     const out = response.headers;
     if (route.exposeHeaders) {
@@ -93,6 +93,16 @@ export async function handleRequest(request: Request, url: URL, env: Env, ctx: E
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
   return response;
+}
+
+/**
+ * A mutable copy of an origin response, body streamed. A WebSocket upgrade (101) has no
+ * body but a socket, which must be handed over, or the client's upgrade fails.
+ */
+function rewrap(origin: Response, status: number): Response {
+  // The status is already read (a number): no extra runtime call on the common path.
+  if (status === 101 && origin.webSocket) return new Response(null, { status: 101, webSocket: origin.webSocket, headers: origin.headers });
+  return new Response(origin.body, origin);
 }
 
 function countryAllowed(route: RouteConfig, country: string): boolean {

@@ -11,6 +11,9 @@ import type { OriginConfig, Variant } from "../core/config/schema.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection", "x-forwarded-host", "x-forwarded-proto"]);
 
+/** An Upgrade header asking for a WebSocket (the only upgrade a Worker can proxy). */
+export const isWebSocketUpgrade = (upgrade: string | null): boolean => upgrade !== null && upgrade.trim().toLowerCase() === "websocket";
+
 /** Origin URL for a request URL: origin base (with its optional path prefix) + path + query. */
 export function originUrl(origin: string, url: URL): string {
   // `origin` is validated as an absolute http(s) URL without query or fragment, so
@@ -24,19 +27,23 @@ export function originUrl(origin: string, url: URL): string {
  * hop-by-hop headers (and those Connection lists), the override header and any
  * client-sent x-canary-*, then sets the forwarding and variant headers. One forEach
  * pass finds what to drop, so the common request (nothing to drop) only pays the sets.
+ * `Upgrade: websocket` is the one hop-by-hop header kept: it is how a Worker asks
+ * fetch() for a WebSocket to the origin (the runtime writes the handshake itself).
  */
 export function sanitizeOriginHeaders(headers: Headers, url: URL, variant: Variant, release: string, stripHeader: string): void {
   const strip = stripHeader.toLowerCase();
   let drop: string[] | undefined;
   let client: string | undefined;
+  let websocket = false;
   headers.forEach((value, name) => {
     if (HOP_BY_HOP.has(name) || name === strip || name.startsWith("x-canary-")) {
       (drop ??= []).push(name);
       // Headers the client listed in Connection are hop-by-hop too (RFC 9110 7.6.1): rare.
       if (name === "connection") for (const listed of value.toLowerCase().split(",")) drop.push(listed.trim());
+      else if (name === "upgrade") websocket = isWebSocketUpgrade(value);
     } else if (name === "cf-connecting-ip") client = value;
   });
-  if (drop) for (const name of drop) if (name) headers.delete(name);
+  if (drop) for (const name of drop) if (name && !(websocket && name === "upgrade")) headers.delete(name);
   // Behind Cloudflare the client address is known; a client-sent chain is replaced.
   if (client) headers.set("x-forwarded-for", client);
   headers.set("x-forwarded-host", url.host);
