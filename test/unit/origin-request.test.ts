@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildOriginRequest, originUrl, sanitizeOriginHeaders } from "../../src/edge/origin-request.js";
+import { buildOriginRequest, isWebSocketUpgrade, originUrl, sanitizeOriginHeaders } from "../../src/edge/origin-request.js";
 
 const url = new URL("https://app.example/a/b?x=1");
 const headersOf = (init: Record<string, string>): Headers => {
@@ -39,10 +39,30 @@ describe("sanitizeOriginHeaders", () => {
     expect(h.get("x-forwarded-host")).toBe("app.example");
   });
 
+  it("keeps Upgrade: websocket (the runtime writes the handshake) and drops any other upgrade", () => {
+    const ws = headersOf({ connection: "Upgrade", upgrade: "WebSocket", "sec-websocket-key": "k", "sec-websocket-version": "13" });
+    expect([...ws.keys()].sort()).toEqual(["sec-websocket-key", "sec-websocket-version", "upgrade", "x-canary-release", "x-canary-variant", "x-forwarded-host", "x-forwarded-proto"]);
+    expect(ws.get("upgrade")).toBe("WebSocket");
+    const h2c = headersOf({ connection: "Upgrade, HTTP2-Settings", upgrade: "h2c", "http2-settings": "AAMAAABkAAQCAAAAAAIAAAAA" });
+    expect(h2c.has("upgrade")).toBe(false);
+    expect(h2c.has("http2-settings")).toBe(false);
+  });
+
   it("sets x-forwarded-for from cf-connecting-ip over a client-sent chain, and keeps the chain otherwise", () => {
     expect(headersOf({ "cf-connecting-ip": "203.0.113.9", "x-forwarded-for": "10.0.0.1" }).get("x-forwarded-for")).toBe("203.0.113.9");
     expect(headersOf({ "x-forwarded-for": "10.0.0.1, 10.0.0.2" }).get("x-forwarded-for")).toBe("10.0.0.1, 10.0.0.2");
   });
+});
+
+describe("isWebSocketUpgrade", () => {
+  it.each<[string | null, boolean]>([
+    ["websocket", true],
+    [" WebSocket ", true],
+    ["h2c", false],
+    ["websocket, h2c", false],
+    ["", false],
+    [null, false],
+  ])("%j -> %s", (value, expected) => expect(isWebSocketUpgrade(value)).toBe(expected));
 });
 
 describe("buildOriginRequest", () => {
