@@ -34,6 +34,8 @@ const OPS: Record<string, string> = {
   "headers: forEach scan": `(req) => { let n = 0; req.headers.forEach((v, k) => { if (k.startsWith("x-canary-")) n++; }); return n; }`,
   "headers: 14 deletes of absent names": `(req) => { const h = new Headers(req.headers); for (const k of HOP) h.delete(k); h.delete("x-canary-override"); h.delete("x-canary-variant"); h.delete("x-canary-release"); return h; }`,
   "headers: new Headers(request.headers) alone": `(req) => new Headers(req.headers)`,
+  "request.cf, production-shaped (~1 KB): JSON.parse + deep freeze, what workerd does on the first read": `() => freeze(JSON.parse(CF_JSON)).country`,
+  "request.cf, the bench's two-field blob: JSON.parse + deep freeze": `() => freeze(JSON.parse(CF_SMALL)).country`,
   "headers: get(cookie)": `(req) => req.headers.get("cookie")`,
   "headers: set on a new Headers": `() => new Headers().set("x-canary-variant", "canary")`,
   "request: new URL(request.url)": `(req) => new URL(req.url)`,
@@ -64,6 +66,10 @@ async function originRequestModule(): Promise<string> {
 const script = (originRequest: string) => `
 ${originRequest}
 const ORIGIN = { origin: "http://127.0.0.1:1", timeoutMs: 1000 };
+// The request.cf shape Cloudflare sends (Miniflare's fallback cf), as the JSON workerd parses lazily.
+const CF_JSON = ${JSON.stringify(JSON.stringify(PRODUCTION_CF))};
+const CF_SMALL = ${JSON.stringify(JSON.stringify({ colo: "LOC", country: "DE" }))};
+const freeze = (o) => { if (o && typeof o === "object") { for (const k in o) freeze(o[k]); Object.freeze(o); } return o; };
 let url; const URL_OF = (req) => (url ??= new URL(req.url));
 const HOP = new Set(["connection","keep-alive","proxy-authenticate","proxy-authorization","te","trailer","transfer-encoding","upgrade","proxy-connection","x-forwarded-host","x-forwarded-proto"]);
 const RH = { "content-type": "application/json", "content-length": "5", "set-cookie": "a=b", date: "x" };
@@ -76,6 +82,34 @@ export default { async fetch(req, env, ctx) {
   let x; for (let i = 0; i < n; i++) x = op(req, ctx);
   return new Response(typeof x);
 } }`;
+
+/** request.cf as Cloudflare fills it (the shape of Miniflare's fallback cf; values illustrative). */
+const PRODUCTION_CF = {
+  asOrganization: "Example Broadband",
+  asn: 395747,
+  colo: "DFW",
+  city: "Austin",
+  region: "Texas",
+  regionCode: "TX",
+  metroCode: "635",
+  postalCode: "78701",
+  country: "US",
+  continent: "NA",
+  timezone: "America/Chicago",
+  latitude: "30.27130",
+  longitude: "-97.74260",
+  clientTcpRtt: 12,
+  httpProtocol: "HTTP/2",
+  requestPriority: "weight=192;exclusive=0",
+  tlsCipher: "AEAD-AES128-GCM-SHA256",
+  tlsVersion: "TLSv1.3",
+  tlsClientAuth: Object.fromEntries(
+    ["certPresented", "certVerified", "certRevoked", "certIssuerDN", "certSubjectDN", "certIssuerDNRFC2253", "certSubjectDNRFC2253", "certIssuerDNLegacy", "certSubjectDNLegacy", "certSerial", "certIssuerSerial", "certSKI", "certIssuerSKI", "certFingerprintSHA1", "certFingerprintSHA256", "certNotBefore", "certNotAfter"].map((k) => [k, k === "certVerified" ? "NONE" : k.endsWith("Presented") || k.endsWith("Revoked") ? "0" : ""]),
+  ),
+  edgeRequestKeepAliveStatus: 1,
+  clientTrustScore: 99,
+  botManagement: { corporateProxy: false, verifiedBot: false, ja3Hash: "25b4882c2bcb50cd6b469ff28c596742", staticResource: false, detectionIds: [], score: 99 },
+};
 
 const REQUEST_HEADERS = {
   cookie: "canary_id=abcdefghijklmnopqrstuv; other=1",
