@@ -89,7 +89,7 @@ export async function handleAdmin(request: Request, env: Env, ctx: ExecutionCont
     return { route: route.id, state: result.value };
   });
 
-  const notFound = (): Response => error(404, `no such admin endpoint: ${path} (the API is under ${deps.base}/api)`);
+  const notFound = (): Response => error(404, `no such admin endpoint: ${request.method} ${path} (the API is under ${deps.base}/api)`);
   router.all("*", notFound);
 
   // The router only sees paths under its base; anything else under the admin base (say

@@ -52,8 +52,12 @@ describe("handleAdmin: status and commands", () => {
     for (const path of ["/__canary/nope", "/__canary/routes/www/rollback", "/__canary/api-v2/status"]) {
       const r = await send(path, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(r.response.status, path).toBe(404);
-      expect(JSON.parse(r.body) as { error: string }, path).toMatchObject({ error: expect.stringContaining(path) });
+      expect(JSON.parse(r.body) as { error: string }, path).toMatchObject({ error: expect.stringContaining(`GET ${path}`) });
     }
+    // A known path with the wrong method names the method, so the mistake is visible.
+    const post = await send("/__canary/api/status", { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(post.response.status).toBe(404);
+    expect(post.body).toContain("POST /__canary/api/status");
   });
 
   it("answers 404 for an unknown route, 400 for a bad body, 409 for an invalid transition", async () => {
