@@ -6,37 +6,18 @@ import {
   decide,
   decideCounts,
   type Action,
-  type ArmCounts,
   type BucketCounts,
   type CountsInput,
   type Decision,
   type DecisionInput,
 } from "../../src/core/stats/decision-engine.js";
-import { GuardrailsSchema } from "../../src/core/stats/guardrails.js";
+import { arm, countsInput, defaultGuardrails } from "./counts-input.js";
 import { canaryEventProbability } from "../../src/core/stats/msprt.js";
 import { binomial, createRandom, normal, poisson, type Random } from "../../src/core/stats/prng.js";
 import { checkSampleRatio } from "../../src/core/stats/srm.js";
 
-const g = GuardrailsSchema.parse(undefined);
+const g = defaultGuardrails;
 const severity: Record<Action, number> = { advance: 0, hold: 1, rollback: 2 };
-
-const arm = (requests: number, errors = 0, slow = 0, timed = requests): ArmCounts => ({ requests, errors, timed, slow });
-
-/** A CountsInput whose clock sits at the end of its last 10 s bucket. */
-function countsInput(buckets: BucketCounts[], over: Partial<CountsInput> = {}): CountsInput {
-  return {
-    now: buckets.length * 10_000,
-    stepStartedAt: 0,
-    weight: 5,
-    minDurationMs: 60_000,
-    minRequests: 200,
-    guardrails: g,
-    buckets,
-    latencyThresholdMs: 300,
-    latencySource: "frozen",
-    ...over,
-  };
-}
 
 interface Traffic {
   rate: number;

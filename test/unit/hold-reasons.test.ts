@@ -2,29 +2,14 @@
 import { describe, expect, it } from "vitest";
 import { decideCounts, type ArmCounts, type BucketCounts, type CountsInput } from "../../src/core/stats/decision-engine.js";
 import { describeHold } from "../../src/core/stats/decision-reasons.js";
-import { GuardrailsSchema } from "../../src/core/stats/guardrails.js";
 import { holdReasons, type HoldReason } from "../../src/core/stats/hold-reasons.js";
+import { arm, countsInput, defaultGuardrails } from "./counts-input.js";
 
-const g = GuardrailsSchema.parse(undefined);
-const arm = (requests: number, errors = 0, slow = 0): ArmCounts => ({ requests, errors, timed: requests, slow });
+const g = defaultGuardrails;
 
 /** Six 10 s buckets of the given per-bucket counts, the clock at the end of the last. */
-function explain(stable: ArmCounts, canary: ArmCounts, over: Partial<CountsInput> = {}) {
-  const buckets: BucketCounts[] = Array.from({ length: 6 }, (_, i) => ({ start: i * 10_000, stable, canary }));
-  const input: CountsInput = {
-    now: 60_000,
-    stepStartedAt: 0,
-    weight: 5,
-    minDurationMs: 60_000,
-    minRequests: 200,
-    guardrails: g,
-    buckets,
-    latencyThresholdMs: 300,
-    latencySource: "frozen",
-    ...over,
-  };
-  return decideCounts(input);
-}
+const explain = (stable: ArmCounts, canary: ArmCounts, over: Partial<CountsInput> = {}) =>
+  decideCounts(countsInput(Array.from({ length: 6 }, (_, i): BucketCounts => ({ start: i * 10_000, stable, canary })), over));
 
 describe("holdReasons", () => {
   it("is empty exactly when the engine advances", () => {
