@@ -21,11 +21,10 @@
 //     see what a change to the request path saves
 import { writeFileSync } from "node:fs";
 import { copyFile, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { Miniflare, type MiniflareOptions } from "miniflare";
+import { invokedAs, machineLine, readMicroArgs, signed } from "../lib/bench-report.js";
 import { bundleWorker, edgeCanaryOptions, repoRoot, snapshotSource } from "../lib/local-worker.js";
 import { median } from "../lib/median.js";
 import { benchConfigDocument } from "./hot-path.js";
@@ -109,20 +108,20 @@ export interface HandlerBench {
 }
 
 /** Bundles the Workers under test into one Miniflare with edge-canary's bindings. */
-export async function startHandlerBench(opts: { compare?: string; minify?: boolean; inspectorPort?: number } = {}): Promise<HandlerBench> {
+export async function startHandlerBench(opts: { compare?: string } = {}): Promise<HandlerBench> {
   const cleanups: Array<() => Promise<unknown>> = [];
   const dispose = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) await fn().catch((e: Error) => console.error(`cleanup: ${e.message}`));
   };
   try {
-    const bundle = await bundleWorker(repoRoot, { minify: opts.minify });
+    const bundle = await bundleWorker(repoRoot);
     cleanups.push(bundle.cleanup);
     const dir = dirname(bundle.scriptPath);
     const targets: Target[] = [{ name: "edge-canary", file: "index.js" }];
     if (opts.compare) {
       const snap = await snapshotSource(opts.compare);
       cleanups.push(snap.cleanup);
-      const other = await bundleWorker(snap.dir, { minify: opts.minify });
+      const other = await bundleWorker(snap.dir);
       cleanups.push(other.cleanup);
       await copyFile(other.scriptPath, join(dir, "compare.js"));
       targets.push({ name: `edge-canary@${opts.compare}`, file: "compare.js" });
@@ -134,7 +133,7 @@ export async function startHandlerBench(opts: { compare?: string; minify?: boole
     const options = await edgeCanaryOptions(join(dir, "harness.js"), repoRoot);
     const files = ["harness.js", ...targets.map((t) => t.file)];
     const modules = files.map((file) => ({ type: "ESModule" as const, path: join(dir, file) }));
-    const mf = new Miniflare({ ...options, scriptPath: undefined, modules, port: undefined, host: undefined, inspectorPort: opts.inspectorPort } as MiniflareOptions);
+    const mf = new Miniflare({ ...options, scriptPath: undefined, modules, port: undefined, host: undefined } as MiniflareOptions);
     cleanups.push(() => mf.dispose());
     await mf.ready;
     const kv = await mf.getKVNamespace("CANARY_CONFIG");
@@ -158,19 +157,9 @@ export async function startHandlerBench(opts: { compare?: string; minify?: boole
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      n: { type: "string", default: "1000" },
-      rounds: { type: "string", default: "45" },
-      compare: { type: "string" },
-      out: { type: "string", default: join(here, "results/handler-micro.md") },
-    },
-  });
-  const n = Number(values.n);
-  const rounds = Number(values.rounds);
-  if (!(n >= 1 && rounds >= 1)) throw new Error("--n and --rounds must be >= 1");
+  const { n, rounds, out, values } = readMicroArgs({ n: 1000, rounds: 45, out: join(here, "results/handler-micro.md") }, { compare: { type: "string" } });
 
-  const bench = await startHandlerBench({ compare: values.compare });
+  const bench = await startHandlerBench({ compare: values.compare as string | undefined });
   const names = bench.names;
   const times = new Map<string, number[]>(names.map((k) => [k, []]));
   try {
@@ -192,26 +181,24 @@ async function main(): Promise<void> {
   // Differences are taken within a round (the targets of a round run back to back) and
   // then the median over rounds, which cancels most of the machine's drift.
   const paired = (a: string, b: string): number => median(times.get(a)!.map((x, i) => x - times.get(b)![i]!));
-  const signed = (x: number): string => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
   const rows = names
     .filter((name) => name !== "baseline")
-    .map((name) => `| ${name} | ${net(name).toFixed(1)} | ${(Math.min(...times.get(name)!) - base).toFixed(1)} | ${name === "passthrough" ? "" : signed(paired(name, "passthrough"))} |`);
+    .map((name) => `| ${name} | ${net(name).toFixed(1)} | ${(Math.min(...times.get(name)!) - base).toFixed(1)} | ${name === "passthrough" ? "" : signed(paired(name, "passthrough"), 1)} |`);
   const compared = names.find((name) => name.startsWith("edge-canary@"));
   if (compared) {
     const diffs = times.get("edge-canary")!.map((x, i) => x - times.get(compared)![i]!);
     const mean = diffs.reduce((a, d) => a + d, 0) / diffs.length;
     rows.push(
       "",
-      `edge-canary (working tree) - ${compared}: ${signed(median(diffs))} µs per request (median of ${diffs.length} per-round differences; mean ${signed(mean)}).`,
+      `edge-canary (working tree) - ${compared}: ${signed(median(diffs), 1)} µs per request (median of ${diffs.length} per-round differences; mean ${signed(mean, 1)}).`,
     );
   }
-  const command = ["npm run bench:handler", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const md = [
     "# Whole-handler microbenchmark (in-isolate origin)",
     "",
     `- date: ${new Date().toISOString()}`,
-    `- machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? "?"}, Node ${process.version}; shared, other jobs may run`,
-    `- command: \`${command}\``,
+    `- machine: ${machineLine()}`,
+    `- command: \`${invokedAs("bench:handler")}\``,
     `- each Worker's fetch handler runs ${n} times per round inside one workerd request, origin answered in the isolate; ` +
       `median of ${rounds} rounds after a warm-up round, minus the cost of building the incoming requests (${base.toFixed(1)} µs)`,
     "",
@@ -221,7 +208,7 @@ async function main(): Promise<void> {
     "",
   ].join("\n");
   console.log(md);
-  writeFileSync(resolve(values.out!), md);
+  writeFileSync(out, md);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -28,7 +28,6 @@
 //        logic) in the same rounds, to split the gap into mechanism cost and our own
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -39,6 +38,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { bundleWorker, edgeCanaryOptions, snapshotSource } from "../lib/local-worker.js";
 import { benchConfigDocument, fmtUs, identityPool, runHotPath, type HotPathResult } from "./hot-path.js";
+import { invokedAs, machineLine, signed } from "../lib/bench-report.js";
 import { median } from "../lib/median.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -370,7 +370,6 @@ async function measure(label: string, round: number, target: { url: URL; pid: nu
 
 const f1 = (x: number): string => x.toFixed(0);
 const f2 = (x: number): string => x.toFixed(2);
-const signed = (x: number): string => `${x >= 0 ? "+" : ""}${f2(x)}`;
 
 function report(
   args: Args,
@@ -397,12 +396,11 @@ function report(
   const ratioMed = median(ratios);
   const bad = (xs: RunStats[]): number => sum(xs, "errors") + sum(xs, "timeouts") + sum(xs, "non2xx");
   const ok = (b: boolean): string => (b ? "meets" : "**misses**");
-  const cpu = cpus()[0]?.model ?? "unknown";
   const lines = [
     `# edge-canary request-path benchmark`,
     ``,
     `- date: ${startedAt.toISOString()}`,
-    `- machine: ${cpus().length} CPUs (nproc), ${cpu}, Node ${process.version}, ${process.platform}/${process.arch}; shared machine, other jobs may run`,
+    `- machine: ${machineLine()}`,
     `- command: \`${command}\``,
     `- load: autocannon ${args.connections} connections, ${args.duration} s per run after a ${args.warmup} s warm-up, ` +
       `${args.rounds} rounds interleaved ${args.floor ? "passthrough/edge-canary/floor" : "passthrough/edge-canary"}, medians; GET /api/items?page=2, ` +
@@ -417,8 +415,8 @@ function report(
     `| metric | passthrough | edge-canary | edge-canary vs passthrough | target |`,
     `|---|---:|---:|---:|---|`,
     `| requests/s (median of ${args.rounds}) | ${f1(m(pass, "rps"))} | ${f1(m(edge, "rps"))} | ratio **${f2(ratio)}** (median of per-round ratios ${f2(ratioMed)}) | >= 0.90: ${ok(ratio >= 0.9)} |`,
-    `| latency p50 (ms, median of runs) | ${f2(m(pass, "p50"))} | ${f2(m(edge, "p50"))} | ${signed(m(edge, "p50") - m(pass, "p50"))} ms | |`,
-    `| latency p99 (ms, median of runs) | ${f2(m(pass, "p99"))} | ${f2(m(edge, "p99"))} | ${signed(m(edge, "p99") - m(pass, "p99"))} ms | |`,
+    `| latency p50 (ms, median of runs) | ${f2(m(pass, "p50"))} | ${f2(m(edge, "p50"))} | ${signed(m(edge, "p50") - m(pass, "p50"), 2)} ms | |`,
+    `| latency p99 (ms, median of runs) | ${f2(m(pass, "p99"))} | ${f2(m(edge, "p99"))} | ${signed(m(edge, "p99") - m(pass, "p99"), 2)} ms | |`,
     `| workerd CPU per request (µs, user+sys, median of runs) | ${fc(cpuPass)} | ${fc(cpuEdge)} | ${cpuPass !== undefined && cpuEdge !== undefined ? `${cpuEdge >= cpuPass ? "+" : ""}${f1(cpuEdge - cpuPass)} µs (x${f2(cpuEdge / cpuPass)})` : ""} | |`,
     `| workerd RSS after the first / last round (MiB) | ${fc(pass[0]?.workerdRssMiB)} / ${fc(pass.at(-1)?.workerdRssMiB)} | ${fc(edge[0]?.workerdRssMiB)} / ${fc(edge.at(-1)?.workerdRssMiB)} | | |`,
     `| errors + timeouts + non-2xx | ${bad(pass)} | ${bad(edge)} | | 0: ${ok(bad(pass) + bad(edge) === 0)} |`,
@@ -486,7 +484,7 @@ async function main(): Promise<void> {
     });
   }
   const startedAt = new Date();
-  const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
+  const command = invokedAs("bench");
   try {
     let hot: HotPathResult | undefined;
     if (!args.skipHotPath) {

@@ -11,11 +11,10 @@
 //
 //   npm run bench:micro -- [--n 20000] [--rounds 5] [--only a,b] [--out FILE]
 import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
+import { invokedAs, machineLine, readMicroArgs } from "../lib/bench-report.js";
 import { median } from "../lib/median.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -121,19 +120,10 @@ const REQUEST_HEADERS = {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      n: { type: "string", default: "20000" },
-      rounds: { type: "string", default: "5" },
-      only: { type: "string" },
-      out: { type: "string", default: join(here, "results/workerd-micro.md") },
-    },
-  });
-  const n = Number(values.n);
-  const rounds = Number(values.rounds);
-  if (!(n >= 1 && rounds >= 1)) throw new Error("--n and --rounds must be >= 1");
+  const { n, rounds, out, values } = readMicroArgs({ n: 20000, rounds: 5, out: join(here, "results/workerd-micro.md") }, { only: { type: "string" } });
+  const only = values.only as string | undefined;
   const names = Object.keys(OPS);
-  const selected = values.only ? names.filter((k) => values.only!.split(",").some((s) => k.includes(s))) : names;
+  const selected = only ? names.filter((k) => only.split(",").some((s) => k.includes(s))) : names;
   if (!selected.includes("noop")) selected.unshift("noop");
   const mf = new Miniflare({ modules: true, compatibilityDate: "2026-04-20", script: script(await originRequestModule()) });
   const times = new Map<string, number[]>();
@@ -161,8 +151,8 @@ async function main(): Promise<void> {
     "# In-workerd microbenchmarks",
     "",
     `- date: ${new Date().toISOString()}`,
-    `- machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? "?"}, Node ${process.version}; shared, other jobs may run`,
-    `- command: \`npm run bench:micro -- --n ${n} --rounds ${rounds}${values.only ? ` --only ${values.only}` : ""}\``,
+    `- machine: ${machineLine()}`,
+    `- command: \`${invokedAs("bench:micro")}\``,
     `- each op runs ${n} times inside one request (6 request headers); median of ${rounds} rounds after a warm-up round, minus the no-op loop (${base.toFixed(2)} µs)`,
     "",
     "| op | µs per call (median) | µs (best round) |",
@@ -171,7 +161,7 @@ async function main(): Promise<void> {
     "",
   ].join("\n");
   console.log(md);
-  writeFileSync(resolve(values.out!), md);
+  writeFileSync(out, md);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
