@@ -10,7 +10,12 @@
 // so only the proportions are meaningful. The coordinator Durable Object runs in the
 // same isolate here (in production it does not); its frames are listed too.
 //
-//   npm run bench:profile -- [--duration 6] [--connections 50] [--top 25] [--out FILE]
+// `--worker floor|passthrough` profiles one of the bench's baseline Workers under the
+// same load instead, so two profiles can be compared function by function (samples per
+// 1,000 requests).
+//
+//   npm run bench:profile -- [--worker edge-canary|floor|passthrough] [--duration 6]
+//     [--connections 50] [--top 25] [--out FILE]
 import { fork } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -18,7 +23,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { Miniflare, type MiniflareOptions } from "miniflare";
 import WebSocket from "ws";
-import { bundleWorker, edgeCanaryOptions, repoRoot } from "../lib/local-worker.js";
+import { baselineWorkerOptions, bundleWorker, edgeCanaryOptions, repoRoot } from "../lib/local-worker.js";
 import { benchConfigDocument, identityPool } from "./hot-path.js";
 
 interface ProfileNode {
@@ -29,6 +34,7 @@ interface ProfileNode {
 }
 
 const INSPECTOR_PORT = 9239;
+const WORKERS = ["edge-canary", "floor", "passthrough"];
 
 /** Self and inclusive sample counts per function (name + bundle line). */
 export function tally(nodes: ProfileNode[]): { self: Map<string, number>; inclusive: Map<string, number>; total: number } {
@@ -61,23 +67,30 @@ async function main(): Promise<void> {
       duration: { type: "string", default: "6" },
       connections: { type: "string", default: "50" },
       top: { type: "string", default: "25" },
-      out: { type: "string", default: "/tmp/edge-canary.cpuprofile" },
+      out: { type: "string" },
+      worker: { type: "string", default: "edge-canary" },
     },
   });
+  const worker = values.worker!;
+  if (!WORKERS.includes(worker)) throw new Error(`--worker must be one of ${WORKERS.join(", ")}, got "${worker}"`);
+  const out = values.out ?? `/tmp/${worker}.cpuprofile`;
   const origin = fork(fileURLToPath(new URL("./proxy-bench.ts", import.meta.url)), ["--origin-child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const originUrl = await new Promise<string>((ok) => origin.once("message", (m) => ok((m as { url: string }).url)));
   const { scriptPath, cleanup } = await bundleWorker(repoRoot, { minify: false });
-  const mf = new Miniflare({ ...(await edgeCanaryOptions(scriptPath, repoRoot)), inspectorPort: INSPECTOR_PORT } as MiniflareOptions);
+  const edgeOptions = await edgeCanaryOptions(scriptPath, repoRoot);
+  const compatibilityDate = (edgeOptions as { compatibilityDate: string }).compatibilityDate;
+  const options = worker === "edge-canary" ? edgeOptions : baselineWorkerOptions(`${worker}-worker.js`, originUrl, compatibilityDate);
+  const mf = new Miniflare({ ...options, inspectorPort: INSPECTOR_PORT } as MiniflareOptions);
   try {
     const url = await mf.ready;
-    await (await mf.getKVNamespace("CANARY_CONFIG")).put("config", benchConfigDocument(originUrl, originUrl));
+    if (worker === "edge-canary") await (await mf.getKVNamespace("CANARY_CONFIG")).put("config", benchConfigDocument(originUrl, originUrl));
     const requests = identityPool(10_000).map((id, i) => ({ method: "GET" as const, path: "/api/items?page=2", headers: i % 10 ? { cookie: `canary_id=${id}` } : {} }));
     const load = (duration: number) => autocannon({ url: url.href, connections: Number(values.connections), duration, requests });
     await load(2); // warm-up: JIT, config cache, first sync
 
     const targets = (await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json()) as { id: string; webSocketDebuggerUrl: string }[];
-    const target = targets.find((t) => t.id.includes("edge-canary"));
-    if (!target) throw new Error(`no edge-canary inspector target among ${targets.map((t) => t.id).join(", ")}`);
+    const target = targets.find((t) => t.id.includes(worker));
+    if (!target) throw new Error(`no ${worker} inspector target among ${targets.map((t) => t.id).join(", ")}`);
     const ws = new WebSocket(target.webSocketDebuggerUrl);
     await new Promise((ok, fail) => ws.once("open", ok).once("error", fail));
     let nextId = 0;
@@ -98,7 +111,7 @@ async function main(): Promise<void> {
     const result = await load(Number(values.duration));
     const { profile } = await send<{ profile: { nodes: ProfileNode[] } }>("Profiler.stop");
     ws.close();
-    writeFileSync(values.out!, JSON.stringify(profile));
+    writeFileSync(out, JSON.stringify(profile));
 
     const n = result.requests.total;
     const { self, inclusive, total } = tally(profile.nodes);
@@ -108,7 +121,7 @@ async function main(): Promise<void> {
     console.log(`${n} requests in ${values.duration} s, ${total} samples; per 1,000 requests and share of samples:`);
     console.log("\nself\n" + rows(self).join("\n"));
     console.log("\ninclusive\n" + rows(inclusive).join("\n"));
-    console.log(`\nprofile written to ${values.out} (Chrome DevTools > Performance > Load profile)`);
+    console.log(`\n${worker} profile written to ${out} (Chrome DevTools > Performance > Load profile)`);
   } finally {
     await mf.dispose();
     await cleanup();

@@ -36,7 +36,7 @@ import type { Miniflare, MiniflareOptions } from "miniflare";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { bundleWorker, edgeCanaryOptions, snapshotSource } from "../lib/local-worker.js";
+import { baselineWorkerOptions, bundleWorker, edgeCanaryOptions, snapshotSource } from "../lib/local-worker.js";
 import { benchConfigDocument, fmtUs, identityPool, runHotPath, type HotPathResult } from "./hot-path.js";
 import { invokedAs, machineLine, signed } from "../lib/bench-report.js";
 import { median } from "../lib/median.js";
@@ -229,17 +229,7 @@ async function startEdgeCanary(scriptPath: string, originUrl: string, src: strin
 
 /** A plain JS Worker of this folder (the passthrough baseline, the floor) on the origin. */
 function startPlainWorker(file: string, originUrl: string, compatibilityDate: string) {
-  return startMiniflare({
-    name: file.replace(/\.js$/, ""),
-    modules: true,
-    modulesRoot: here,
-    scriptPath: join(here, file),
-    compatibilityDate,
-    bindings: { ORIGIN: originUrl },
-    cf: { colo: "LHR", country: "DE" },
-    host: "127.0.0.1",
-    port: 0,
-  });
+  return startMiniflare(baselineWorkerOptions(file, originUrl, compatibilityDate));
 }
 
 /** The floor must do what it stands for: answer 200 through the re-wrap, variant header set. */

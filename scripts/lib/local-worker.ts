@@ -84,6 +84,24 @@ export async function edgeCanaryOptions(scriptPath: string, srcDir: string, bind
   } as MiniflareOptions;
 }
 
+/**
+ * Miniflare options for one of the bench's plain JS baseline Workers (the passthrough,
+ * the floor: `scripts/bench/<file>`), forwarding to `originUrl`.
+ */
+export function baselineWorkerOptions(file: string, originUrl: string, compatibilityDate: string): MiniflareOptions {
+  return {
+    name: file.replace(/\.js$/, ""),
+    modules: true,
+    modulesRoot: join(repoRoot, "scripts/bench"),
+    scriptPath: join(repoRoot, "scripts/bench", file),
+    compatibilityDate,
+    bindings: { ORIGIN: originUrl },
+    cf: { colo: "LHR", country: "DE" },
+    host: "127.0.0.1",
+    port: 0,
+  };
+}
+
 export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<LocalWorker> {
   const srcDir = opts.srcDir ?? repoRoot;
   const { scriptPath, cleanup } = await bundleWorker(srcDir);
