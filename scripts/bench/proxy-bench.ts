@@ -26,7 +26,14 @@
 //        --floor: also run scripts/bench/floor-worker.js (timeout + abort, re-wrap with
 //        two headers, waitUntil outcome: the mechanisms the issue asks for, none of our
 //        logic) in the same rounds, to split the gap into mechanism cost and our own
-import { fork, type ChildProcess } from "node:child_process";
+//        --compare <commit>: also run edge-canary built from that commit in the same
+//        rounds, and report per-round paired CPU differences (A/B of a request-path
+//        change; the per-round pairing cancels most of the machine's drift)
+//        --pin: Linux, 2+ CPUs: the workerd processes on the last CPU, the load generator
+//        and the origin on the others (taskset), so they do not share a core; halves
+//        the round-to-round spread of an A/B here (paired SD 49 -> 20 µs in A/A runs)
+import { execFileSync, fork, type ChildProcess } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,6 +61,8 @@ interface Args {
   exposeHeaders: boolean;
   ref: string | undefined;
   floor: boolean;
+  compare: string | undefined;
+  pin: boolean;
   out: string;
 }
 
@@ -69,6 +78,8 @@ function readArgs(): Args {
       "no-expose-headers": { type: "boolean", default: false },
       ref: { type: "string" },
       floor: { type: "boolean", default: false },
+      compare: { type: "string" },
+      pin: { type: "boolean", default: false },
       out: { type: "string", default: join(here, "results/proxy-bench.md") },
     },
   });
@@ -87,6 +98,8 @@ function readArgs(): Args {
     exposeHeaders: !(values["no-expose-headers"] ?? false),
     ref: values.ref,
     floor: values.floor ?? false,
+    compare: values.compare,
+    pin: values.pin ?? false,
     out: resolve(values.out ?? join(here, "results/proxy-bench.md")),
   };
 }
@@ -166,7 +179,28 @@ async function startMiniflare(options: MiniflareOptions): Promise<{ mf: Miniflar
   cleanups.push(() => mf.dispose());
   const url = await mf.ready;
   const pid = [...workerdChildren()].find((p) => !before.has(p));
+  if (pinning && pid !== undefined) taskset(pinning.workerd, pid);
   return { mf, url, pid };
+}
+
+// --- --pin: the Workers on one CPU, the load generator and the origin on the rest ----
+let pinning: { workerd: string; rest: string } | undefined;
+
+function taskset(cpus: string, pid: number): void {
+  // -a: every thread of the process.
+  execFileSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
+}
+
+/** Pins this process (and so the origin child forked after it) off the Workers' CPU. */
+function startPinning(): void {
+  const n = availableParallelism();
+  if (process.platform !== "linux" || n < 2) throw new Error(`--pin needs Linux and 2+ CPUs (have ${process.platform}, ${n})`);
+  pinning = { workerd: String(n - 1), rest: n === 2 ? "0" : `0-${n - 2}` };
+  try {
+    taskset(pinning.rest, process.pid);
+  } catch (e) {
+    throw new Error(`--pin needs taskset (util-linux): ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -216,6 +250,15 @@ async function sourceDir(ref: string | undefined): Promise<{ dir: string; commit
   const snap = await snapshotSource(ref);
   cleanups.push(snap.cleanup);
   return snap;
+}
+
+/** edge-canary built from another commit (--compare), on the same origin and config. */
+async function startCompared(ref: string, originUrl: string, exposeHeaders: boolean) {
+  const snap = await sourceDir(ref);
+  const bundle = await bundleWorker(snap.dir);
+  cleanups.push(bundle.cleanup);
+  log(`compare: edge-canary from commit ${snap.commit}`);
+  return startEdgeCanary(bundle.scriptPath, originUrl, snap.dir, exposeHeaders);
 }
 
 async function startEdgeCanary(scriptPath: string, originUrl: string, src: string, exposeHeaders: boolean) {
@@ -367,6 +410,7 @@ function report(
   pass: RunStats[],
   edge: RunStats[],
   floor: RunStats[],
+  compared: RunStats[],
   hot: HotPathResult | undefined,
   sanity: { canary: number; stable: number; minted: number; n: number },
   originUrl: string,
@@ -393,7 +437,7 @@ function report(
     `- machine: ${machineLine()}`,
     `- command: \`${command}\``,
     `- load: autocannon ${args.connections} connections, ${args.duration} s per run after a ${args.warmup} s warm-up, ` +
-      `${args.rounds} rounds interleaved ${args.floor ? "passthrough/edge-canary/floor" : "passthrough/edge-canary"}, medians; GET /api/items?page=2, ` +
+      `${args.rounds} rounds interleaved ${["passthrough", "edge-canary", ...(args.floor ? ["floor"] : []), ...(args.compare ? [`edge-canary@${args.compare}`] : [])].join("/")}, medians${args.pin ? "; workerd pinned to its own CPU (--pin)" : ""}; GET /api/items?page=2, ` +
       `${Math.round((1 - args.noCookieShare) * 100)}% with a \`canary_id\` cookie from 10,000 ids, ${Math.round(args.noCookieShare * 100)}% without (minted)`,
     `- runtime: Miniflare (workerd) ${args.rounds > 0 ? "" : ""}one instance per Worker, HTTP on 127.0.0.1; origin: scripts/lib/origin-server.ts on ${originUrl} (loopback, separate process, ~300 B JSON)`,
     `- Worker source: ${commit ? `git commit ${commit} (--ref ${args.ref}, snapshot via git archive)` : "working tree"}`,
@@ -424,7 +468,7 @@ function report(
     `| round | worker | req/s | p50 ms | p99 ms | workerd CPU µs/req | workerd RSS MiB after | requests | errors | timeouts | non-2xx |`,
     `|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
     ...pass.flatMap((p, i) =>
-      [p, edge[i]!, ...(floor[i] ? [floor[i]] : [])].map((r) => `| ${r.round} | ${r.label} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${fc(r.workerdCpuUs)} | ${fc(r.workerdRssMiB)} | ${r.requests} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`),
+      [p, edge[i]!, ...(floor[i] ? [floor[i]] : []), ...(compared[i] ? [compared[i]] : [])].map((r) => `| ${r.round} | ${r.label} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${fc(r.workerdCpuUs)} | ${fc(r.workerdRssMiB)} | ${r.requests} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`),
     ),
     ``,
     `Per-round throughput ratios edge-canary/passthrough: ${ratios.map(f2).join(", ")}.`,
@@ -448,6 +492,7 @@ function report(
       `Per-round throughput ratios floor/passthrough: ${floorRatios.map(f2).join(", ")}.`,
     );
   }
+  if (compared.length > 0) lines.push(...compareSection(args.compare!, pass, edge, compared));
   if (hot) {
     lines.push(
       ``,
@@ -458,6 +503,25 @@ function report(
   }
   lines.push(``);
   return lines.join("\n");
+}
+
+/** --compare: the working tree's edge-canary against the same Worker from another commit. */
+function compareSection(ref: string, pass: RunStats[], edge: RunStats[], other: RunStats[]): string[] {
+  const cpuDiffs = edge.flatMap((e, i) => (e.workerdCpuUs !== undefined && other[i]?.workerdCpuUs !== undefined ? [e.workerdCpuUs - other[i].workerdCpuUs] : []));
+  const rpsRatios = edge.map((e, i) => e.rps / other[i]!.rps);
+  const ratios = (xs: RunStats[]): number => median(xs.map((x, i) => x.rps / pass[i]!.rps));
+  return [
+    ``,
+    `## Compared with edge-canary@${ref} (--compare)`,
+    ``,
+    `| | edge-canary (this source) | edge-canary@${ref} |`,
+    `|---|---:|---:|`,
+    `| ratio to passthrough (median of per-round ratios) | ${f2(ratios(edge))} | ${f2(ratios(other))} |`,
+    `| workerd CPU per request (µs, median) | ${f1(median(edge.map((x) => x.workerdCpuUs ?? 0)))} | ${f1(median(other.map((x) => x.workerdCpuUs ?? 0)))} |`,
+    ``,
+    `Paired per round (this source minus @${ref}): workerd CPU ${cpuDiffs.length ? `**${signed(median(cpuDiffs), 0)} µs** per request (median; rounds: ${cpuDiffs.map((d) => signed(d, 0)).join(", ")})` : "n/a (no /proc)"}; ` +
+      `throughput ratio ${f2(median(rpsRatios))} (median of per-round ratios).`,
+  ];
 }
 
 async function main(): Promise<void> {
@@ -476,6 +540,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const command = invokedAs("bench");
   try {
+    if (args.pin) startPinning();
     let hot: HotPathResult | undefined;
     if (!args.skipHotPath) {
       log("hot path (Node, config cached)...");
@@ -496,6 +561,7 @@ async function main(): Promise<void> {
     const pass = await startPlainWorker("passthrough-worker.js", origin.url, edge.compatibilityDate);
     const floor = args.floor ? await startPlainWorker("floor-worker.js", origin.url, edge.compatibilityDate) : undefined;
     if (floor) await checkFloor(floor.url);
+    const compare = args.compare ? await startCompared(args.compare, origin.url, args.exposeHeaders) : undefined;
     log(`edge-canary ${edge.url.href} (bundle ${edge.bundleKiB.toFixed(0)} KiB), passthrough ${pass.url.href}`);
 
     const ids = identityPool(10_000);
@@ -505,10 +571,12 @@ async function main(): Promise<void> {
     const passRuns: RunStats[] = [];
     const edgeRuns: RunStats[] = [];
     const floorRuns: RunStats[] = [];
+    const compareRuns: RunStats[] = [];
     const targets = [
       { label: "passthrough", target: pass, runs: passRuns },
       { label: "edge-canary", target: edge, runs: edgeRuns },
       ...(floor ? [{ label: "floor", target: floor, runs: floorRuns }] : []),
+      ...(compare ? [{ label: `edge-canary@${args.compare}`, target: compare, runs: compareRuns }] : []),
     ];
     for (let r = 1; r <= args.rounds; r++) {
       // Rotate who goes first, so a drift in machine load does not favour one side.
@@ -518,7 +586,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const md = report(args, command, passRuns, edgeRuns, floorRuns, hot, sanity, origin.url, edge.bundleKiB, startedAt, source.commit);
+    const md = report(args, command, passRuns, edgeRuns, floorRuns, compareRuns, hot, sanity, origin.url, edge.bundleKiB, startedAt, source.commit);
     console.log(md);
     await mkdir(dirname(args.out), { recursive: true });
     await writeFile(args.out, md);
