@@ -29,6 +29,8 @@
 //        --compare <commit>: also run edge-canary built from that commit in the same
 //        rounds, and report per-round paired CPU differences (A/B of a request-path
 //        change; the per-round pairing cancels most of the machine's drift)
+//        --body-kb <n>: the origin answers with an n KiB page (GET /bytes?n=) instead of
+//        the ~300 B JSON, to see the overhead against a response of realistic size
 //        --pin: Linux, 2+ CPUs: the workerd processes on the last CPU, the load generator
 //        and the origin on the others (taskset), so they do not share a core; halves
 //        the round-to-round spread of an A/B here (paired SD 49 -> 20 µs in A/A runs)
@@ -63,6 +65,8 @@ interface Args {
   floor: boolean;
   compare: string | undefined;
   pin: boolean;
+  /** The path the load requests: the ~300 B JSON by default, /bytes?n= with --body-kb. */
+  path: string;
   out: string;
 }
 
@@ -80,6 +84,7 @@ function readArgs(): Args {
       floor: { type: "boolean", default: false },
       compare: { type: "string" },
       pin: { type: "boolean", default: false },
+      "body-kb": { type: "string", default: "0" },
       out: { type: "string", default: join(here, "results/proxy-bench.md") },
     },
   });
@@ -100,6 +105,7 @@ function readArgs(): Args {
     floor: values.floor ?? false,
     compare: values.compare,
     pin: values.pin ?? false,
+    path: num("body-kb", values["body-kb"], 0) > 0 ? `/bytes?n=${Math.round(num("body-kb", values["body-kb"], 0) * 1024)}` : "/api/items?page=2",
     out: resolve(values.out ?? join(here, "results/proxy-bench.md")),
   };
 }
@@ -337,7 +343,7 @@ async function load(
   let next = 0;
   const noCookieEvery = args.noCookieShare > 0 ? Math.round(1 / args.noCookieShare) : 0;
   const opts: AutocannonOptions = {
-    url: new URL("/api/items?page=2", url).href,
+    url: new URL(args.path, url).href,
     connections: args.connections,
     duration: seconds,
     headers: { accept: "application/json", "user-agent": "edge-canary-bench" },
@@ -437,9 +443,9 @@ function report(
     `- machine: ${machineLine()}`,
     `- command: \`${command}\``,
     `- load: autocannon ${args.connections} connections, ${args.duration} s per run after a ${args.warmup} s warm-up, ` +
-      `${args.rounds} rounds interleaved ${["passthrough", "edge-canary", ...(args.floor ? ["floor"] : []), ...(args.compare ? [`edge-canary@${args.compare}`] : [])].join("/")}, medians${args.pin ? "; workerd pinned to its own CPU (--pin)" : ""}; GET /api/items?page=2, ` +
+      `${args.rounds} rounds interleaved ${["passthrough", "edge-canary", ...(args.floor ? ["floor"] : []), ...(args.compare ? [`edge-canary@${args.compare}`] : [])].join("/")}, medians${args.pin ? "; workerd pinned to its own CPU (--pin)" : ""}; GET ${args.path}, ` +
       `${Math.round((1 - args.noCookieShare) * 100)}% with a \`canary_id\` cookie from 10,000 ids, ${Math.round(args.noCookieShare * 100)}% without (minted)`,
-    `- runtime: Miniflare (workerd) ${args.rounds > 0 ? "" : ""}one instance per Worker, HTTP on 127.0.0.1; origin: scripts/lib/origin-server.ts on ${originUrl} (loopback, separate process, ~300 B JSON)`,
+    `- runtime: Miniflare (workerd) one instance per Worker, HTTP on 127.0.0.1; origin: scripts/lib/origin-server.ts on ${originUrl} (loopback, separate process, ${args.path.startsWith("/bytes") ? `${args.path.slice("/bytes?n=".length)} B page` : "~300 B JSON"})`,
     `- Worker source: ${commit ? `git commit ${commit} (--ref ${args.ref}, snapshot via git archive)` : "working tree"}`,
     `- edge-canary config: one catch-all route, weight 50, stable and canary both the origin, exposeHeaders ${args.exposeHeaders}; bundle ${bundleKiB.toFixed(0)} KiB`,
     `- sanity check before load (${sanity.n} sequential requests): ${sanity.canary} canary / ${sanity.stable} stable, ${sanity.minted} minted cookies`,

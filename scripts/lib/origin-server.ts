@@ -7,6 +7,8 @@
 //   POST /__origin/mode   -> body { failRate?: 0..1, failStatus?: number, delayMs?: number, down?: boolean }
 //   GET  /stream?chunks=N&everyMs=M -> 200 headers at once, then N text chunks M ms apart
 //                            (a slow body, to show the origin timeout covers headers only)
+//   GET  /bytes?n=N        -> 200 text/html, exactly N bytes (at most 8 MiB), Content-Length
+//                            set: a page of a chosen size, for the benchmark's body sweep
 //   GET  /ws (Upgrade: websocket) -> a WebSocket that first sends {version, headers} (what
 //                            the proxy forwarded) and then echoes each message as
 //                            "<version>: <message>"
@@ -32,6 +34,18 @@ export interface OriginServer {
   byMethod: Record<string, number>;
   received: Array<{ path: string; at: number; body: unknown }>;
   close(): Promise<void>;
+}
+
+const MAX_BYTES = 8 * 1024 * 1024;
+const pages = new Map<number, Buffer>();
+/** N bytes of HTML-ish text, built once per size. */
+function page(n: number): Buffer {
+  let body = pages.get(n);
+  if (!body) {
+    body = Buffer.alloc(n, "<p>edge-canary bench page</p>\n");
+    pages.set(n, body);
+  }
+  return body;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -96,6 +110,12 @@ export async function startOrigin(name: string, port = 0, random: () => number =
         await new Promise((r) => setTimeout(r, everyMs));
       }
       return res.end("end\n");
+    }
+    if (url.pathname === "/bytes") {
+      const n = Number(url.searchParams.get("n") ?? 1024);
+      if (!Number.isInteger(n) || n < 0 || n > MAX_BYTES) return json(res, 400, { error: `n must be an integer 0..${MAX_BYTES}` });
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": String(n) });
+      return res.end(page(n));
     }
     if (url.pathname.startsWith("/hook") && req.method === "POST") {
       let parsed: unknown = body.toString();
