@@ -7,6 +7,7 @@ import { ConfigCache } from "./edge/config-cache.js";
 import { CoordinatorClient } from "./edge/coordinator-client.js";
 import { errorResponse } from "./edge/error-response.js";
 import { handleRequest, type EdgeDeps } from "./edge/handle-request.js";
+import { requestTarget } from "./edge/request-target.js";
 import type { RouteConfig, SyncConfig } from "./core/config/schema.js";
 
 // Per-isolate state: settled values only, never promises or I/O objects.
@@ -40,12 +41,12 @@ export default {
   async fetch(request, env, ctx) {
     try {
       const adminBase = env.ADMIN_BASE_PATH || "/__canary";
-      const url = new URL(request.url);
-      const path = url.pathname;
+      const target = requestTarget(new URL(request.url));
+      const path = target.pathname;
       if (path === adminBase || path.startsWith(`${adminBase}/`)) {
         return await handleAdmin(request, env, ctx, { configCache, coordinator, base: adminBase });
       }
-      return await handleRequest(request, url, env, ctx, edgeDeps(env));
+      return await handleRequest(request, target, env, ctx, edgeDeps(env));
     } catch (e) {
       console.error(JSON.stringify({ level: "error", msg: "unhandled edge error", error: (e as Error).stack ?? String(e) }));
       return errorResponse(500, "internal", "edge-canary failed to handle the request");

@@ -29,8 +29,9 @@ export async function fetchOrigin(
   const started = now();
   try {
     const response = await fetch(makeRequest(controller.signal));
-    const errorKind: ErrorKind = failStatuses.includes(response.status) ? "status" : "none";
-    return { response, status: response.status, originMs: now() - started, errorKind };
+    const status = response.status;
+    const errorKind: ErrorKind = failStatuses.includes(status) ? "status" : "none";
+    return { response, status, originMs: now() - started, errorKind };
   } catch (e) {
     return {
       status: 0,

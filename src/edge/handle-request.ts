@@ -13,6 +13,7 @@ import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
 import { buildOriginRequest } from "./origin-request.js";
 import { errorResponse } from "./error-response.js";
 import { RequestHeaders } from "./request-headers.js";
+import type { RequestTarget } from "./request-target.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -29,8 +30,8 @@ export interface EdgeDeps {
   randomBytes: (n: number) => Uint8Array;
 }
 
-/** `url` is request.url already parsed by the entry (parsed once per request). */
-export async function handleRequest(request: Request, url: URL, env: Env, ctx: ExecutionContext, deps: EdgeDeps): Promise<Response> {
+/** `url` is request.url as the entry parsed and read it (once per request). */
+export async function handleRequest(request: Request, url: RequestTarget, env: Env, ctx: ExecutionContext, deps: EdgeDeps): Promise<Response> {
   const refreshMs = Number(env.CONFIG_REFRESH_MS ?? 10_000);
   const now = deps.now();
   // Values that are usually ready are awaited only when they are not: each await of a
@@ -42,7 +43,7 @@ export async function handleRequest(request: Request, url: URL, env: Env, ctx: E
   }
   const route = matchRoute(view.config, url.host, url.pathname);
   if (!route) {
-    return errorResponse(404, "no_route", `no edge-canary route matches host "${url.hostname}" and path "${url.pathname}"`);
+    return errorResponse(404, "no_route", `no edge-canary route matches host "${hostname(url.host)}" and path "${url.pathname}"`);
   }
 
   const headers = new RequestHeaders(request.headers);
@@ -63,13 +64,15 @@ export async function handleRequest(request: Request, url: URL, env: Env, ctx: E
   const served = result.served;
   const minted = identity.source === "minted";
   let response: Response;
+  // The re-wrapped response's headers, read once (a runtime call) for the writes and the size.
+  let out: Headers | undefined;
   // Nothing to add: hand the origin's response through untouched (no re-wrap).
   if (served.response && !route.exposeHeaders && !result.fallback && !minted) response = served.response;
   else {
     response = served.response
       ? rewrap(served.response, served.status)
       : errorResponse(502, served.errorKind === "timeout" ? "origin_timeout" : "origin_unreachable", `${result.servedBy} origin failed: ${served.message ?? served.errorKind}`);
-    const out = response.headers;
+    out = response.headers;
     if (route.exposeHeaders) {
       out.set("x-canary-variant", result.servedBy);
       out.set("x-canary-release", route.release);
@@ -88,7 +91,7 @@ export async function handleRequest(request: Request, url: URL, env: Env, ctx: E
     errorKind: result.primary.errorKind,
     colo: cf?.colo ?? "",
     country,
-    bytes: served.response ? Number(response.headers.get("content-length") ?? -1) : -1,
+    bytes: served.response ? Number((out ?? response.headers).get("content-length") ?? -1) : -1,
     forced: pinned !== undefined || !allowed,
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
@@ -104,6 +107,9 @@ function rewrap(origin: Response, status: number): Response {
   if (status === 101 && origin.webSocket) return new Response(null, { status: 101, webSocket: origin.webSocket, headers: origin.headers });
   return new Response(origin.body, origin);
 }
+
+/** The host without its port, for messages ("[::1]:8787" -> "[::1]"). */
+const hostname = (host: string): string => host.replace(/:\d+$/, "");
 
 function countryAllowed(route: RouteConfig, country: string): boolean {
   const filter = route.countries;
@@ -132,7 +138,7 @@ interface ProxyOutcome {
 async function proxy(
   request: Request,
   method: string,
-  url: URL,
+  url: RequestTarget,
   route: RouteConfig,
   variant: Variant,
   now: () => number,

@@ -8,6 +8,7 @@
 // cost a second copy. Passing fetch() a list of pairs was tried too: workerd's
 // conversion of the pair arrays cost more than the appends it saved.
 import type { OriginConfig, Variant } from "../core/config/schema.js";
+import type { RequestTarget } from "./request-target.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection", "x-forwarded-host", "x-forwarded-proto"]);
 
@@ -15,7 +16,7 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "p
 export const isWebSocketUpgrade = (upgrade: string | null): boolean => upgrade !== null && upgrade.trim().toLowerCase() === "websocket";
 
 /** Origin URL for a request URL: origin base (with its optional path prefix) + path + query. */
-export function originUrl(origin: string, url: URL): string {
+export function originUrl(origin: string, url: RequestTarget): string {
   // `origin` is validated as an absolute http(s) URL without query or fragment, so
   // string work is enough: no URL parse per request.
   const base = origin.endsWith("/") ? origin.slice(0, -1) : origin;
@@ -30,7 +31,7 @@ export function originUrl(origin: string, url: URL): string {
  * `Upgrade: websocket` is the one hop-by-hop header kept: it is how a Worker asks
  * fetch() for a WebSocket to the origin (the runtime writes the handshake itself).
  */
-export function sanitizeOriginHeaders(headers: Headers, url: URL, variant: Variant, release: string, stripHeader: string): void {
+export function sanitizeOriginHeaders(headers: Headers, url: RequestTarget, variant: Variant, release: string, stripHeader: string): void {
   const strip = stripHeader.toLowerCase();
   let drop: string[] | undefined;
   let client: string | undefined;
@@ -60,7 +61,7 @@ export function sanitizeOriginHeaders(headers: Headers, url: URL, variant: Varia
 export function buildOriginRequest(
   request: Request,
   method: string,
-  url: URL,
+  url: RequestTarget,
   origin: OriginConfig,
   variant: Variant,
   release: string,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildOriginRequest, isWebSocketUpgrade, originUrl, sanitizeOriginHeaders } from "../../src/edge/origin-request.js";
+import { requestTarget } from "../../src/edge/request-target.js";
 
 const url = new URL("https://app.example/a/b?x=1");
 const headersOf = (init: Record<string, string>): Headers => {
@@ -72,7 +73,7 @@ describe("buildOriginRequest", () => {
     const request = new Request("https://attacker.example/a/b?x=1", { method: "DELETE", headers: { "x-canary-variant": "stable", accept: "*/*" } });
     const origin = { origin: "https://canary.internal/base/", timeoutMs: 1000 };
     const signal = new AbortController().signal;
-    const target = buildOriginRequest(request, "DELETE", new URL(request.url), origin, "canary", "r", "x-o", signal);
+    const target = buildOriginRequest(request, "DELETE", requestTarget(new URL(request.url)), origin, "canary", "r", "x-o", signal);
     expect(target.url).toBe("https://canary.internal/base/a/b?x=1");
     expect(target.method).toBe("DELETE");
     expect(target.redirect).toBe("manual");
@@ -82,5 +83,12 @@ describe("buildOriginRequest", () => {
     // the client's request keeps its own headers: the stable retry builds from them again
     expect(request.headers.get("x-canary-variant")).toBe("stable");
     expect(originUrl("https://stable.internal", url)).toBe("https://stable.internal/a/b?x=1");
+  });
+});
+
+describe("requestTarget", () => {
+  it("reads the URL parts the request path uses, as the URL parser normalised them", () => {
+    expect(requestTarget(new URL("HTTPS://App.Example:8443/a/../b?q=1#frag"))).toEqual({ host: "app.example:8443", pathname: "/b", search: "?q=1", protocol: "https:" });
+    expect(requestTarget(new URL("http://[::1]:8787/"))).toEqual({ host: "[::1]:8787", pathname: "/", search: "", protocol: "http:" });
   });
 });
