@@ -9,8 +9,11 @@ export function pathMatches(prefix: string, path: string): boolean {
   return prefix.endsWith("/") || path.charAt(prefix.length) === "/";
 }
 
+/** A Host value without its port, lower-cased ("App.example:8443" -> "app.example", "[::1]:8787" -> "[::1]"). */
+export const hostWithoutPort = (host: string): string => host.toLowerCase().replace(/:\d+$/, "");
+
 export function matchRoute(config: Config, host: string, path: string): RouteConfig | undefined {
-  const h = host.toLowerCase().replace(/:\d+$/, "");
+  const h = hostWithoutPort(host);
   return config.routes.find(
     (r) => (r.match.hosts.length === 0 || r.match.hosts.includes(h)) && pathMatches(r.match.pathPrefix, path),
   );

@@ -7,7 +7,7 @@ import { readCookie, serializeCookie } from "../core/cookies.js";
 import { mintIdentity, resolveIdentity } from "../core/identity.js";
 import type { Outcome, OutcomeSink } from "../core/outcome.js";
 import { verifyOverride } from "../core/override-token.js";
-import { matchRoute } from "../core/route-match.js";
+import { hostWithoutPort, matchRoute } from "../core/route-match.js";
 import type { ConfigCache } from "./config-cache.js";
 import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
 import { buildOriginRequest } from "./origin-request.js";
@@ -43,7 +43,7 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   }
   const route = matchRoute(view.config, url.host, url.pathname);
   if (!route) {
-    return errorResponse(404, "no_route", `no edge-canary route matches host "${hostname(url.host)}" and path "${url.pathname}"`);
+    return errorResponse(404, "no_route", `no edge-canary route matches host "${hostWithoutPort(url.host)}" and path "${url.pathname}"`);
   }
 
   const headers = new RequestHeaders(request.headers);
@@ -107,9 +107,6 @@ function rewrap(origin: Response, status: number): Response {
   if (status === 101 && origin.webSocket) return new Response(null, { status: 101, webSocket: origin.webSocket, headers: origin.headers });
   return new Response(origin.body, origin);
 }
-
-/** The host without its port, for messages ("[::1]:8787" -> "[::1]"). */
-const hostname = (host: string): string => host.replace(/:\d+$/, "");
 
 function countryAllowed(route: RouteConfig, country: string): boolean {
   const filter = route.countries;
