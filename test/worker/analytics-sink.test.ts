@@ -22,6 +22,20 @@ describe("AnalyticsSink through the entry", () => {
     expect(failed.doubles![1]).toBe(503);
   });
 
+  it("records the exact response size, re-wrapped or handed through untouched, and the body arrives whole", async () => {
+    const points: AnalyticsEngineDataPoint[] = [];
+    const fake = { writeDataPoint: (p: AnalyticsEngineDataPoint) => void points.push(p) } as AnalyticsEngineDataset;
+    const size = 256 * 1024;
+    for (const exposeHeaders of [true, false]) {
+      await putConfigAndSync({ ...config(route({ weight: 100, release: `size-${exposeHeaders}`, exposeHeaders })), sync: { intervalMs: 100 } });
+      // With a cookie and no variant headers the origin's response is returned as it is.
+      const r = await send(`/bytes?n=${size}`, { envOverrides: { CANARY_AE: fake }, headers: { cookie: "canary_id=AAAAAAAAAAAAAAAAAAAAAA" } });
+      expect(r.response.headers.get("x-canary-variant")).toBe(exposeHeaders ? "canary" : null);
+      expect(r.body.length).toBe(size);
+      expect(points.at(-1)!.doubles![3]).toBe(size);
+    }
+  });
+
   it("writes nothing and fails nothing when the binding is absent", async () => {
     const r = await send("/ok", { envOverrides: { CANARY_AE: undefined } });
     expect(r.response.status).toBe(200);
