@@ -93,6 +93,7 @@ function readArgs(): Args {
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got ${v}`);
     return n;
   };
+  const bodyKiB = num("body-kb", values["body-kb"], 0);
   return {
     duration: num("duration", values.duration, 1),
     connections: Math.floor(num("connections", values.connections, 1)),
@@ -105,7 +106,7 @@ function readArgs(): Args {
     floor: values.floor ?? false,
     compare: values.compare,
     pin: values.pin ?? false,
-    path: num("body-kb", values["body-kb"], 0) > 0 ? `/bytes?n=${Math.round(num("body-kb", values["body-kb"], 0) * 1024)}` : "/api/items?page=2",
+    path: bodyKiB > 0 ? `/bytes?n=${Math.round(bodyKiB * 1024)}` : "/api/items?page=2",
     out: resolve(values.out ?? join(here, "results/proxy-bench.md")),
   };
 }
