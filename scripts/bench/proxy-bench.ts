@@ -31,6 +31,8 @@
 //        change; the per-round pairing cancels most of the machine's drift)
 //        --body-kb <n>: the origin answers with an n KiB page (GET /bytes?n=) instead of
 //        the ~300 B JSON, to see the overhead against a response of realistic size
+//        --cf-production: every Worker gets request.cf in the ~1 KB shape Cloudflare
+//        sends (scripts/lib/production-cf.ts) instead of two fields; edge-canary reads it
 //        --pin: Linux, 2+ CPUs: the workerd processes on the last CPU, the load generator
 //        and the origin on the others (taskset), so they do not share a core; halves
 //        the round-to-round spread of an A/B here (paired SD 49 -> 20 µs in A/A runs)
@@ -49,6 +51,7 @@ import { baselineWorkerOptions, bundleWorker, edgeCanaryOptions, snapshotSource 
 import { benchConfigDocument, fmtUs, identityPool, runHotPath, type HotPathResult } from "./hot-path.js";
 import { invokedAs, machineLine, signed } from "../lib/bench-report.js";
 import { median } from "../lib/median.js";
+import { PRODUCTION_CF } from "../lib/production-cf.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -65,6 +68,8 @@ interface Args {
   floor: boolean;
   compare: string | undefined;
   pin: boolean;
+  /** request.cf for every Worker: two fields, or Cloudflare's full shape (--cf-production). */
+  cf: Record<string, unknown> | undefined;
   /** The path the load requests: the ~300 B JSON by default, /bytes?n= with --body-kb. */
   path: string;
   out: string;
@@ -84,6 +89,7 @@ function readArgs(): Args {
       floor: { type: "boolean", default: false },
       compare: { type: "string" },
       pin: { type: "boolean", default: false },
+      "cf-production": { type: "boolean", default: false },
       "body-kb": { type: "string", default: "0" },
       out: { type: "string", default: join(here, "results/proxy-bench.md") },
     },
@@ -106,6 +112,7 @@ function readArgs(): Args {
     floor: values.floor ?? false,
     compare: values.compare,
     pin: values.pin ?? false,
+    cf: values["cf-production"] ? PRODUCTION_CF : undefined,
     path: bodyKiB > 0 ? `/bytes?n=${Math.round(bodyKiB * 1024)}` : "/api/items?page=2",
     out: resolve(values.out ?? join(here, "results/proxy-bench.md")),
   };
@@ -182,13 +189,16 @@ function rssMiB(pid: number | undefined): number | undefined {
 async function startMiniflare(options: MiniflareOptions): Promise<{ mf: Miniflare; url: URL; pid: number | undefined }> {
   const { Miniflare } = await import("miniflare");
   const before = workerdChildren();
-  const mf = new Miniflare({ ...options, handleRuntimeStdio: filterRuntimeStdio } as MiniflareOptions);
+  const mf = new Miniflare({ ...options, ...(productionCf ? { cf: productionCf } : {}), handleRuntimeStdio: filterRuntimeStdio } as MiniflareOptions);
   cleanups.push(() => mf.dispose());
   const url = await mf.ready;
   const pid = [...workerdChildren()].find((p) => !before.has(p));
   if (pinning && pid !== undefined) taskset(pinning.workerd, pid);
   return { mf, url, pid };
 }
+
+// --cf-production: the request.cf every Worker gets (set once, before any Worker starts).
+let productionCf: Record<string, unknown> | undefined;
 
 // --- --pin: the Workers on one CPU, the load generator and the origin on the rest ----
 let pinning: { workerd: string; rest: string } | undefined;
@@ -448,6 +458,7 @@ function report(
       `${Math.round((1 - args.noCookieShare) * 100)}% with a \`canary_id\` cookie from 10,000 ids, ${Math.round(args.noCookieShare * 100)}% without (minted)`,
     `- runtime: Miniflare (workerd) one instance per Worker, HTTP on 127.0.0.1; origin: scripts/lib/origin-server.ts on ${originUrl} (loopback, separate process, ${args.path.startsWith("/bytes") ? `${args.path.slice("/bytes?n=".length)} B page` : "~300 B JSON"})`,
     `- Worker source: ${commit ? `git commit ${commit} (--ref ${args.ref}, snapshot via git archive)` : "working tree"}`,
+    `- request.cf: ${args.cf ? "Cloudflare's full shape, ~1 KB (--cf-production)" : "two fields (colo, country)"}`,
     `- edge-canary config: one catch-all route, weight 50, stable and canary both the origin, exposeHeaders ${args.exposeHeaders}; bundle ${bundleKiB.toFixed(0)} KiB`,
     `- sanity check before load (${sanity.n} sequential requests): ${sanity.canary} canary / ${sanity.stable} stable, ${sanity.minted} minted cookies`,
     ``,
@@ -548,6 +559,7 @@ async function main(): Promise<void> {
   const command = invokedAs("bench");
   try {
     if (args.pin) startPinning();
+    productionCf = args.cf;
     let hot: HotPathResult | undefined;
     if (!args.skipHotPath) {
       log("hot path (Node, config cached)...");

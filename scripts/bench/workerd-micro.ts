@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { invokedAs, machineLine, readMicroArgs } from "../lib/bench-report.js";
 import { median } from "../lib/median.js";
+import { PRODUCTION_CF } from "../lib/production-cf.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -81,34 +82,6 @@ export default { async fetch(req, env, ctx) {
   let x; for (let i = 0; i < n; i++) x = op(req, ctx);
   return new Response(typeof x);
 } }`;
-
-/** request.cf as Cloudflare fills it (the shape of Miniflare's fallback cf; values illustrative). */
-const PRODUCTION_CF = {
-  asOrganization: "Example Broadband",
-  asn: 395747,
-  colo: "DFW",
-  city: "Austin",
-  region: "Texas",
-  regionCode: "TX",
-  metroCode: "635",
-  postalCode: "78701",
-  country: "US",
-  continent: "NA",
-  timezone: "America/Chicago",
-  latitude: "30.27130",
-  longitude: "-97.74260",
-  clientTcpRtt: 12,
-  httpProtocol: "HTTP/2",
-  requestPriority: "weight=192;exclusive=0",
-  tlsCipher: "AEAD-AES128-GCM-SHA256",
-  tlsVersion: "TLSv1.3",
-  tlsClientAuth: Object.fromEntries(
-    ["certPresented", "certVerified", "certRevoked", "certIssuerDN", "certSubjectDN", "certIssuerDNRFC2253", "certSubjectDNRFC2253", "certIssuerDNLegacy", "certSubjectDNLegacy", "certSerial", "certIssuerSerial", "certSKI", "certIssuerSKI", "certFingerprintSHA1", "certFingerprintSHA256", "certNotBefore", "certNotAfter"].map((k) => [k, k === "certVerified" ? "NONE" : k.endsWith("Presented") || k.endsWith("Revoked") ? "0" : ""]),
-  ),
-  edgeRequestKeepAliveStatus: 1,
-  clientTrustScore: 99,
-  botManagement: { corporateProxy: false, verifiedBot: false, ja3Hash: "25b4882c2bcb50cd6b469ff28c596742", staticResource: false, detectionIds: [], score: 99 },
-};
 
 const REQUEST_HEADERS = {
   cookie: "canary_id=abcdefghijklmnopqrstuv; other=1",
