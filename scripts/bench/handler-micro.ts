@@ -19,12 +19,11 @@
 //   npm run bench:handler -- [--n 1000] [--rounds 45] [--compare <git ref>] [--out FILE]
 //     --compare: also run edge-canary built from that commit (read-only snapshot), to
 //     see what a change to the request path saves
-import { writeFileSync } from "node:fs";
 import { copyFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare, type MiniflareOptions } from "miniflare";
-import { invokedAs, machineLine, readMicroArgs, signed } from "../lib/bench-report.js";
+import { readMicroArgs, signed, writeMicroReport } from "../lib/bench-report.js";
 import { bundleWorker, edgeCanaryOptions, repoRoot, snapshotSource } from "../lib/local-worker.js";
 import { median } from "../lib/median.js";
 import { benchConfigDocument } from "./hot-path.js";
@@ -193,22 +192,16 @@ async function main(): Promise<void> {
       `edge-canary (working tree) - ${compared}: ${signed(median(diffs), 1)} µs per request (median of ${diffs.length} per-round differences; mean ${signed(mean, 1)}).`,
     );
   }
-  const md = [
-    "# Whole-handler microbenchmark (in-isolate origin)",
-    "",
-    `- date: ${new Date().toISOString()}`,
-    `- machine: ${machineLine()}`,
-    `- command: \`${invokedAs("bench:handler")}\``,
-    `- each Worker's fetch handler runs ${n} times per round inside one workerd request, origin answered in the isolate; ` +
-      `median of ${rounds} rounds after a warm-up round, minus the cost of building the incoming requests (${base.toFixed(1)} µs)`,
-    "",
-    "| Worker | µs per request (median) | µs (best round) | over passthrough (median of per-round differences) |",
-    "|---|---:|---:|---:|",
-    ...rows,
-    "",
-  ].join("\n");
-  console.log(md);
-  writeFileSync(out, md);
+  writeMicroReport(
+    out,
+    "Whole-handler microbenchmark (in-isolate origin)",
+    "bench:handler",
+    [
+      `each Worker's fetch handler runs ${n} times per round inside one workerd request, origin answered in the isolate; ` +
+        `median of ${rounds} rounds after a warm-up round, minus the cost of building the incoming requests (${base.toFixed(1)} µs)`,
+    ],
+    ["| Worker | µs per request (median) | µs (best round) | over passthrough (median of per-round differences) |", "|---|---:|---:|---:|", ...rows],
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

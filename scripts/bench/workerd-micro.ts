@@ -10,11 +10,10 @@
 // they are larger. Use it to rank alternatives, `npm run bench` for the verdict.
 //
 //   npm run bench:micro -- [--n 20000] [--rounds 5] [--only a,b] [--out FILE]
-import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { invokedAs, machineLine, readMicroArgs } from "../lib/bench-report.js";
+import { readMicroArgs, writeMicroReport } from "../lib/bench-report.js";
 import { median } from "../lib/median.js";
 import { PRODUCTION_CF } from "../lib/production-cf.js";
 
@@ -120,21 +119,13 @@ async function main(): Promise<void> {
   const rows = selected
     .filter((k) => k !== "noop")
     .map((k) => `| ${k} | ${(median(times.get(k)!) - base).toFixed(2)} | ${(Math.min(...times.get(k)!) - base).toFixed(2)} |`);
-  const md = [
-    "# In-workerd microbenchmarks",
-    "",
-    `- date: ${new Date().toISOString()}`,
-    `- machine: ${machineLine()}`,
-    `- command: \`${invokedAs("bench:micro")}\``,
-    `- each op runs ${n} times inside one request (6 request headers); median of ${rounds} rounds after a warm-up round, minus the no-op loop (${base.toFixed(2)} µs)`,
-    "",
-    "| op | µs per call (median) | µs (best round) |",
-    "|---|---:|---:|",
-    ...rows,
-    "",
-  ].join("\n");
-  console.log(md);
-  writeFileSync(out, md);
+  writeMicroReport(
+    out,
+    "In-workerd microbenchmarks",
+    "bench:micro",
+    [`each op runs ${n} times inside one request (6 request headers); median of ${rounds} rounds after a warm-up round, minus the no-op loop (${base.toFixed(2)} µs)`],
+    ["| op | µs per call (median) | µs (best round) |", "|---|---:|---:|", ...rows],
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

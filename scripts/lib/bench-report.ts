@@ -1,5 +1,6 @@
 // What every benchmark report says about how it was run, and the argument parsing the
 // in-workerd microbenchmarks share (n calls per round, rounds, results file).
+import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -14,6 +15,26 @@ export const machineLine = (): string =>
 
 /** A difference with its sign: +1.20, -9.08. */
 export const signed = (x: number, digits: number): string => `${x >= 0 ? "+" : ""}${x.toFixed(digits)}`;
+
+/**
+ * A microbenchmark report: title, date, machine, command, the method lines, then the
+ * results table; printed and written to `out`.
+ */
+export function writeMicroReport(out: string, title: string, npmScript: string, method: string[], table: string[]): void {
+  const md = [
+    `# ${title}`,
+    "",
+    `- date: ${new Date().toISOString()}`,
+    `- machine: ${machineLine()}`,
+    `- command: \`${invokedAs(npmScript)}\``,
+    ...method.map((line) => `- ${line}`),
+    "",
+    ...table,
+    "",
+  ].join("\n");
+  console.log(md);
+  writeFileSync(out, md);
+}
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
