@@ -44,7 +44,7 @@ export default {
       const target = requestTarget(new URL(request.url));
       const path = target.pathname;
       if (path === adminBase || path.startsWith(`${adminBase}/`)) {
-        return await handleAdmin(request, env, ctx, { configCache, coordinator, base: adminBase });
+        return await handleAdmin(request, path, env, ctx, { configCache, coordinator, base: adminBase });
       }
       return await handleRequest(request, target, env, ctx, edgeDeps(env));
     } catch (e) {

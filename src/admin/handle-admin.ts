@@ -17,8 +17,8 @@ export interface AdminDeps {
 
 const COMMANDS = new Set(["rollback", "promote", "pause", "resume", "step"]);
 
-export async function handleAdmin(request: Request, env: Env, ctx: ExecutionContext, deps: AdminDeps): Promise<Response> {
-  const path = new URL(request.url).pathname;
+/** `path` is the request's pathname as the entry already read it. */
+export async function handleAdmin(request: Request, path: string, env: Env, ctx: ExecutionContext, deps: AdminDeps): Promise<Response> {
   if (path === deps.base || path === `${deps.base}/`) return serveDashboard(request, env, deps.base);
 
   const router = Router<IRequest, [Env, ExecutionContext]>({
