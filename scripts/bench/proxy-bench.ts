@@ -33,6 +33,11 @@
 //        the ~300 B JSON, to see the overhead against a response of realistic size
 //        --cf-production: every Worker gets request.cf in the ~1 KB shape Cloudflare
 //        sends (scripts/lib/production-cf.ts) instead of two fields; edge-canary reads it
+//        --probe <op>[:<n>]: also run scripts/bench/probe-worker.js, the floor repeating one
+//        runtime operation n times (default 10) per request (implies --floor); the paired
+//        per-round CPU difference to the floor, divided by n, prices that operation under
+//        load (ops: headers-get, headers-foreach, headers-new, headers-copy, request-new,
+//        request-new-sets, request-clone, request-clone-cf)
 //        --pin: Linux, 2+ CPUs: the workerd processes on the last CPU, the load generator
 //        and the origin on the others (taskset), so they do not share a core; halves
 //        the round-to-round spread of an A/B here (paired SD 49 -> 20 µs in A/A runs)
@@ -52,6 +57,7 @@ import { benchConfigDocument, fmtUs, identityPool, runHotPath, type HotPathResul
 import { invokedAs, machineLine, signed } from "../lib/bench-report.js";
 import { median } from "../lib/median.js";
 import { PRODUCTION_CF } from "../lib/production-cf.js";
+import { OPS as PROBE_OPS } from "./probe-worker.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -67,6 +73,8 @@ interface Args {
   ref: string | undefined;
   floor: boolean;
   compare: string | undefined;
+  /** --probe: the runtime operation the probe Worker repeats, and how often per request. */
+  probe: { op: string; n: number } | undefined;
   pin: boolean;
   /** request.cf for every Worker: two fields, or Cloudflare's full shape (--cf-production). */
   cf: Record<string, unknown> | undefined;
@@ -88,6 +96,7 @@ function readArgs(): Args {
       ref: { type: "string" },
       floor: { type: "boolean", default: false },
       compare: { type: "string" },
+      probe: { type: "string" },
       pin: { type: "boolean", default: false },
       "cf-production": { type: "boolean", default: false },
       "body-kb": { type: "string", default: "0" },
@@ -100,6 +109,7 @@ function readArgs(): Args {
     return n;
   };
   const bodyKiB = num("body-kb", values["body-kb"], 0);
+  const probe = values.probe === undefined ? undefined : readProbe(values.probe);
   return {
     duration: num("duration", values.duration, 1),
     connections: Math.floor(num("connections", values.connections, 1)),
@@ -109,13 +119,23 @@ function readArgs(): Args {
     skipHotPath: values["skip-hot-path"] ?? false,
     exposeHeaders: !(values["no-expose-headers"] ?? false),
     ref: values.ref,
-    floor: values.floor ?? false,
+    floor: (values.floor ?? false) || probe !== undefined,
     compare: values.compare,
+    probe,
     pin: values.pin ?? false,
     cf: values["cf-production"] ? PRODUCTION_CF : undefined,
     path: bodyKiB > 0 ? `/bytes?n=${Math.round(bodyKiB * 1024)}` : "/api/items?page=2",
     out: resolve(values.out ?? join(here, "results/proxy-bench.md")),
   };
+}
+
+/** "request-new" or "request-new:20": an operation of probe-worker.js and its repeat count. */
+function readProbe(spec: string): { op: string; n: number } {
+  const [op = "", count = "10"] = spec.split(":");
+  if (!(op in PROBE_OPS)) throw new Error(`--probe: unknown operation "${op}"; one of ${Object.keys(PROBE_OPS).join(", ")}`);
+  const n = Number(count);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--probe: the repeat count must be a whole number >= 1, got "${count}"`);
+  return { op, n };
 }
 
 // --- cleanup: everything we start registers its stop here -------------------------
@@ -287,17 +307,17 @@ async function startEdgeCanary(scriptPath: string, originUrl: string, src: strin
   return { ...started, bundleKiB: statSync(scriptPath).size / 1024, compatibilityDate: (options as { compatibilityDate?: string }).compatibilityDate ?? "2026-04-20" };
 }
 
-/** A plain JS Worker of this folder (the passthrough baseline, the floor) on the origin. */
-function startPlainWorker(file: string, originUrl: string, compatibilityDate: string) {
-  return startMiniflare(baselineWorkerOptions(file, originUrl, compatibilityDate));
+/** A plain JS Worker of this folder (the passthrough baseline, the floor, the probe) on the origin. */
+function startPlainWorker(file: string, originUrl: string, compatibilityDate: string, bindings: Record<string, string> = {}) {
+  return startMiniflare(baselineWorkerOptions(file, originUrl, compatibilityDate, bindings));
 }
 
 /** The floor must do what it stands for: answer 200 through the re-wrap, variant header set. */
-async function checkFloor(base: URL): Promise<void> {
+async function checkFloor(base: URL, name = "floor"): Promise<void> {
   const res = await fetch(new URL("/api/items?page=2", base));
-  await res.arrayBuffer();
+  const body = await res.text();
   if (res.status !== 200 || res.headers.get("x-canary-variant") !== "stable") {
-    throw new Error(`floor worker check failed: status ${res.status}, x-canary-variant ${res.headers.get("x-canary-variant")}`);
+    throw new Error(`${name} worker check failed: status ${res.status}, x-canary-variant ${res.headers.get("x-canary-variant")}: ${body.slice(0, 200)}`);
   }
 }
 
@@ -426,8 +446,7 @@ function report(
   command: string,
   pass: RunStats[],
   edge: RunStats[],
-  floor: RunStats[],
-  compared: RunStats[],
+  extra: { floor: RunStats[]; compared: RunStats[]; probe: RunStats[] },
   hot: HotPathResult | undefined,
   sanity: { canary: number; stable: number; minted: number; n: number },
   originUrl: string,
@@ -435,6 +454,7 @@ function report(
   startedAt: Date,
   commit: string | undefined,
 ): string {
+  const { floor, compared, probe } = extra;
   const m = (xs: RunStats[], k: "rps" | "p50" | "p99"): number => median(xs.map((x) => x[k]));
   const mc = (xs: RunStats[]): number | undefined =>
     xs.every((x) => x.workerdCpuUs !== undefined) ? median(xs.map((x) => x.workerdCpuUs ?? 0)) : undefined;
@@ -454,7 +474,7 @@ function report(
     `- machine: ${machineLine()}`,
     `- command: \`${command}\``,
     `- load: autocannon ${args.connections} connections, ${args.duration} s per run after a ${args.warmup} s warm-up, ` +
-      `${args.rounds} rounds interleaved ${["passthrough", "edge-canary", ...(args.floor ? ["floor"] : []), ...(args.compare ? [`edge-canary@${args.compare}`] : [])].join("/")}, medians${args.pin ? "; workerd pinned to its own CPU (--pin)" : ""}; GET ${args.path}, ` +
+      `${args.rounds} rounds interleaved ${["passthrough", "edge-canary", ...(args.floor ? ["floor"] : []), ...(args.compare ? [`edge-canary@${args.compare}`] : []), ...(args.probe ? ["probe"] : [])].join("/")}, medians${args.pin ? "; workerd pinned to its own CPU (--pin)" : ""}; GET ${args.path}, ` +
       `${Math.round((1 - args.noCookieShare) * 100)}% with a \`canary_id\` cookie from 10,000 ids, ${Math.round(args.noCookieShare * 100)}% without (minted)`,
     `- runtime: Miniflare (workerd) one instance per Worker, HTTP on 127.0.0.1; origin: scripts/lib/origin-server.ts on ${originUrl} (loopback, separate process, ${args.path.startsWith("/bytes") ? `${args.path.slice("/bytes?n=".length)} B page` : "~300 B JSON"})`,
     `- Worker source: ${commit ? `git commit ${commit} (--ref ${args.ref}, snapshot via git archive)` : "working tree"}`,
@@ -486,7 +506,7 @@ function report(
     `| round | worker | req/s | p50 ms | p99 ms | workerd CPU µs/req | workerd RSS MiB after | requests | errors | timeouts | non-2xx |`,
     `|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
     ...pass.flatMap((p, i) =>
-      [p, edge[i]!, ...(floor[i] ? [floor[i]] : []), ...(compared[i] ? [compared[i]] : [])].map((r) => `| ${r.round} | ${r.label} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${fc(r.workerdCpuUs)} | ${fc(r.workerdRssMiB)} | ${r.requests} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`),
+      [p, edge[i]!, ...[floor[i], compared[i], probe[i]].filter((r) => r !== undefined)].map((r) => `| ${r.round} | ${r.label} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${fc(r.workerdCpuUs)} | ${fc(r.workerdRssMiB)} | ${r.requests} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`),
     ),
     ``,
     `Per-round throughput ratios edge-canary/passthrough: ${ratios.map(f2).join(", ")}.`,
@@ -511,6 +531,7 @@ function report(
     );
   }
   if (compared.length > 0) lines.push(...compareSection(args.compare!, pass, edge, compared));
+  if (probe.length > 0) lines.push(...probeSection(args.probe!, floor, probe));
   if (hot) {
     lines.push(
       ``,
@@ -539,6 +560,22 @@ function compareSection(ref: string, pass: RunStats[], edge: RunStats[], other: 
     ``,
     `Paired per round (this source minus @${ref}): workerd CPU ${cpuDiffs.length ? `**${signed(median(cpuDiffs), 0)} µs** per request (median; rounds: ${cpuDiffs.map((d) => signed(d, 0)).join(", ")})` : "n/a (no /proc)"}; ` +
       `throughput ratio ${f2(median(rpsRatios))} (median of per-round ratios).`,
+  ];
+}
+
+/** --probe: what one runtime operation costs under load, from the probe's paired difference to the floor. */
+function probeSection(spec: { op: string; n: number }, floor: RunStats[], probe: RunStats[]): string[] {
+  const diffs = probe.flatMap((p, i) => (p.workerdCpuUs !== undefined && floor[i]?.workerdCpuUs !== undefined ? [p.workerdCpuUs - floor[i].workerdCpuUs] : []));
+  if (diffs.length === 0) return [``, `## Probe (--probe ${spec.op}:${spec.n})`, ``, `n/a: no /proc, so no CPU per request.`];
+  const d = median(diffs);
+  return [
+    ``,
+    `## Probe: ${spec.op} x${spec.n} per request (--probe)`,
+    ``,
+    `scripts/bench/probe-worker.js: the floor Worker, first repeating \`${spec.op}\` ${spec.n} times per request. Same rounds, same origin, same load.`,
+    ``,
+    `Paired per round (probe minus floor): workerd CPU **${signed(d, 0)} µs** per request (median; rounds: ${diffs.map((x) => signed(x, 0)).join(", ")}), ` +
+      `so one \`${spec.op}\` costs about **${signed(d / spec.n, 1)} µs** under this load.`,
   ];
 }
 
@@ -580,6 +617,10 @@ async function main(): Promise<void> {
     const pass = await startPlainWorker("passthrough-worker.js", origin.url, edge.compatibilityDate);
     const floor = args.floor ? await startPlainWorker("floor-worker.js", origin.url, edge.compatibilityDate) : undefined;
     if (floor) await checkFloor(floor.url);
+    const probe = args.probe
+      ? await startPlainWorker("probe-worker.js", origin.url, edge.compatibilityDate, { PROBE_OP: args.probe.op, PROBE_N: String(args.probe.n) })
+      : undefined;
+    if (probe) await checkFloor(probe.url, "probe");
     const compare = args.compare ? await startCompared(args.compare, origin.url, args.exposeHeaders) : undefined;
     log(`edge-canary ${edge.url.href} (bundle ${edge.bundleKiB.toFixed(0)} KiB), passthrough ${pass.url.href}`);
 
@@ -591,11 +632,13 @@ async function main(): Promise<void> {
     const edgeRuns: RunStats[] = [];
     const floorRuns: RunStats[] = [];
     const compareRuns: RunStats[] = [];
+    const probeRuns: RunStats[] = [];
     const targets = [
       { label: "passthrough", target: pass, runs: passRuns },
       { label: "edge-canary", target: edge, runs: edgeRuns },
       ...(floor ? [{ label: "floor", target: floor, runs: floorRuns }] : []),
       ...(compare ? [{ label: `edge-canary@${args.compare}`, target: compare, runs: compareRuns }] : []),
+      ...(probe ? [{ label: "probe", target: probe, runs: probeRuns }] : []),
     ];
     for (let r = 1; r <= args.rounds; r++) {
       // Rotate who goes first, so a drift in machine load does not favour one side.
@@ -605,7 +648,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const md = report(args, command, passRuns, edgeRuns, floorRuns, compareRuns, hot, sanity, origin.url, edge.bundleKiB, startedAt, source.commit);
+    const md = report(args, command, passRuns, edgeRuns, { floor: floorRuns, compared: compareRuns, probe: probeRuns }, hot, sanity, origin.url, edge.bundleKiB, startedAt, source.commit);
     console.log(md);
     await mkdir(dirname(args.out), { recursive: true });
     await writeFile(args.out, md);

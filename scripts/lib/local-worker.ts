@@ -88,14 +88,16 @@ export async function edgeCanaryOptions(scriptPath: string, srcDir: string, bind
  * Miniflare options for one of the bench's plain JS baseline Workers (the passthrough,
  * the floor: `scripts/bench/<file>`), forwarding to `originUrl`.
  */
-export function baselineWorkerOptions(file: string, originUrl: string, compatibilityDate: string): MiniflareOptions {
+export function baselineWorkerOptions(file: string, originUrl: string, compatibilityDate: string, bindings: Record<string, string> = {}): MiniflareOptions {
   return {
     name: file.replace(/\.js$/, ""),
     modules: true,
     modulesRoot: join(repoRoot, "scripts/bench"),
     scriptPath: join(repoRoot, "scripts/bench", file),
+    // The probe Worker imports the floor: every .js here is an ES module.
+    modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],
     compatibilityDate,
-    bindings: { ORIGIN: originUrl },
+    bindings: { ORIGIN: originUrl, ...bindings },
     cf: { colo: "LHR", country: "DE" },
     host: "127.0.0.1",
     port: 0,
