@@ -37,7 +37,7 @@
 //        runtime operation n times (default 10) per request (implies --floor); the paired
 //        per-round CPU difference to the floor, divided by n, prices that operation under
 //        load (ops: headers-get, headers-foreach, headers-new, headers-copy, request-new,
-//        request-new-sets, request-clone, request-clone-cf)
+//        request-new-sets, request-new-record)
 //        --pin: Linux, 2+ CPUs: the workerd processes on the last CPU, the load generator
 //        and the origin on the others (taskset), so they do not share a core; halves
 //        the round-to-round spread of an A/B here (paired SD 49 -> 20 µs in A/A runs)

@@ -1,8 +1,8 @@
 // The client request's headers as the request path reads them.
 /**
- * The request's headers with the Cookie header read at most once. In workerd every
- * Request/Headers property and method is a call into the runtime (a few µs each under
- * load), and identity and override both look at cookies.
+ * The request's headers with the Cookie header read at most once: identity and override
+ * both look at cookies, and each read is a call into workerd that copies the string
+ * (cheap, under a microsecond under load: docs/benchmarks.md, "Findings, seventh session").
  */
 export class RequestHeaders {
   private cookie: string | null | undefined;

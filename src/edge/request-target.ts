@@ -1,7 +1,7 @@
 // The parts of the request URL the request path uses, read from the parsed URL once.
-// In workerd every URL getter is a call into the runtime, and under load each call costs
-// several microseconds (docs/benchmarks.md, "Findings, sixth session"); the request path
-// used to read `pathname` three times and `host` twice.
+// Each URL getter is a call into workerd; under load a call that creates nothing costs
+// under a microsecond (`npm run bench -- --probe headers-get:40`, docs/benchmarks.md,
+// "Findings, seventh session"), so this is tidiness more than speed.
 
 export interface RequestTarget {
   /** Host with port, lower-cased by the URL parser ("example.com:8443"). */
