@@ -18,6 +18,11 @@ const SETS = [
 
 /** @type {Record<string, (req: Request, origin: string) => unknown>} */
 export const OPS = {
+  // A parsed URL and the four parts the request path reads.
+  "url-parse": (req) => {
+    const u = new URL(req.url);
+    return u.host + u.pathname + u.search + u.protocol;
+  },
   // A runtime call that creates nothing: a header lookup (a miss).
   "headers-get": (req) => req.headers.get("x-probe-absent"),
   // One pass over the client's headers, a JavaScript callback per header.
