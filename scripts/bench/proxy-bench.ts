@@ -18,7 +18,8 @@
 // Everything started is stopped on exit, also on SIGINT/SIGTERM.
 //
 // Flags: --duration <s> (4) --connections <n> (50) --rounds <n> (12) --warmup <s> (1)
-//        --no-cookie-share <0..1> (0.1) --skip-hot-path --out <file>
+//        --no-cookie-share <0..1> (0.1) --skip-hot-path --out <file> (default
+//        results/proxy-bench.md; results/probes/<op>.md with --probe)
 //        --no-expose-headers: the route sets exposeHeaders false (responses that need no
 //        Set-Cookie go back untouched; shows what the x-canary-* response headers cost)
 //        --ref <commit>: build the Worker from a read-only `git archive` snapshot of that
@@ -100,7 +101,7 @@ function readArgs(): Args {
       pin: { type: "boolean", default: false },
       "cf-production": { type: "boolean", default: false },
       "body-kb": { type: "string", default: "0" },
-      out: { type: "string", default: join(here, "results/proxy-bench.md") },
+      out: { type: "string" },
     },
   });
   const num = (name: string, v: string | undefined, min: number): number => {
@@ -125,7 +126,8 @@ function readArgs(): Args {
     pin: values.pin ?? false,
     cf: values["cf-production"] ? PRODUCTION_CF : undefined,
     path: bodyKiB > 0 ? `/bytes?n=${Math.round(bodyKiB * 1024)}` : "/api/items?page=2",
-    out: resolve(values.out ?? join(here, "results/proxy-bench.md")),
+    // A probe run records its price next to the others, not over the recorded bench.
+    out: resolve(values.out ?? join(here, probe ? `results/probes/${probe.op}.md` : "results/proxy-bench.md")),
   };
 }
 
@@ -544,9 +546,17 @@ function report(
   return lines.join("\n");
 }
 
+/** Per round, a's workerd CPU per request minus b's (rounds without /proc numbers are left out). */
+function pairedCpuDiffs(a: RunStats[], b: RunStats[]): number[] {
+  return a.flatMap((x, i) => {
+    const y = b[i]?.workerdCpuUs;
+    return x.workerdCpuUs !== undefined && y !== undefined ? [x.workerdCpuUs - y] : [];
+  });
+}
+
 /** --compare: the working tree's edge-canary against the same Worker from another commit. */
 function compareSection(ref: string, pass: RunStats[], edge: RunStats[], other: RunStats[]): string[] {
-  const cpuDiffs = edge.flatMap((e, i) => (e.workerdCpuUs !== undefined && other[i]?.workerdCpuUs !== undefined ? [e.workerdCpuUs - other[i].workerdCpuUs] : []));
+  const cpuDiffs = pairedCpuDiffs(edge, other);
   const rpsRatios = edge.map((e, i) => e.rps / other[i]!.rps);
   const ratios = (xs: RunStats[]): number => median(xs.map((x, i) => x.rps / pass[i]!.rps));
   return [
@@ -565,7 +575,7 @@ function compareSection(ref: string, pass: RunStats[], edge: RunStats[], other: 
 
 /** --probe: what one runtime operation costs under load, from the probe's paired difference to the floor. */
 function probeSection(spec: { op: string; n: number }, floor: RunStats[], probe: RunStats[]): string[] {
-  const diffs = probe.flatMap((p, i) => (p.workerdCpuUs !== undefined && floor[i]?.workerdCpuUs !== undefined ? [p.workerdCpuUs - floor[i].workerdCpuUs] : []));
+  const diffs = pairedCpuDiffs(probe, floor);
   if (diffs.length === 0) return [``, `## Probe (--probe ${spec.op}:${spec.n})`, ``, `n/a: no /proc, so no CPU per request.`];
   const d = median(diffs);
   return [
