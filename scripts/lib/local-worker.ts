@@ -98,7 +98,8 @@ export function baselineWorkerOptions(file: string, originUrl: string, compatibi
     modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],
     compatibilityDate,
     bindings: { ORIGIN: originUrl, ...bindings },
-    cf: { colo: "LHR", country: "DE" },
+    // The same request.cf as edge-canary gets (edgeCanaryOptions).
+    cf: { colo: "LOC", country: "DE" },
     host: "127.0.0.1",
     port: 0,
   };

@@ -37,12 +37,14 @@ export interface OriginServer {
 }
 
 const MAX_BYTES = 8 * 1024 * 1024;
+const MAX_PAGES = 8;
 const pages = new Map<number, Buffer>();
-/** N bytes of HTML-ish text, built once per size. */
+/** N bytes of HTML-ish text, built once per size; the last MAX_PAGES sizes are kept. */
 function page(n: number): Buffer {
   let body = pages.get(n);
   if (!body) {
     body = Buffer.alloc(n, "<p>edge-canary bench page</p>\n");
+    if (pages.size >= MAX_PAGES) pages.delete(pages.keys().next().value!);
     pages.set(n, body);
   }
   return body;
