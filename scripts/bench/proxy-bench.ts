@@ -34,6 +34,9 @@
 //        the ~300 B JSON, to see the overhead against a response of realistic size
 //        --cf-production: every Worker gets request.cf in the ~1 KB shape Cloudflare
 //        sends (scripts/lib/production-cf.ts) instead of two fields; edge-canary reads it
+//        --browser-headers: the load sends a browser's page request as Cloudflare hands
+//        it to a Worker (~21 headers and a longer Cookie, scripts/lib/production-headers.ts)
+//        instead of three headers
 //        --probe <op>[:<n>]: also run scripts/bench/probe-worker.js, the floor repeating one
 //        runtime operation n times (default 10) per request (implies --floor); the paired
 //        per-round CPU difference to the floor, divided by n, prices that operation under
@@ -58,6 +61,7 @@ import { benchConfigDocument, fmtUs, identityPool, runHotPath, type HotPathResul
 import { invokedAs, machineLine, signed } from "../lib/bench-report.js";
 import { median } from "../lib/median.js";
 import { PRODUCTION_CF } from "../lib/production-cf.js";
+import { BROWSER_COOKIES, BROWSER_HEADERS } from "../lib/production-headers.js";
 import { OPS as PROBE_OPS } from "./probe-worker.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -79,6 +83,8 @@ interface Args {
   pin: boolean;
   /** request.cf for every Worker: two fields, or Cloudflare's full shape (--cf-production). */
   cf: Record<string, unknown> | undefined;
+  /** The client's headers besides the cookie, and the app cookies sent next to canary_id. */
+  client: { headers: Readonly<Record<string, string>>; cookies: string };
   /** The path the load requests: the ~300 B JSON by default, /bytes?n= with --body-kb. */
   path: string;
   out: string;
@@ -100,6 +106,7 @@ function readArgs(): Args {
       probe: { type: "string" },
       pin: { type: "boolean", default: false },
       "cf-production": { type: "boolean", default: false },
+      "browser-headers": { type: "boolean", default: false },
       "body-kb": { type: "string", default: "0" },
       out: { type: "string" },
     },
@@ -125,6 +132,9 @@ function readArgs(): Args {
     probe,
     pin: values.pin ?? false,
     cf: values["cf-production"] ? PRODUCTION_CF : undefined,
+    client: values["browser-headers"]
+      ? { headers: BROWSER_HEADERS, cookies: BROWSER_COOKIES }
+      : { headers: { accept: "application/json", "user-agent": "edge-canary-bench" }, cookies: "app_session=abc" },
     path: bodyKiB > 0 ? `/bytes?n=${Math.round(bodyKiB * 1024)}` : "/api/items?page=2",
     // A probe run records its price next to the others, not over the recorded bench.
     out: resolve(values.out ?? join(here, probe ? `results/probes/${probe.op}.md` : "results/proxy-bench.md")),
@@ -379,14 +389,14 @@ async function load(
     url: new URL(args.path, url).href,
     connections: args.connections,
     duration: seconds,
-    headers: { accept: "application/json", "user-agent": "edge-canary-bench" },
+    headers: args.client.headers as Record<string, string>,
     requests: [
       {
         method: "GET",
         setupRequest: (req) => {
           const i = next++;
-          const headers = { accept: "application/json", "user-agent": "edge-canary-bench" } as Record<string, string>;
-          if (!(noCookieEvery > 0 && i % noCookieEvery === 0)) headers.cookie = `canary_id=${ids[i % ids.length]!}; app_session=abc`;
+          const headers: Record<string, string> = { ...args.client.headers };
+          if (!(noCookieEvery > 0 && i % noCookieEvery === 0)) headers.cookie = `canary_id=${ids[i % ids.length]!}; ${args.client.cookies}`;
           return { ...req, headers };
         },
       },
@@ -481,6 +491,7 @@ function report(
     `- runtime: Miniflare (workerd) one instance per Worker, HTTP on 127.0.0.1; origin: scripts/lib/origin-server.ts on ${originUrl} (loopback, separate process, ${args.path.startsWith("/bytes") ? `${args.path.slice("/bytes?n=".length)} B page` : "~300 B JSON"})`,
     `- Worker source: ${commit ? `git commit ${commit} (--ref ${args.ref}, snapshot via git archive)` : "working tree"}`,
     `- request.cf: ${args.cf ? "Cloudflare's full shape, ~1 KB (--cf-production)" : "two fields (colo, country)"}`,
+    `- client headers: ${Object.keys(args.client.headers).length} plus the cookie${args.client.headers === BROWSER_HEADERS ? " (a browser's page request through Cloudflare, --browser-headers)" : ""}`,
     `- edge-canary config: one catch-all route, weight 50, stable and canary both the origin, exposeHeaders ${args.exposeHeaders}; bundle ${bundleKiB.toFixed(0)} KiB`,
     `- sanity check before load (${sanity.n} sequential requests): ${sanity.canary} canary / ${sanity.stable} stable, ${sanity.minted} minted cookies`,
     ``,
