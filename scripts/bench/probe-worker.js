@@ -33,6 +33,12 @@ export const OPS = {
     });
     return n;
   },
+  // The same pass by the names only (an iterator call per header, no callback, no values).
+  "headers-keys": (req) => {
+    let n = 0;
+    for (const name of req.headers.keys()) if (name.startsWith("x-canary-")) n++;
+    return n;
+  },
   // An empty Headers object and the four header writes edge-canary makes.
   "headers-new": () => {
     const h = new Headers();

@@ -40,7 +40,7 @@
 //        --probe <op>[:<n>]: also run scripts/bench/probe-worker.js, the floor repeating one
 //        runtime operation n times (default 10) per request (implies --floor); the paired
 //        per-round CPU difference to the floor, divided by n, prices that operation under
-//        load (ops: url-parse, headers-get, headers-foreach, headers-new, headers-copy, request-new,
+//        load (ops: url-parse, headers-get, headers-foreach, headers-keys, headers-new, headers-copy, request-new,
 //        request-new-sets, request-new-record)
 //        --pin: Linux, 2+ CPUs: the workerd processes on the last CPU, the load generator
 //        and the origin on the others (taskset), so they do not share a core; halves
