@@ -179,13 +179,14 @@ async function main(): Promise<void> {
   const net = (name: string): number => median(times.get(name)!) - base;
   // Differences are taken within a round (the targets of a round run back to back) and
   // then the median over rounds, which cancels most of the machine's drift.
-  const paired = (a: string, b: string): number => median(times.get(a)!.map((x, i) => x - times.get(b)![i]!));
+  const roundDiffs = (a: string, b: string): number[] => times.get(a)!.map((x, i) => x - times.get(b)![i]!);
+  const paired = (a: string, b: string): number => median(roundDiffs(a, b));
   const rows = names
     .filter((name) => name !== "baseline")
     .map((name) => `| ${name} | ${net(name).toFixed(1)} | ${(Math.min(...times.get(name)!) - base).toFixed(1)} | ${name === "passthrough" ? "" : signed(paired(name, "passthrough"), 1)} |`);
   const compared = names.find((name) => name.startsWith("edge-canary@"));
   if (compared) {
-    const diffs = times.get("edge-canary")!.map((x, i) => x - times.get(compared)![i]!);
+    const diffs = roundDiffs("edge-canary", compared);
     const mean = diffs.reduce((a, d) => a + d, 0) / diffs.length;
     rows.push(
       "",

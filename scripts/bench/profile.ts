@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { Miniflare, type MiniflareOptions } from "miniflare";
 import WebSocket from "ws";
-import { baselineWorkerOptions, bundleWorker, edgeCanaryOptions, repoRoot } from "../lib/local-worker.js";
+import { baselineWorkerOptions, bundleWorker, edgeCanaryOptions, repoRoot, wranglerCompatibilityDate } from "../lib/local-worker.js";
 import { benchConfigDocument, identityPool } from "./hot-path.js";
 
 interface ProfileNode {
@@ -61,6 +61,15 @@ export function tally(nodes: ProfileNode[]): { self: Map<string, number>; inclus
   return { self, inclusive, total };
 }
 
+/** The Worker to profile: edge-canary's bundle, unminified (names kept), or a baseline (no bundle needed). */
+async function profiledWorker(worker: string, originUrl: string): Promise<{ options: MiniflareOptions; cleanup: () => Promise<void> }> {
+  if (worker !== "edge-canary") {
+    return { options: baselineWorkerOptions(`${worker}-worker.js`, originUrl, await wranglerCompatibilityDate()), cleanup: async () => {} };
+  }
+  const { scriptPath, cleanup } = await bundleWorker(repoRoot, { minify: false });
+  return { options: await edgeCanaryOptions(scriptPath, repoRoot), cleanup };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -76,10 +85,7 @@ async function main(): Promise<void> {
   const out = values.out ?? `/tmp/${worker}.cpuprofile`;
   const origin = fork(fileURLToPath(new URL("./proxy-bench.ts", import.meta.url)), ["--origin-child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const originUrl = await new Promise<string>((ok) => origin.once("message", (m) => ok((m as { url: string }).url)));
-  const { scriptPath, cleanup } = await bundleWorker(repoRoot, { minify: false });
-  const edgeOptions = await edgeCanaryOptions(scriptPath, repoRoot);
-  const compatibilityDate = (edgeOptions as { compatibilityDate: string }).compatibilityDate;
-  const options = worker === "edge-canary" ? edgeOptions : baselineWorkerOptions(`${worker}-worker.js`, originUrl, compatibilityDate);
+  const { options, cleanup } = await profiledWorker(worker, originUrl);
   const mf = new Miniflare({ ...options, inspectorPort: INSPECTOR_PORT } as MiniflareOptions);
   try {
     const url = await mf.ready;

@@ -66,10 +66,20 @@ export async function snapshotSource(ref: string): Promise<{ dir: string; commit
   return { dir, commit, cleanup };
 }
 
+/** wrangler.toml read as wrangler dev reads it: bindings, compatibility date and flags. */
+async function wranglerWorkerOptions(srcDir: string) {
+  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
+  return unstable_getMiniflareWorkerOptions(join(srcDir, "wrangler.toml")).workerOptions;
+}
+
+/** The compatibility date of wrangler.toml, for the baseline Workers to run under the same one. */
+export async function wranglerCompatibilityDate(srcDir = repoRoot): Promise<string> {
+  return (await wranglerWorkerOptions(srcDir)).compatibilityDate ?? "2026-04-20";
+}
+
 /** Miniflare options for a bundle: wrangler.toml's bindings (KV, DO sqlite, AE, vars) plus `bindings`. */
 export async function edgeCanaryOptions(scriptPath: string, srcDir: string, bindings: Record<string, string> = {}): Promise<MiniflareOptions> {
-  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(srcDir, "wrangler.toml"));
+  const workerOptions = await wranglerWorkerOptions(srcDir);
   return {
     ...(workerOptions as object),
     name: "edge-canary",

@@ -3,7 +3,7 @@
 // a probe run prices the operation and not an error page.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Miniflare } from "miniflare";
-import { baselineWorkerOptions } from "../../scripts/lib/local-worker.js";
+import { baselineWorkerOptions, wranglerCompatibilityDate } from "../../scripts/lib/local-worker.js";
 import { startOrigin, type OriginServer } from "../../scripts/lib/origin-server.js";
 import { OPS } from "../../scripts/bench/probe-worker.js";
 
@@ -13,8 +13,9 @@ let mf: Miniflare;
 
 beforeAll(async () => {
   origin = await startOrigin("probe-origin");
+  const date = await wranglerCompatibilityDate();
   const worker = (op: string) => {
-    const { host: _host, port: _port, ...options } = baselineWorkerOptions("probe-worker.js", origin.url, "2026-04-20", { PROBE_OP: op, PROBE_N: "3" });
+    const { host: _host, port: _port, ...options } = baselineWorkerOptions("probe-worker.js", origin.url, date, { PROBE_OP: op, PROBE_N: "3" });
     return { ...options, name: `probe-${op}` };
   };
   mf = new Miniflare({ workers: [...ops, "no-such-op"].map(worker) } as ConstructorParameters<typeof Miniflare>[0]);
