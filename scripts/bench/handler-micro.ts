@@ -26,6 +26,7 @@ import { Miniflare, type MiniflareOptions } from "miniflare";
 import { readMicroArgs, signed, writeMicroReport } from "../lib/bench-report.js";
 import { bundleWorker, edgeCanaryOptions, repoRoot, snapshotSource } from "../lib/local-worker.js";
 import { median } from "../lib/median.js";
+import { LOCAL_CF } from "../lib/production-cf.js";
 import { benchConfigDocument } from "./hot-path.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -64,7 +65,7 @@ const pool = () => {
 const incoming = (i) => {
   const headers = { accept: "application/json", "user-agent": "edge-canary-bench", host: "127.0.0.1" };
   if (i % 10 !== 0) headers.cookie = "canary_id=" + pool()[i % 10000] + "; app_session=abc";
-  return new Request("http://127.0.0.1/api/items?page=2", { headers, cf: { colo: "LOC", country: "DE" } });
+  return new Request("http://127.0.0.1/api/items?page=2", { headers, cf: ${JSON.stringify(LOCAL_CF)} });
 };
 let served = 0;
 export default {

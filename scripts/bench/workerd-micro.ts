@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { readMicroArgs, writeMicroReport } from "../lib/bench-report.js";
 import { median } from "../lib/median.js";
-import { PRODUCTION_CF } from "../lib/production-cf.js";
+import { LOCAL_CF, PRODUCTION_CF } from "../lib/production-cf.js";
+import { wranglerCompatibilityDate } from "../lib/local-worker.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -67,7 +68,7 @@ ${originRequest}
 const ORIGIN = { origin: "http://127.0.0.1:1", timeoutMs: 1000 };
 // The request.cf shape Cloudflare sends (Miniflare's fallback cf), as the JSON workerd parses lazily.
 const CF_JSON = ${JSON.stringify(JSON.stringify(PRODUCTION_CF))};
-const CF_SMALL = ${JSON.stringify(JSON.stringify({ colo: "LOC", country: "DE" }))};
+const CF_SMALL = ${JSON.stringify(JSON.stringify(LOCAL_CF))};
 const freeze = (o) => { if (o && typeof o === "object") { for (const k in o) freeze(o[k]); Object.freeze(o); } return o; };
 let url; const URL_OF = (req) => (url ??= new URL(req.url));
 const HOP = new Set(["connection","keep-alive","proxy-authenticate","proxy-authorization","te","trailer","transfer-encoding","upgrade","proxy-connection","x-forwarded-host","x-forwarded-proto"]);
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   const names = Object.keys(OPS);
   const selected = only ? names.filter((k) => only.split(",").some((s) => k.includes(s))) : names;
   if (!selected.includes("noop")) selected.unshift("noop");
-  const mf = new Miniflare({ modules: true, compatibilityDate: "2026-04-20", script: script(await originRequestModule()) });
+  const mf = new Miniflare({ modules: true, compatibilityDate: await wranglerCompatibilityDate(), script: script(await originRequestModule()) });
   const times = new Map<string, number[]>();
   try {
     // Round 0 is a warm-up (runtime start, JIT), not recorded.

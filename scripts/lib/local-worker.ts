@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Miniflare, type MiniflareOptions } from "miniflare";
+import { LOCAL_CF } from "./production-cf.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -88,7 +89,7 @@ export async function edgeCanaryOptions(scriptPath: string, srcDir: string, bind
     modulesRoot: dirname(scriptPath),
     scriptPath,
     bindings: { ...workerOptions.bindings, ...bindings },
-    cf: { colo: "LOC", country: "DE" },
+    cf: LOCAL_CF,
     host: "127.0.0.1",
     port: 0,
   } as MiniflareOptions;
@@ -109,7 +110,7 @@ export function baselineWorkerOptions(file: string, originUrl: string, compatibi
     compatibilityDate,
     bindings: { ORIGIN: originUrl, ...bindings },
     // The same request.cf as edge-canary gets (edgeCanaryOptions).
-    cf: { colo: "LOC", country: "DE" },
+    cf: LOCAL_CF,
     host: "127.0.0.1",
     port: 0,
   };

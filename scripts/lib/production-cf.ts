@@ -1,3 +1,7 @@
+// The request.cf the local runs pass (scripts, benches): two fields, the ones
+// edge-canary reads. Every Worker a bench compares gets the same one.
+export const LOCAL_CF = { colo: "LOC", country: "DE" };
+
 // The request.cf object as Cloudflare fills it for a browser request (the shape of
 // Miniflare's fallback cf; values illustrative). Locally the tests and benches pass a
 // two-field cf; workerd parses and deep-freezes the whole object on the first read of
