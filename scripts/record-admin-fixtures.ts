@@ -15,6 +15,7 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { adminCall, DEFAULT_ADMIN_BASE } from "./cli/common.js";
 import { repoRoot, startLocalWorker } from "./lib/local-worker.js";
 import { startOrigin } from "./lib/origin-server.js";
 
@@ -40,16 +41,9 @@ async function main(): Promise<void> {
   });
   try {
     const base = worker.url;
-    const admin = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-      const res = await fetch(new URL(`/__canary/api${path}`, base), {
-        method,
-        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = (await res.json()) as unknown;
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    };
+    // The CLI's own admin client: the fixtures are recorded the way the CLI asks.
+    const target = { base: new URL(DEFAULT_ADMIN_BASE, base).href, token: TOKEN };
+    const admin = (method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> => adminCall({ fetch }, target, method, path, body);
     for (let i = 0; i < 150; i++) {
       for (const path of ["/shop/cart", "/api/items"]) {
         const res = await fetch(new URL(path, base), { headers: { "x-user-id": `user-${i}` } });

@@ -113,7 +113,7 @@ export function adminTarget(values: { url?: string | undefined; token?: string |
 }
 
 /** Calls `<base>/api<path>` and returns the JSON body; a non-2xx becomes one CliError line. */
-export async function adminCall<T>(io: CliIo, target: AdminTarget, method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+export async function adminCall<T>(io: Pick<CliIo, "fetch">, target: AdminTarget, method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
   const url = `${target.base}/api${path}`;
   let res: Response;
   try {
