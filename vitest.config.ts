@@ -1,6 +1,6 @@
 // Two test tiers (STYLE.md rule 9): pure-core unit tests in Node, and Worker tests in
 // real workerd through Miniflare, going through the real entry.
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -13,7 +13,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             main: "./src/index.ts",
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
               bindings: {
                 ADMIN_TOKEN: "test-admin-token",

@@ -1,6 +1,6 @@
 // Real-browser test of the dashboard (`npm run test:browser`): two real origins on
 // 127.0.0.1, the Worker bundled by `wrangler deploy --dry-run` and run in Miniflare with
-// the bindings of wrangler.toml, background traffic from 200 sticky users, and Debian's
+// the bindings of wrangler.jsonc, background traffic from 200 sticky users, and Debian's
 // chromium driven by playwright-core. It checks that the page is refused without a token,
 // that the charts draw real data, and that a rollback clicked in the page reaches every
 // user within one sync interval and shows in the audit log. A standalone script rather

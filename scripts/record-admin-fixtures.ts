@@ -5,7 +5,7 @@
 // today's replies while its tests pass on yesterday's.
 //
 // What it does: two real origins on 127.0.0.1, the deploy bundle in Miniflare with
-// wrangler.toml's bindings, two routes ("shop" with steps, "api" manual at 10%), traffic
+// wrangler.jsonc's bindings, two routes ("shop" with steps, "api" manual at 10%), traffic
 // from 150 users on each, then as an operator: pause shop, promote api, roll shop back
 // ("drill"); it writes GET /status and GET /events as the API returned them.
 //

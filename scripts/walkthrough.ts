@@ -14,8 +14,8 @@
 // Remote block (`walkthrough:remote`): cannot run here (no account, no network), so each
 // command is checked offline: `npx wrangler <cmd>` by its `--help` (the usage line must be
 // that command, every flag used must be listed), `npx wrangler deploy` by a real
-// `deploy --dry-run` with the block's `routes = [...]` line added to a copy of
-// wrangler.toml, and `npm run canary -- <cmd>` by its `--help` plus an offline run where
+// `deploy --dry-run` with the block's `"routes": [...]` line added to a copy of
+// wrangler.jsonc, and `npm run canary -- <cmd>` by its `--help` plus an offline run where
 // one exists (validate, push --dry-run, override-token, query --sql).
 //
 // Exit code 0 only when both parts passed. Options: --readme <file> (default README.md,
@@ -470,14 +470,18 @@ function deployCheck(line: number, text: string, words: string[], routesLine: st
   return {
     line,
     text,
-    how: `npx wrangler deploy --dry-run --outdir <tmp> --config <copy of wrangler.toml${routesLine ? " + the block's routes line" : ""}>${words.length > 1 ? ` ${words.slice(1).join(" ")}` : ""}`,
+    how: `npx wrangler deploy --dry-run --outdir <tmp> --config <copy of wrangler.jsonc${routesLine ? " + the block's routes line" : ""}>${words.length > 1 ? ` ${words.slice(1).join(" ")}` : ""}`,
     run: async () => {
       const dir = await mkdtemp(join(tmpdir(), "edge-canary-deploy-check-"));
       try {
         // The copy lives outside the repository, so `main` becomes absolute.
-        const toml = (await readFile(join(ROOT, "wrangler.toml"), "utf8")).replace(/^main\s*=\s*"([^"]+)"/m, (_m, p: string) => `main = ${JSON.stringify(resolve(ROOT, p))}`);
-        await writeFile(join(dir, "wrangler.toml"), `${routesLine ? `${routesLine}\n` : ""}${toml}`);
-        const r = await run("npx", ["wrangler", ...words, "--dry-run", "--outdir", join(dir, "out"), "--config", join(dir, "wrangler.toml")], { env });
+        // The routes line goes right after the opening brace, as the README says.
+        const jsonc = (await readFile(join(ROOT, "wrangler.jsonc"), "utf8"))
+          .replace(/"main"\s*:\s*"([^"]+)"/, (_m, p: string) => `"main": ${JSON.stringify(resolve(ROOT, p))}`)
+          .replace(/^\{/m, `{${routesLine ? `\n  ${routesLine.replace(/,?$/, ",")}` : ""}`)
+          .replace(/"\$schema"\s*:\s*"[^"]*",?/, "");
+        await writeFile(join(dir, "wrangler.jsonc"), jsonc);
+        const r = await run("npx", ["wrangler", ...words, "--dry-run", "--outdir", join(dir, "out"), "--config", join(dir, "wrangler.jsonc")], { env });
         if (r.code !== 0) return `exit ${r.code}\n${indent(cleanOutput(r.out), 30)}`;
         if (!existsSync(join(dir, "out", "index.js"))) return "no bundle written to --outdir";
         if (routesLine && !/--dry-run: exiting now/.test(r.out)) return `unexpected output\n${indent(cleanOutput(r.out))}`;
@@ -540,7 +544,7 @@ async function checkRemote(block: Block): Promise<boolean> {
   const routesLine = block.code
     .split("\n")
     .map((l) => l.replace(/^\s*#\s*/, "").trim())
-    .find((l) => /^routes\s*=\s*\[/.test(l));
+    .find((l) => /^"routes"\s*:\s*\[/.test(l));
   const checks: Check[] = [];
   const skipped: string[] = [];
 
@@ -599,7 +603,7 @@ async function checkRemote(block: Block): Promise<boolean> {
   });
   if (!routesLine) {
     failed++;
-    console.log(`  FAIL  ${block.file}: the remote block has no "routes = [...]" line to check with wrangler deploy --dry-run`);
+    console.log(`  FAIL  ${block.file}: the remote block has no \"routes\": [...] line to check with wrangler deploy --dry-run`);
   }
   const verdict = failed === 0 ? "ok" : `FAIL (${failed} of ${checks.length} checks)`;
   say(`remote: ${verdict}, ${checks.length} checks in ${secs(Date.now() - started)}`);

@@ -1,9 +1,12 @@
-// Secrets are not in wrangler.toml, so `wrangler types` cannot see them: declared here.
+// Secrets are not in the wrangler config, so `wrangler types` cannot see them: declared
+// here, on both the global Env and Cloudflare.Env (what `cloudflare:workers`' env uses).
+interface Secrets {
+  /** Bearer token for the admin API and dashboard (`wrangler secret put ADMIN_TOKEN`). */
+  ADMIN_TOKEN?: string;
+  /** HMAC key that signs QA override tokens (`wrangler secret put OVERRIDE_SECRET`). */
+  OVERRIDE_SECRET?: string;
+}
+interface Env extends Secrets {}
 declare namespace Cloudflare {
-  interface Env {
-    /** Bearer token for the admin API and dashboard (`wrangler secret put ADMIN_TOKEN`). */
-    ADMIN_TOKEN?: string;
-    /** HMAC key that signs QA override tokens (`wrangler secret put OVERRIDE_SECRET`). */
-    OVERRIDE_SECRET?: string;
-  }
+  interface Env extends Secrets {}
 }

@@ -1,6 +1,6 @@
 // CPU profile of the edge-canary isolate under load (`npm run bench:profile`). Why: the
 // request-path benchmark says how much edge-canary adds; this says where. It bundles
-// the Worker unminified (names kept), runs it in Miniflare with the wrangler.toml
+// the Worker unminified (names kept), runs it in Miniflare with the wrangler.jsonc
 // bindings and the V8 inspector on, drives the same load as `npm run bench` against a
 // loopback origin, records a V8 sampling profile of the isolate over the load, and
 // prints the functions by samples (self and inclusive) per 1,000 requests. The

@@ -6,7 +6,7 @@
 //  1. starts a real origin (scripts/lib/origin-server.ts) on 127.0.0.1, in a child
 //     process so it does not share an event loop with the load generator;
 //  2. bundles the Worker with `wrangler deploy --dry-run --outdir <tmp>` and runs it in
-//     Miniflare with the bindings of wrangler.toml (KV seeded with a weight-50 config
+//     Miniflare with the bindings of wrangler.jsonc (KV seeded with a weight-50 config
 //     whose stable and canary both point at the origin, DO, AE, vars, ADMIN_TOKEN);
 //  3. runs scripts/bench/passthrough-worker.js in a second Miniflare (same runtime,
 //     same origin) as the baseline;
@@ -311,7 +311,7 @@ async function startCompared(ref: string, originUrl: string, exposeHeaders: bool
 }
 
 async function startEdgeCanary(scriptPath: string, originUrl: string, src: string, exposeHeaders: boolean) {
-  // Bindings exactly as wrangler.toml declares them (KV, DO sqlite, AE, vars).
+  // Bindings exactly as wrangler.jsonc declares them (KV, DO sqlite, AE, vars).
   const options = await edgeCanaryOptions(scriptPath, src, { ADMIN_TOKEN: "bench-admin-token" });
   const started = await startMiniflare(options);
   const kv = await started.mf.getKVNamespace("CANARY_CONFIG");

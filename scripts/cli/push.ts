@@ -10,11 +10,11 @@ import { summarizeRoutes, weightsText } from "./route-summary.js";
 import { renderTable } from "./table.js";
 import { runWrangler, type WranglerRunner } from "./wrangler-runner.js";
 
-/** KV binding and key the Worker reads (wrangler.toml, README "KV keys"). */
+/** KV binding and key the Worker reads (wrangler.jsonc, README "KV keys"). */
 export const CONFIG_BINDING = "CANARY_CONFIG";
 export const CONFIG_KEY = "config";
 
-const usage = "push <file> [--local | --remote] [--dry-run] [--config wrangler.toml] [--env name] [--persist-to dir]";
+const usage = "push <file> [--local | --remote] [--dry-run] [--config wrangler.jsonc] [--env name] [--persist-to dir]";
 const summary = `Validate a config file, then write it to KV (binding ${CONFIG_BINDING}, key "${CONFIG_KEY}") with wrangler.`;
 const help = `Options:
   --local             write to wrangler's local KV (default)

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { runCommand, spawnGroup, type GroupProcess } from "./processes.js";
 
 export interface WranglerOptions {
-  /** Repository root: where wrangler.toml lives. */
+  /** Repository root: where wrangler.jsonc lives. */
   root: string;
   /** Directory for local KV / Durable Object state of this run. */
   persistTo: string;

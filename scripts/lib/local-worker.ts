@@ -1,6 +1,6 @@
 // Runs the real edge-canary Worker locally for scripts (benchmarks, browser test): the
 // deploy bundle from `wrangler deploy --dry-run`, in Miniflare (workerd) with exactly
-// the bindings wrangler.toml declares, listening on 127.0.0.1. Faster and more
+// the bindings wrangler.jsonc declares, listening on 127.0.0.1. Faster and more
 // predictable than `wrangler dev`, which is for people, not measurements.
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { Miniflare, type MiniflareOptions } from "miniflare";
+import { Miniflare, type MiniflareOptions, type WorkerOptions } from "miniflare";
 import { LOCAL_CF } from "./production-cf.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -67,18 +67,22 @@ export async function snapshotSource(ref: string): Promise<{ dir: string; commit
   return { dir, commit, cleanup };
 }
 
-/** wrangler.toml read as wrangler dev reads it: bindings, compatibility date and flags. */
-async function wranglerWorkerOptions(srcDir: string) {
+/**
+ * The wrangler config read as wrangler dev reads it: bindings, compatibility date and
+ * flags. wrangler types its result with its own bundled miniflare; the shape is the one
+ * this package's miniflare 4 takes.
+ */
+async function wranglerWorkerOptions(srcDir: string): Promise<WorkerOptions> {
   const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
-  return unstable_getMiniflareWorkerOptions(join(srcDir, "wrangler.toml")).workerOptions;
+  return unstable_getMiniflareWorkerOptions(join(srcDir, "wrangler.jsonc")).workerOptions as unknown as WorkerOptions;
 }
 
-/** The compatibility date of wrangler.toml, for the baseline Workers to run under the same one. */
+/** The compatibility date of wrangler.jsonc, for the baseline Workers to run under the same one. */
 export async function wranglerCompatibilityDate(srcDir = repoRoot): Promise<string> {
   return (await wranglerWorkerOptions(srcDir)).compatibilityDate ?? "2026-04-20";
 }
 
-/** Miniflare options for a bundle: wrangler.toml's bindings (KV, DO sqlite, AE, vars) plus `bindings`. */
+/** Miniflare options for a bundle: wrangler.jsonc's bindings (KV, DO sqlite, AE, vars) plus `bindings`. */
 export async function edgeCanaryOptions(scriptPath: string, srcDir: string, bindings: Record<string, string> = {}): Promise<MiniflareOptions> {
   const workerOptions = await wranglerWorkerOptions(srcDir);
   return {

@@ -15,8 +15,12 @@
 //   any other path        -> 200 JSON (or HTML for text/html) naming the version, echoing
 //                            method, path, query, selected headers and body length.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import { WebSocketServer } from "ws";
+
+// Loaded with Node's own resolver: vitest resolves the Worker project's global setup with
+// the workerd export conditions, under which "ws" is its browser stub.
+const { WebSocketServer } = createRequire(import.meta.url)("ws") as typeof import("ws");
 
 export interface OriginMode {
   failRate: number;

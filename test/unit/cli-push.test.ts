@@ -40,11 +40,11 @@ describe("push", () => {
   it("runs wrangler kv key put with the binding, key, file and target, and reports the routes", async () => {
     const runner = vi.fn<WranglerRunner>(async () => ({ code: 0, stdout: "", stderr: "" }));
     const cli = io();
-    const code = await makePushCommand(runner).run(["examples/config.json", "--remote", "--config", "wrangler.toml", "--env", "production"], cli);
+    const code = await makePushCommand(runner).run(["examples/config.json", "--remote", "--config", "wrangler.jsonc", "--env", "production"], cli);
     expect(code).toBe(0);
     expect(runner).toHaveBeenCalledTimes(1);
     expect(runner.mock.calls[0]![0]).toEqual([
-      "kv", "key", "put", "--binding", "CANARY_CONFIG", "config", "--path", join(ROOT, "examples/config.json"), "--remote", "--config", "wrangler.toml", "--env", "production",
+      "kv", "key", "put", "--binding", "CANARY_CONFIG", "config", "--path", join(ROOT, "examples/config.json"), "--remote", "--config", "wrangler.jsonc", "--env", "production",
     ]);
     expect(cli.text().out).toMatch(/shop\s+v2\.4\.0\s+steps\s+1 > 5 > 25 > 50 > 100 %/);
     expect(cli.text().out).toContain("60 s or more");
