@@ -6,7 +6,7 @@
 // Binomial(N, P(X > edge)), where edge is the sketch bin edge countAbove uses; that is
 // exactly the distribution countAbove returns over N lognormal samples, so no sketch has
 // to be filled per second. The latency threshold itself comes from a real sketch fed with
-// stable samples (up to 2,000 from "before the step", or the step's first buckets in
+// stable samples (up to 2,000 from "before the step", or the step's first windows in
 // the derived mode). Given up: latency is independent of errors, and users are not
 // modelled (sticky cohorts only enter through the bursty scenario).
 //
@@ -18,7 +18,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addValue, binUpperBound, emptySketch, quantile } from "../../src/core/stats/ddsketch.js";
-import { decideCounts, type BucketCounts, type CountsInput } from "../../src/core/stats/decision-engine.js";
+import { decideCounts, type WindowCounts, type CountsInput } from "../../src/core/stats/decision-engine.js";
 import { GuardrailsSchema, type Guardrails, type GuardrailsInput } from "../../src/core/stats/guardrails.js";
 import { beta, binomial, createRandom, normal, poisson, seedFrom, type Random } from "../../src/core/stats/prng.js";
 import { erfc } from "../../src/core/stats/srm.js";
@@ -35,7 +35,7 @@ const FLAGGER_MAX_P99_MS = 500;
 const OVERDISPERSION_KAPPA = 500; // beta-binomial concentration per second and arm
 const BURST_MEAN = 3; // errors per burst (a failure plus its retries, same user, same arm)
 const WARMUP_SAMPLES = 2000;
-const BASELINE_BUCKETS = 90; // 15 minutes of 10 s buckets before the step, as the coordinator hands out
+const BASELINE_BUCKETS = 90; // 15 minutes of 10 s windows before the step, as the coordinator hands out
 const INCIDENT_FROM_S = 180;
 const INCIDENT_TO_S = 300;
 
@@ -190,14 +190,14 @@ function windowP99(random: Random, counts: number[], factors: number[]): number 
 
 // ---------------------------------------------------------------- one run
 
-const emptyBucket = (start: number): BucketCounts => ({
+const emptyWindow = (start: number): WindowCounts => ({
   start,
   stable: { requests: 0, errors: 0, timed: 0, slow: 0 },
   canary: { requests: 0, errors: 0, timed: 0, slow: 0 },
 });
 
 /**
- * The stable arm's error counts per 10 s bucket over the 15 minutes before the step
+ * The stable arm's error counts per 10 s window over the 15 minutes before the step
  * (DecisionInput.baselineStable), from their own random stream so the step's draws are
  * the same with or without them. Overdispersed errors are drawn per second, as in the step.
  */
@@ -238,7 +238,7 @@ function simulateRun(cell: Cell, run: number, g: Guardrails): Outcome {
   const calibration = emptySketch();
   const needed = Math.ceil(20 / (1 - g.latencyQuantile));
   let calibrated = cell.latency === "frozen";
-  const buckets: BucketCounts[] = [];
+  const windows: WindowCounts[] = [];
   const at: Record<Method, number | null> = { engine: null, flagger1: null, flagger5: null, ztest: null };
   let cause = "";
   let advanceAt: number | null = null;
@@ -252,13 +252,13 @@ function simulateRun(cell: Cell, run: number, g: Guardrails): Outcome {
   let cqFactor = [NaN, NaN];
   for (let t = 1; t <= STEP_S; t++) {
     if ((t - 1) % BUCKET_S === 0) {
-      if (!calibrated && buckets.length > 0 && calibration.count >= needed) {
-        calibrated = true; // the calibration buckets are complete: freeze the threshold
+      if (!calibrated && windows.length > 0 && calibration.count >= needed) {
+        calibrated = true; // the calibration windows are complete: freeze the threshold
         edge = binUpperBound(quantile(calibration, g.latencyQuantile));
       }
-      buckets.push(emptyBucket((t - 1) * 1000));
+      windows.push(emptyWindow((t - 1) * 1000));
     }
-    const bucket = buckets[buckets.length - 1]!;
+    const window = windows[windows.length - 1]!;
     const s = second(cell, t);
     for (let arm = 0; arm < 2; arm++) {
       const n = poisson(random, s.rate * (arm === 1 ? share : 1 - share));
@@ -269,7 +269,7 @@ function simulateRun(cell: Cell, run: number, g: Guardrails): Outcome {
         cqFactor[arm] = f;
       }
       const slow = calibrated ? drawSlow(random, cell.mode, n, cq[arm]!) : 0;
-      const counts = arm === 1 ? bucket.canary : bucket.stable;
+      const counts = arm === 1 ? window.canary : window.stable;
       counts.requests += n;
       counts.errors += errors;
       if (calibrated) {
@@ -298,7 +298,7 @@ function simulateRun(cell: Cell, run: number, g: Guardrails): Outcome {
         minDurationMs: MIN_DURATION_MS,
         minRequests: MIN_REQUESTS,
         guardrails: g,
-        buckets,
+        windows,
         latencyThresholdMs: calibrated ? edge : null,
         baselineStable: baseline,
         latencySource: calibrated ? (cell.latency === "frozen" ? "frozen" : "derived") : "calibrating",
@@ -474,7 +474,7 @@ function report(results: CellResult[], command: string, wallMs: number, workers:
       `(${(cpu / 1000).toFixed(0)} s of CPU in the workers).`,
     "",
     `One step at ${WEIGHT}% canary weight for ${STEP_S} s; per-second Poisson requests, Binomial errors and latency exceedances; ` +
-      `the engine evaluated every second on ${BUCKET_S} s buckets (step minimums ${MIN_DURATION_MS / 1000} s and ${MIN_REQUESTS} canary requests), ` +
+      `the engine evaluated every second on ${BUCKET_S} s windows (step minimums ${MIN_DURATION_MS / 1000} s and ${MIN_REQUESTS} canary requests), ` +
       `default guardrails unless noted. Stable latency lognormal, median 60 ms, sigma ${SIGMA} (p99 about 306 ms); a latency regression ` +
       `scales every canary latency. Rivals on the same traffic: Flagger-like (success rate >= 99% and p99 <= ${FLAGGER_MAX_P99_MS} ms per 1-minute check, ` +
       `rollback after 1 or 5 failed checks) and a two-proportion z-test (z >= 1.96 on errors or on exceedances) re-checked every 10 s. Seeds are fixed.`,

@@ -5,9 +5,9 @@
 // Fields the CLI does not print are left out; optional ones are optional because JSON
 // drops undefined.
 import type { DecisionRecord } from "../../src/core/notification.js";
-import type { ArmSummary, EvidenceSummary } from "../../src/coordinator/evidence-summary.js";
+import type { ArmTraffic, EvidenceSummary } from "../../src/coordinator/evidence-summary.js";
 
-export type { ArmSummary, EvidenceSummary };
+export type { ArmTraffic, EvidenceSummary };
 
 export interface RolloutStateView {
   routeId: string;

@@ -2,7 +2,7 @@
 // CDN) that polls `<base>/api/status` and `/events` and draws its charts as inline SVG.
 // Every server string reaches the DOM through textContent, never innerHTML: reasons are
 // typed by operators and explanations come from the engine. Given up: no history
-// beyond what the coordinator keeps in `series` (1 h of 10 s buckets), no zooming.
+// beyond what the coordinator keeps in `series` (1 h of 10 s windows), no zooming.
 
 const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -42,7 +42,7 @@ summary{cursor:pointer;color:#2563eb}.muted{color:#6b7280}.audit h2{margin:0 0 8
 // Plain browser JS (no template literals, so it can live in a TS template string).
 const JS = `
 "use strict";
-var BASE = document.body.dataset.base, API = BASE + "/api", POLL_MS = 1500, BUCKET_MS = 10000;
+var BASE = document.body.dataset.base, API = BASE + "/api", POLL_MS = 1500, WINDOW_MS = 10000;
 var COLOR = { stable: "#2563eb", canary: "#ea580c" };
 var ACTIONS = [["pause", "Pause"], ["resume", "Resume"], ["promote", "Promote"], ["rollback", "Roll back"]];
 var ALLOWED = { pause: ["progressing"], resume: ["paused", "rolled_back"], promote: ["progressing", "paused"],
@@ -200,9 +200,9 @@ function chart(name, title, fmt, lines, t0, t1) {
 
 function drawCharts(c, s) {
   var series = s.series || [], now = s.now || Date.now();
-  var t0 = series.length ? series[0].t : now - 60000, t1 = Math.max(now, t0 + BUCKET_MS);
-  // The newest bucket is still filling: divide by the time it has covered so far.
-  var secs = function (p) { return Math.max(1, Math.min(BUCKET_MS, now - p.t)) / 1000; };
+  var t0 = series.length ? series[0].t : now - 60000, t1 = Math.max(now, t0 + WINDOW_MS);
+  // The newest window is still filling: divide by the time it has covered so far.
+  var secs = function (p) { return Math.max(1, Math.min(WINDOW_MS, now - p.t)) / 1000; };
   var rate = function (arm) { return series.map(function (p) { return [p.t, p[arm].requests / secs(p)]; }); };
   var errs = function (arm) { return series.map(function (p) { return [p.t, p[arm].requests ? p[arm].errorRate * 100 : null]; }); };
   var lat = function (arm, q) { return series.map(function (p) { return [p.t, p[arm][q]]; }); };

@@ -118,7 +118,7 @@ export class Coordinator extends DurableObject<Env> {
       step,
       lastDecision: this.lastDecision,
       isolates: this.store.activeIsolates(now, 60_000),
-      series: state ? series(this.store.buckets(state.release, now - 60 * 60_000)) : [],
+      series: state ? series(this.store.windows(state.release, now - 60 * 60_000)) : [],
       now,
     };
   }
@@ -188,7 +188,7 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   private stepEvidence(state: RolloutState): Evidence {
-    return this.store.stepBuckets(state.release, state.stepIndex).reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
+    return this.store.stepWindows(state.release, state.stepIndex).reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
   }
 
   /** Runs the decision engine on the current step and acts on its decision. */
@@ -206,7 +206,7 @@ export class Coordinator extends DurableObject<Env> {
       weight,
       minDurationMs: (route.steps?.minDurationSec ?? 60) * 1000,
       minRequests: route.steps?.minRequests ?? 0,
-      buckets: this.store.stepBuckets(state.release, state.stepIndex),
+      windows: this.store.stepWindows(state.release, state.stepIndex),
       ...this.stepBaseline(state, route),
       guardrails: route.guardrails,
     });
@@ -226,13 +226,13 @@ export class Coordinator extends DurableObject<Env> {
    * From the 15 minutes before the step began (earlier steps, or the previous release:
    * the stable origin is the same), computed once per step: the stable arm's latency
    * quantile, undefined when there is too little of it (the engine then calibrates on
-   * the step's first stable buckets), and its error counts per bucket (burst correction).
+   * the step's first stable windows), and its error counts per window (burst correction).
    */
   private stepBaseline(state: RolloutState, route: RouteConfig): { latencyThresholdMs: number | undefined; baselineStable: StableCounts[] } {
     const key = `${state.release}|${state.stepIndex}|${state.stepStartedAt}`;
     if (this.baseline?.key !== key) {
       const before = this.store
-        .bucketsBetween(state.stepStartedAt - BASELINE_WINDOW_MS, state.stepStartedAt)
+        .windowsBetween(state.stepStartedAt - BASELINE_WINDOW_MS, state.stepStartedAt)
         .filter((b) => !(b.release === state.release && b.step === state.stepIndex));
       this.baseline = { key, thresholdMs: frozenLatencyThreshold(before, route.guardrails.latencyQuantile), stable: stableErrorBaseline(before) };
     }

@@ -1,11 +1,11 @@
 // Evidence turned into numbers a human reads: per arm requests, errors, error rate and
-// latency quantiles; and per-bucket series for the dashboard's charts.
+// latency quantiles; and per-window series for the dashboard's charts.
 import type { ArmEvidence, Evidence } from "../core/evidence.js";
 import { quantile } from "../core/stats/ddsketch.js";
 import { mergeEvidence } from "../core/evidence.js";
-import type { Bucket } from "./store.js";
+import type { EvidenceWindow } from "./store.js";
 
-export interface ArmSummary {
+export interface ArmTraffic {
   requests: number;
   errors: number;
   errorRate: number;
@@ -15,21 +15,21 @@ export interface ArmSummary {
 }
 
 export interface EvidenceSummary {
-  stable: ArmSummary;
-  canary: ArmSummary;
+  stable: ArmTraffic;
+  canary: ArmTraffic;
   /** Observed canary share of requests, 0..1. */
   canaryShare: number;
 }
 
 export interface SeriesPoint {
   t: number;
-  stable: ArmSummary;
-  canary: ArmSummary;
+  stable: ArmTraffic;
+  canary: ArmTraffic;
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 
-function arm(a: ArmEvidence): ArmSummary {
+function arm(a: ArmEvidence): ArmTraffic {
   const q = (p: number): number | null => (a.requests > 0 ? round(quantile(a.latency, p)) : null);
   return {
     requests: a.requests,
@@ -46,10 +46,10 @@ export function summarize(e: Evidence): EvidenceSummary {
   return { stable: arm(e.stable), canary: arm(e.canary), canaryShare: total > 0 ? e.canary.requests / total : 0 };
 }
 
-/** One point per time bucket, steps of the same bucket merged. */
-export function series(buckets: Bucket[]): SeriesPoint[] {
+/** One point per time window, steps of the same window merged. */
+export function series(windows: EvidenceWindow[]): SeriesPoint[] {
   const byStart = new Map<number, Evidence>();
-  for (const b of buckets) {
+  for (const b of windows) {
     const prev = byStart.get(b.start);
     byStart.set(b.start, prev ? mergeEvidence(prev, b.evidence) : b.evidence);
   }

@@ -6,9 +6,9 @@ import type { RolloutState } from "../core/rollout/state.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
 import type { DecisionRecord } from "../core/notification.js";
 
-/** Width of an evidence time bucket. */
-export const BUCKET_MS = 10_000;
-/** How long buckets of past steps are kept (the current step's are kept while it lasts). */
+/** Width of an evidence window. */
+export const WINDOW_MS = 10_000;
+/** How long windows of past steps are kept (the current step's are kept while it lasts). */
 export const BUCKET_RETENTION_MS = 60 * 60_000;
 /** Audit rows kept per route. */
 export const AUDIT_RETENTION_ROWS = 2000;
@@ -35,7 +35,7 @@ export interface AuditEntry extends Omit<DecisionRecord, "route"> {
   configHash: string;
 }
 
-export interface Bucket {
+export interface EvidenceWindow {
   release: string;
   step: number;
   start: number;
@@ -46,11 +46,11 @@ export class CoordinatorStore {
   private state: RolloutState | undefined;
   private stateLoaded = false;
   /**
-   * The current step's buckets, parsed, oldest first: the engine reads them on every sync
+   * The current step's evidence windows, parsed, oldest first: the engine reads them on every sync
    * and alarm (up to 4 times a second), so they are parsed from SQLite once per step and
    * then kept in step with applyDelta. This object is the only writer of the table.
    */
-  private stepCache: { release: string; step: number; buckets: Bucket[] } | undefined;
+  private stepCache: { release: string; step: number; windows: EvidenceWindow[] } | undefined;
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(SCHEMA);
@@ -90,9 +90,9 @@ export class CoordinatorStore {
       seq,
       now,
     );
-    const start = Math.floor(now / BUCKET_MS) * BUCKET_MS;
-    const cache = this.stepCache?.release === release && this.stepCache.step === step ? this.stepCache.buckets : undefined;
-    // Where this bucket is, or goes, in the cached list (oldest first).
+    const start = Math.floor(now / WINDOW_MS) * WINDOW_MS;
+    const cache = this.stepCache?.release === release && this.stepCache.step === step ? this.stepCache.windows : undefined;
+    // Where this window is, or goes, in the cached list (oldest first).
     const at = cache ? cache.findIndex((b) => b.start >= start) : -1;
     let existing: Evidence | undefined;
     if (cache) existing = at !== -1 && cache[at]!.start === start ? cache[at]!.evidence : undefined;
@@ -111,23 +111,23 @@ export class CoordinatorStore {
       JSON.stringify(merged),
     );
     if (cache) {
-      const bucket = { release, step, start, evidence: merged };
-      if (at === -1) cache.push(bucket);
-      else cache.splice(at, existing ? 1 : 0, bucket);
+      const window = { release, step, start, evidence: merged };
+      if (at === -1) cache.push(window);
+      else cache.splice(at, existing ? 1 : 0, window);
     }
     return true;
   }
 
-  /** The buckets of one step, oldest first, from memory after the first read. Do not mutate. */
-  stepBuckets(release: string, step: number): readonly Bucket[] {
+  /** The evidence windows of one step, oldest first, from memory after the first read. Do not mutate. */
+  stepWindows(release: string, step: number): readonly EvidenceWindow[] {
     if (this.stepCache?.release !== release || this.stepCache.step !== step) {
-      this.stepCache = { release, step, buckets: this.buckets(release, 0, step) };
+      this.stepCache = { release, step, windows: this.windows(release, 0, step) };
     }
-    return this.stepCache.buckets;
+    return this.stepCache.windows;
   }
 
   /** Buckets of one release, optionally one step, from `since` on, oldest first. */
-  buckets(release: string, since: number, step?: number): Bucket[] {
+  windows(release: string, since: number, step?: number): EvidenceWindow[] {
     const rows =
       step === undefined
         ? this.sql.exec<{ release: string; step: number; start: number; evidence: string }>(
@@ -145,7 +145,7 @@ export class CoordinatorStore {
   }
 
   /** Buckets of every release and step in [from, to), oldest first. */
-  bucketsBetween(from: number, to: number): Bucket[] {
+  windowsBetween(from: number, to: number): EvidenceWindow[] {
     return this.sql
       .exec<{ release: string; step: number; start: number; evidence: string }>(
         "SELECT release, step, start, evidence FROM buckets WHERE start >= ? AND start < ? ORDER BY start",
@@ -206,7 +206,7 @@ export class CoordinatorStore {
     }));
   }
 
-  /** Drops old buckets (keeping the current step's), old audit rows and idle isolates. */
+  /** Drops old evidence windows (keeping the current step's), old audit rows and idle isolates. */
   prune(now: number, current: { release: string; step: number } | undefined): void {
     if (this.stepCache && (this.stepCache.release !== current?.release || this.stepCache.step !== current.step)) this.stepCache = undefined;
     this.sql.exec(

@@ -6,7 +6,7 @@ import {
   decide,
   decideCounts,
   type Action,
-  type BucketCounts,
+  type WindowCounts,
   type CountsInput,
   type Decision,
   type DecisionInput,
@@ -30,46 +30,46 @@ interface Traffic {
 
 const healthy: Traffic = { rate: 1000, weight: 5, errors: [0.005, 0.005], slow: [0.01, 0.01] };
 
-/** Per-second seeded traffic into 10 s buckets, calling look() after every second. */
+/** Per-second seeded traffic into 10 s windows, calling look() after every second. */
 function simulate(random: Random, t: Traffic, seconds: number, look: (input: CountsInput, second: number) => boolean): void {
-  const buckets: BucketCounts[] = [];
+  const windows: WindowCounts[] = [];
   for (let s = 0; s < seconds; s++) {
-    if (s % 10 === 0) buckets.push({ start: s * 1000, stable: arm(0), canary: arm(0) });
-    const bucket = buckets.at(-1)!;
+    if (s % 10 === 0) windows.push({ start: s * 1000, stable: arm(0), canary: arm(0) });
+    const window = windows.at(-1)!;
     const hit = t.incident && s >= t.incident.from && s < t.incident.to ? t.incident : { errors: 1, slow: 1 };
-    for (const [i, into] of [bucket.stable, bucket.canary].entries()) {
+    for (const [i, into] of [window.stable, window.canary].entries()) {
       const n = poisson(random, t.rate * (i === 1 ? t.weight / 100 : 1 - t.weight / 100));
       into.requests += n;
       into.timed += n;
       into.errors += binomial(random, n, Math.min(1, t.errors[i]! * hit.errors));
       into.slow += binomial(random, n, Math.min(1, t.slow[i]! * hit.slow));
     }
-    if (look(countsInput(buckets, { now: (s + 1) * 1000, weight: t.weight }), s + 1)) return;
+    if (look(countsInput(windows, { now: (s + 1) * 1000, weight: t.weight }), s + 1)) return;
   }
 }
 
 /** Real evidence (sketches and all) for decide(). */
-function evidenceBuckets(random: Random, seconds: number, canaryErrorRate: number, canaryLatencyFactor = 1, rate = 200): DecisionInput["buckets"] {
-  const buckets: Array<{ start: number; evidence: Evidence }> = [];
+function evidenceWindows(random: Random, seconds: number, canaryErrorRate: number, canaryLatencyFactor = 1, rate = 200): DecisionInput["windows"] {
+  const windows: Array<{ start: number; evidence: Evidence }> = [];
   for (let s = 0; s < seconds; s++) {
-    if (s % 10 === 0) buckets.push({ start: s * 1000, evidence: emptyEvidence() });
-    const e = buckets.at(-1)!.evidence;
+    if (s % 10 === 0) windows.push({ start: s * 1000, evidence: emptyEvidence() });
+    const e = windows.at(-1)!.evidence;
     for (let i = 0; i < rate; i++) {
       const canary = random() < 0.05;
       const latency = Math.exp(Math.log(60) + 0.7 * normal(random)) * (canary ? canaryLatencyFactor : 1);
       recordOutcome(e, canary ? "canary" : "stable", random() < (canary ? canaryErrorRate : 0.005), latency);
     }
   }
-  return buckets;
+  return windows;
 }
 
-const decisionInput = (buckets: DecisionInput["buckets"], over: Partial<DecisionInput> = {}): DecisionInput => ({
-  now: buckets.length * 10_000,
+const decisionInput = (windows: DecisionInput["windows"], over: Partial<DecisionInput> = {}): DecisionInput => ({
+  now: windows.length * 10_000,
   stepStartedAt: 0,
   weight: 5,
   minDurationMs: 60_000,
   minRequests: 200,
-  buckets,
+  windows,
   guardrails: g,
   ...over,
 });
@@ -91,8 +91,8 @@ describe("decide", () => {
   recordOutcome(stableOnly, "stable", false, 50);
 
   it.each<[string, DecisionInput]>([
-    ["no buckets", decisionInput([])],
-    ["empty buckets", decisionInput([{ start: 0, evidence: emptyEvidence() }], { now: 120_000 })],
+    ["no windows", decisionInput([])],
+    ["empty windows", decisionInput([{ start: 0, evidence: emptyEvidence() }], { now: 120_000 })],
     ["stable traffic only", decisionInput([{ start: 0, evidence: stableOnly }], { now: 120_000 })],
     ["weight 0", decisionInput([{ start: 0, evidence: stableOnly }], { weight: 0, now: 120_000 })],
   ])("holds without canary data: %s", (_name, input) => {
@@ -102,34 +102,34 @@ describe("decide", () => {
     expectExplained(d);
   });
 
-  it.each<[string, DecisionInput["buckets"], Action]>([
-    ["healthy, 30 s", evidenceBuckets(random, 30, 0.005), "hold"],
-    ["healthy, 120 s at 1000 req/s", evidenceBuckets(random, 120, 0.005, 1, 1000), "advance"],
-    ["canary errors 10x", evidenceBuckets(random, 60, 0.05, 1, 1000), "rollback"],
-    ["canary latency x2", evidenceBuckets(random, 60, 0.005, 2, 1000), "rollback"],
-  ])("explains every decision: %s -> %s", (_name, buckets, action) => {
-    const d = decide(decisionInput(buckets));
+  it.each<[string, DecisionInput["windows"], Action]>([
+    ["healthy, 30 s", evidenceWindows(random, 30, 0.005), "hold"],
+    ["healthy, 120 s at 1000 req/s", evidenceWindows(random, 120, 0.005, 1, 1000), "advance"],
+    ["canary errors 10x", evidenceWindows(random, 60, 0.05, 1, 1000), "rollback"],
+    ["canary latency x2", evidenceWindows(random, 60, 0.005, 2, 1000), "rollback"],
+  ])("explains every decision: %s -> %s", (_name, windows, action) => {
+    const d = decide(decisionInput(windows));
     expect(d.action).toBe(action);
     expectExplained(d);
   });
 
   it("is decideCounts of countEvidence", () => {
-    const input = decisionInput(evidenceBuckets(random, 90, 0.01), { latencyThresholdMs: 250 });
+    const input = decisionInput(evidenceWindows(random, 90, 0.01), { latencyThresholdMs: 250 });
     expect(decide(input)).toEqual(decideCounts(countEvidence(input)));
   });
 
-  it("calibrates a missing threshold on the earliest stable buckets and leaves them out of the test", () => {
-    const buckets = evidenceBuckets(random, 60, 0.005, 1, 150); // ~1425 stable per bucket; 2000 needed
-    const counts = countEvidence(decisionInput(buckets));
+  it("calibrates a missing threshold on the earliest stable windows and leaves them out of the test", () => {
+    const windows = evidenceWindows(random, 60, 0.005, 1, 150); // ~1425 stable per window; 2000 needed
+    const counts = countEvidence(decisionInput(windows));
     expect(counts.latencySource).toBe("derived");
-    expect(counts.buckets.slice(0, 2).every((b) => b.stable.timed === 0 && b.canary.timed === 0)).toBe(true);
-    expect(counts.buckets.slice(2).every((b) => b.stable.timed === b.stable.requests)).toBe(true);
+    expect(counts.windows.slice(0, 2).every((b) => b.stable.timed === 0 && b.canary.timed === 0)).toBe(true);
+    expect(counts.windows.slice(2).every((b) => b.stable.timed === b.stable.requests)).toBe(true);
     expect(counts.latencyThresholdMs).toBeGreaterThan(200);
-    expect(countEvidence(decisionInput(buckets.slice(0, 1))).latencySource).toBe("calibrating");
+    expect(countEvidence(decisionInput(windows.slice(0, 1))).latencySource).toBe("calibrating");
   });
 
   it("names the latency threshold when latency rolls back", () => {
-    const d = decide(decisionInput(evidenceBuckets(random, 60, 0.005, 2, 1000), { latencyThresholdMs: 300 }));
+    const d = decide(decisionInput(evidenceWindows(random, 60, 0.005, 2, 1000), { latencyThresholdMs: 300 }));
     expect(d.reason).toMatch(/canary share of requests slower than 300 ms \(stable p99\) \d+% vs expected \d/);
   });
 });
@@ -150,36 +150,36 @@ describe("decideCounts", () => {
     expect(few.explanation.blockers.join("; ")).toMatch(/latency not yet bounded/);
   });
 
-  it("learns how bursty stable errors are from the buckets before the step, not from the step alone", () => {
-    // Two buckets into a step: a clump of 8 canary errors against 95 stable ones (share 7.8% vs 5%).
-    const buckets = [0, 1].map((i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 4) }));
+  it("learns how bursty stable errors are from the windows before the step, not from the step alone", () => {
+    // Two windows into a step: a clump of 8 canary errors against 95 stable ones (share 7.8% vs 5%).
+    const windows = [0, 1].map((i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 4) }));
     const calm = Array.from({ length: 90 }, () => ({ requests: 9500, errors: 48 }));
     const bursty = Array.from({ length: 90 }, (_, i) => ({ requests: 9500, errors: i % 2 ? 20 : 76 })); // same mean, clumped
-    const none = decideCounts(countsInput(buckets)).explanation.errors;
-    const withCalm = decideCounts(countsInput(buckets, { baselineStable: calm })).explanation.errors;
-    const withBursty = decideCounts(countsInput(buckets, { baselineStable: bursty })).explanation.errors;
+    const none = decideCounts(countsInput(windows)).explanation.errors;
+    const withCalm = decideCounts(countsInput(windows, { baselineStable: calm })).explanation.errors;
+    const withBursty = decideCounts(countsInput(windows, { baselineStable: bursty })).explanation.errors;
     expect(none.dispersion).toBe(1);
     expect(withCalm.dispersion).toBe(1);
     expect(withBursty.dispersion).toBeGreaterThan(5);
     expect(withBursty.logRatio).toBeLessThan(withCalm.logRatio);
     // Buckets without stable traffic (e.g. after a promotion) add nothing.
-    const empty = decideCounts(countsInput(buckets, { baselineStable: calm.map(() => ({ requests: 0, errors: 0 })) })).explanation.errors;
+    const empty = decideCounts(countsInput(windows, { baselineStable: calm.map(() => ({ requests: 0, errors: 0 })) })).explanation.errors;
     expect(empty.dispersion).toBe(1);
   });
 
   it("spends errorAlphaShare of alpha on the error test and the rest on latency", () => {
-    const buckets = Array.from({ length: 6 }, (_, i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 3) }));
-    const byDefault = decideCounts(countsInput(buckets)).explanation;
+    const windows = Array.from({ length: 6 }, (_, i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 3) }));
+    const byDefault = decideCounts(countsInput(windows)).explanation;
     expect(byDefault.errors.alpha).toBeCloseTo(g.alpha * 0.8, 12);
     expect(byDefault.latency.alpha).toBeCloseTo(g.alpha * 0.2, 12);
-    const even = decideCounts(countsInput(buckets, { guardrails: { ...g, alpha: 0.02, errorAlphaShare: 0.5 } })).explanation;
+    const even = decideCounts(countsInput(windows, { guardrails: { ...g, alpha: 0.02, errorAlphaShare: 0.5 } })).explanation;
     expect(even.errors.rejectAt).toBeCloseTo(Math.log(100), 12);
     expect(even.latency.rejectAt).toBeCloseTo(Math.log(100), 12);
   });
 
   it("reports an error regression in plain words", () => {
-    const buckets = Array.from({ length: 6 }, (_, i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 25, 5) }));
-    const d = decideCounts(countsInput(buckets));
+    const windows = Array.from({ length: 6 }, (_, i) => ({ start: i * 10_000, stable: arm(9500, 48), canary: arm(500, 25, 5) }));
+    const d = decideCounts(countsInput(windows));
     expect(d.action).toBe("rollback");
     expect(d.reason).toMatch(/^rollback: canary error share \d+% vs expected 5(\.\d+)?% \(ratio [\d.]+x\), mSPRT [\d.e]+ >= 125 \(alpha 0\.008/);
   });
@@ -188,7 +188,7 @@ describe("decideCounts", () => {
     const random = createRandom(5);
     for (let c = 0; c < 400; c++) {
       const weight = [1, 5, 25, 50, 100][c % 5]!;
-      const buckets = Array.from({ length: 1 + Math.floor(random() * 12) }, (_, i) => {
+      const windows = Array.from({ length: 1 + Math.floor(random() * 12) }, (_, i) => {
         const canaryRequests = Math.floor(random() * 600 * (weight / 50));
         const stableRequests = weight === 100 ? 0 : Math.floor(random() * 3000);
         return {
@@ -197,12 +197,12 @@ describe("decideCounts", () => {
           canary: arm(canaryRequests, binomial(random, canaryRequests, 0.02 * random()), binomial(random, canaryRequests, 0.015)),
         };
       });
-      const input = countsInput(buckets, { weight, minRequests: 50 });
+      const input = countsInput(windows, { weight, minRequests: 50 });
       const before = decideCounts(input).action;
-      const worse = structuredClone(buckets);
+      const worse = structuredClone(windows);
       const b = worse[Math.floor(random() * worse.length)]!;
       b.canary.errors = Math.min(b.canary.requests, b.canary.errors + 1 + Math.floor(random() * 5));
-      const after = decideCounts({ ...input, buckets: worse }).action;
+      const after = decideCounts({ ...input, windows: worse }).action;
       expect(severity[after], `case ${c}: ${before} -> ${after}`).toBeGreaterThanOrEqual(severity[before]);
     }
   });
@@ -246,16 +246,16 @@ describe("decideCounts", () => {
     ["too early", { minDurationMs: 180_000 }, "hold", /step ran 120 of 180 s/],
     ["too few canary requests", { minRequests: 10_000 }, "hold", /6000 of 10000 canary requests/],
   ])("advances a healthy canary only after the step minimums: %s", (_name, over, action, reason) => {
-    const buckets = Array.from({ length: 12 }, (_, i) => ({ start: i * 10_000, stable: arm(9500, 48, 95), canary: arm(500, 2, 5) }));
-    const d = decideCounts(countsInput(buckets, over));
+    const windows = Array.from({ length: 12 }, (_, i) => ({ start: i * 10_000, stable: arm(9500, 48, 95), canary: arm(500, 2, 5) }));
+    const d = decideCounts(countsInput(windows, over));
     expect(d.action).toBe(action);
     expect(d.reason).toMatch(reason);
   });
 
   it("holds on a sample-ratio mismatch and says so", () => {
     // configured 5%, observed 2.5%: a broken split, however good the canary looks
-    const buckets = Array.from({ length: 12 }, (_, i) => ({ start: i * 10_000, stable: arm(9750, 49, 97), canary: arm(250, 0, 1) }));
-    const d = decideCounts(countsInput(buckets));
+    const windows = Array.from({ length: 12 }, (_, i) => ({ start: i * 10_000, stable: arm(9750, 49, 97), canary: arm(250, 0, 1) }));
+    const d = decideCounts(countsInput(windows));
     expect(d.action).toBe("hold");
     expect(d.explanation.srm.mismatch).toBe(true);
     expect(d.reason).toMatch(/sample-ratio mismatch: canary share 2.5% vs weight 5% \(p /);
@@ -265,8 +265,8 @@ describe("decideCounts", () => {
     ["at weight 5", 5, arm(9500, 50)],
     ["at weight 100, the breaker alone", 100, arm(0)],
   ])("rolls back a blatant canary outage %s", (_name, weight, stable) => {
-    const buckets = Array.from({ length: 3 }, (_, i) => ({ start: i * 10_000, stable, canary: arm(weight === 100 ? 10_000 : 500, weight === 100 ? 4000 : 200) }));
-    const d = decideCounts(countsInput(buckets, { weight }));
+    const windows = Array.from({ length: 3 }, (_, i) => ({ start: i * 10_000, stable, canary: arm(weight === 100 ? 10_000 : 500, weight === 100 ? 4000 : 200) }));
+    const d = decideCounts(countsInput(windows, { weight }));
     expect(d.action).toBe("rollback");
     expect(d.explanation.burn.trips).toBe(true);
     expect(d.reason).toMatch(/canary burns the error budget [\d.]+x .* breaker at 14.4x/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { GuardrailsSchema, isErrorOutcome, type Guardrails, type Outcome } from "../../src/core/stats/guardrails.js";
+import { GuardrailsSchema, isErrorOutcome, type Guardrails, type OriginResult } from "../../src/core/stats/guardrails.js";
 
 const defaults: Guardrails = {
   alpha: 0.01,
@@ -73,7 +73,7 @@ describe("GuardrailsSchema", () => {
 
 describe("isErrorOutcome", () => {
   const g = GuardrailsSchema.parse(undefined);
-  it.each<[string, Partial<Guardrails>, Outcome, boolean]>([
+  it.each<[string, Partial<Guardrails>, OriginResult, boolean]>([
     ["200 by default", {}, 200, false],
     ["404 by default", {}, 404, false],
     ["429 by default", {}, 429, false],

@@ -1,15 +1,15 @@
 // The advance gate as data: which reasons hold a step, independent of their wording.
 import { describe, expect, it } from "vitest";
-import { decideCounts, type ArmCounts, type BucketCounts, type CountsInput } from "../../src/core/stats/decision-engine.js";
+import { decideCounts, type ArmCounts, type WindowCounts, type CountsInput } from "../../src/core/stats/decision-engine.js";
 import { describeHold } from "../../src/core/stats/decision-reasons.js";
 import { holdReasons, type HoldReason } from "../../src/core/stats/hold-reasons.js";
 import { arm, countsInput, defaultGuardrails } from "./counts-input.js";
 
 const g = defaultGuardrails;
 
-/** Six 10 s buckets of the given per-bucket counts, the clock at the end of the last. */
+/** Six 10 s windows of the given per-bucket counts, the clock at the end of the last. */
 const explain = (stable: ArmCounts, canary: ArmCounts, over: Partial<CountsInput> = {}) =>
-  decideCounts(countsInput(Array.from({ length: 6 }, (_, i): BucketCounts => ({ start: i * 10_000, stable, canary })), over));
+  decideCounts(countsInput(Array.from({ length: 6 }, (_, i): WindowCounts => ({ start: i * 10_000, stable, canary })), over));
 
 describe("holdReasons", () => {
   it("is empty exactly when the engine advances", () => {

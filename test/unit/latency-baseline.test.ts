@@ -17,7 +17,7 @@ describe("frozenLatencyThreshold", () => {
     expect(frozenLatencyThreshold([], 0.99)).toBeUndefined();
   });
 
-  it("is the stable quantile over all buckets, within the sketch's 1% error, ignoring the canary", () => {
+  it("is the stable quantile over all windows, within the sketch's 1% error, ignoring the canary", () => {
     const a = bucketWith(Array.from({ length: 1000 }, (_, i) => i + 1), Array.from({ length: 1000 }, () => 50_000));
     const b = bucketWith(Array.from({ length: 1000 }, (_, i) => i + 1001));
     const p95 = frozenLatencyThreshold([a, b], 0.95)!;

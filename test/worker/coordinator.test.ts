@@ -99,13 +99,13 @@ describe("Coordinator: durability and idempotent alarms", () => {
     expect(decision?.explanation.errors.dispersion).toBeGreaterThan(3);
   });
 
-  it("keeps the current step's parsed buckets equal to what SQLite holds, in order", async () => {
+  it("keeps the current step's parsed windows equal to what SQLite holds, in order", async () => {
     const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName("cache-check"));
     await runInDurableObject(stub, (instance: Coordinator) => {
       type Store = {
         applyDelta: (...a: unknown[]) => boolean;
-        stepBuckets: (release: string, step: number) => readonly { start: number; evidence: unknown }[];
-        buckets: (release: string, since: number, step?: number) => { start: number; evidence: unknown }[];
+        stepWindows: (release: string, step: number) => readonly { start: number; evidence: unknown }[];
+        windows: (release: string, since: number, step?: number) => { start: number; evidence: unknown }[];
         prune: (now: number, current: { release: string; step: number } | undefined) => void;
       };
       const store = (instance as unknown as { store: Store }).store;
@@ -116,15 +116,15 @@ describe("Coordinator: durability and idempotent alarms", () => {
         return d;
       };
       store.applyDelta("a", 1, "rel", 0, t0 + 25_000, delta(1));
-      expect(store.stepBuckets("rel", 0)).toHaveLength(1); // loaded, now cached
+      expect(store.stepWindows("rel", 0)).toHaveLength(1); // loaded, now cached
       let seq = 2;
       for (const at of [t0 + 26_000, t0 + 45_000, t0 + 5_000, t0 + 15_000, t0 + 46_000]) store.applyDelta("a", seq++, "rel", 0, at, delta(seq % 3));
       store.applyDelta("a", seq++, "rel", 1, t0 + 50_000, delta(2)); // another step: not in this step's list
-      const fromSql = store.buckets("rel", 0, 0);
-      expect(store.stepBuckets("rel", 0).map((b) => b.start)).toEqual([t0, t0 + 10_000, t0 + 20_000, t0 + 40_000]);
-      expect(JSON.parse(JSON.stringify(store.stepBuckets("rel", 0)))).toEqual(JSON.parse(JSON.stringify(fromSql)));
+      const fromSql = store.windows("rel", 0, 0);
+      expect(store.stepWindows("rel", 0).map((b) => b.start)).toEqual([t0, t0 + 10_000, t0 + 20_000, t0 + 40_000]);
+      expect(JSON.parse(JSON.stringify(store.stepWindows("rel", 0)))).toEqual(JSON.parse(JSON.stringify(fromSql)));
       store.prune(t0 + 60_000, { release: "rel", step: 1 }); // the cached step is no longer current
-      expect(store.stepBuckets("rel", 1).map((b) => b.start)).toEqual([t0 + 50_000]);
+      expect(store.stepWindows("rel", 1).map((b) => b.start)).toEqual([t0 + 50_000]);
     });
   });
 

@@ -13,7 +13,7 @@ import type { Guardrails } from "./guardrails.js";
 /** One-sided 0.1% per bound: the breaker acts on sight, so it must be hard to fool. */
 export const BREAKER_Z = 3.09;
 
-export interface WindowCounts {
+export interface BurnCounts {
   canaryRequests: number;
   canaryErrors: number;
   stableRequests: number;
@@ -49,7 +49,7 @@ export function wilsonInterval(successes: number, trials: number, z: number): { 
   return { lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
 }
 
-function burnWindow(w: WindowCounts, budget: number, dispersion: number): BurnWindow {
+function burnWindow(w: BurnCounts, budget: number, dispersion: number): BurnWindow {
   const canaryLow = wilsonInterval(w.canaryErrors / dispersion, w.canaryRequests / dispersion, BREAKER_Z).lower;
   // No stable traffic (weight 100): the canary is judged on its own burn.
   const stableHigh =
@@ -64,8 +64,8 @@ function burnWindow(w: WindowCounts, budget: number, dispersion: number): BurnWi
 }
 
 export function checkBurnRate(
-  window: WindowCounts,
-  subWindow: WindowCounts,
+  window: BurnCounts,
+  subWindow: BurnCounts,
   g: Pick<Guardrails, "sloErrorRate" | "burnRateThreshold" | "burnMinRequests">,
   dispersion = 1,
 ): BurnResult {

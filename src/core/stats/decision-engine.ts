@@ -1,124 +1,20 @@
-// The decision engine: from one step's time-bucketed evidence to hold, advance or
+// The decision engine: from one step's evidence in 10 s windows to hold, advance or
 // rollback, with every statistic behind the call. Pure: the clock comes in as `now`,
 // nothing is random, nothing is fetched. Two layers: `countEvidence` turns sketches into
-// counts (requests, errors, latency exceedances per bucket and arm) and `decideCounts`
+// counts (requests, errors, latency exceedances per window and arm) and `decideCounts`
 // runs the tests on counts, so the simulator can drive the second layer at scale;
 // `decide` is the two composed. What it gives up: it sees only aggregates, never users,
 // so bursts of correlated errors are handled by a dispersion estimate, not by design.
 import type { Evidence } from "../evidence.js";
-import { checkBurnRate, wilsonInterval, type BurnResult, type WindowCounts } from "./burn-rate.js";
+import { checkBurnRate, wilsonInterval, type BurnCounts } from "./burn-rate.js";
 import { countAbove, emptySketch, mergeSketches, quantile, type Sketch } from "./ddsketch.js";
-import type { Guardrails } from "./guardrails.js";
-import { addDispersionPair, dispersionIndex, runMsprt, type DispersionSum, type TestSummary } from "./msprt.js";
-import { checkSampleRatio, type SrmResult } from "./srm.js";
 import { describeAdvance, describeHold, describeRollback } from "./decision-reasons.js";
+import type { ArmCounts, ArmSummary, CountsInput, Decision, DecisionInput, Explanation, LatencySource, WindowCounts } from "./decision-types.js";
 import { holdReasons } from "./hold-reasons.js";
+import { addDispersionPair, dispersionIndex, runMsprt, type DispersionSum } from "./msprt.js";
+import { checkSampleRatio } from "./srm.js";
 
-export type { TestStatus, TestSummary } from "./msprt.js";
-
-export interface DecisionInput {
-  /** ms epoch */
-  now: number;
-  /** ms epoch */
-  stepStartedAt: number;
-  /**
-   * Configured canary weight of this step, percent 0..100. At 100 there is no stable arm
-   * to compare with: only the burn-rate breaker guards the step, which advances once the
-   * minimums are met.
-   */
-  weight: number;
-  minDurationMs: number;
-  /** Canary requests the step needs before it may advance. */
-  minRequests: number;
-  /** Time buckets since step start, oldest first. */
-  buckets: ReadonlyArray<{ start: number; evidence: Evidence }>;
-  /**
-   * The stable arm's latency quantile frozen at step start. Undefined: the stable arm of
-   * the earliest buckets holding 20/(1-q) stable samples calibrates it, and those buckets
-   * are left out of the latency test so the threshold never depends on the data it tests.
-   */
-  latencyThresholdMs?: number;
-  /**
-   * The stable arm's error counts per time bucket before the step began (oldest first;
-   * the coordinator hands out up to 15 minutes). Only the burst correction reads it: how
-   * clumpy the stable errors are is known from the first second of the step instead of
-   * being learnt from the step's own buckets, during which bursts look like regressions.
-   */
-  baselineStable?: ReadonlyArray<{ requests: number; errors: number }>;
-  guardrails: Guardrails;
-}
-
-export type Action = "hold" | "advance" | "rollback";
-
-export interface Decision {
-  action: Action;
-  reason: string;
-  explanation: Explanation;
-}
-
-export interface ArmCounts {
-  requests: number;
-  errors: number;
-  /** Requests whose latency was compared with the threshold. */
-  timed: number;
-  /** Timed requests slower than the threshold. */
-  slow: number;
-}
-
-export interface BucketCounts {
-  start: number;
-  stable: ArmCounts;
-  canary: ArmCounts;
-}
-
-/** Where the latency threshold came from; calibrating/off mean there is none yet. */
-export type LatencySource = "frozen" | "derived" | "calibrating" | "off";
-
-export interface CountsInput extends Omit<DecisionInput, "buckets" | "latencyThresholdMs"> {
-  buckets: readonly BucketCounts[];
-  latencyThresholdMs: number | null;
-  latencySource: LatencySource;
-  /** Each arm's latency quantile over the step, for the explanation only. */
-  latencyQuantilesMs?: { stable: number | null; canary: number | null };
-}
-
-export interface ArmSummary extends ArmCounts {
-  errorRate: number;
-  slowRate: number;
-  latencyQuantileMs: number | null;
-}
-
-export interface Explanation {
-  elapsedMs: number;
-  minDurationMs: number;
-  minRequests: number;
-  minimumsMet: boolean;
-  weight: number;
-  buckets: number;
-  latencyQuantile: number;
-  latencyThresholdMs: number | null;
-  latencySource: LatencySource;
-  stable: ArmSummary;
-  canary: ArmSummary;
-  errors: TestSummary;
-  latency: TestSummary;
-  /** Canary error-rate upper bound at likelihood 1/advanceFactor: the absolute route to "bounded". */
-  canaryErrorUpperBound: number;
-  /**
-   * Canary exceedance-rate upper bound over the latency threshold, as sure as a latency
-   * rollback needs to be (likelihood alpha): latency's absolute route to "bounded", taken
-   * at or below 1 - latencyQuantile, i.e. the canary's quantile is under the threshold.
-   * It lets a step advance when both arms run faster than the frozen threshold (the
-   * stable origin sped up after the freeze), where exceedances are too rare for the
-   * relative test ever to bound the ratio. Stricter than the error route's bound: with a
-   * looser one, +10% p99 regressions advanced first more often in the simulator.
-   */
-  canarySlowUpperBound: number;
-  burn: BurnResult & { windowMs: number; subWindowMs: number };
-  srm: SrmResult;
-  /** Why the step does not advance; empty on advance. */
-  blockers: string[];
-}
+export type * from "./decision-types.js";
 
 /** Expected exceedances in the calibration sample: enough for a stable quantile. */
 export const CALIBRATION_EXCEEDANCES = 20;
@@ -134,7 +30,7 @@ function armCounts(arm: Evidence["stable"], threshold: number | null): ArmCounts
 
 /** Sketches to counts, fixing the latency threshold (see DecisionInput.latencyThresholdMs). */
 export function countEvidence(input: DecisionInput): CountsInput {
-  const { buckets, latencyThresholdMs, ...rest } = input;
+  const { windows, latencyThresholdMs, ...rest } = input;
   const q = input.guardrails.latencyQuantile;
   let threshold: number | null = null;
   let source: LatencySource = "off";
@@ -145,9 +41,9 @@ export function countEvidence(input: DecisionInput): CountsInput {
   } else {
     const needed = Math.ceil(CALIBRATION_EXCEEDANCES / (1 - q));
     let calibration: Sketch = emptySketch();
-    firstTimed = buckets.length;
-    for (let i = 0; i < buckets.length; i++) {
-      calibration = mergeSketches(calibration, buckets[i]!.evidence.stable.latency);
+    firstTimed = windows.length;
+    for (let i = 0; i < windows.length; i++) {
+      calibration = mergeSketches(calibration, windows[i]!.evidence.stable.latency);
       if (calibration.count >= needed) {
         threshold = quantile(calibration, q);
         source = "derived";
@@ -155,13 +51,13 @@ export function countEvidence(input: DecisionInput): CountsInput {
         break;
       }
     }
-    if (threshold === null && buckets.some((b) => b.evidence.stable.latency.count + b.evidence.canary.latency.count > 0)) {
+    if (threshold === null && windows.some((b) => b.evidence.stable.latency.count + b.evidence.canary.latency.count > 0)) {
       source = "calibrating";
     }
   }
   let stableAll = emptySketch();
   let canaryAll = emptySketch();
-  const counts = buckets.map((b, i) => {
+  const counts = windows.map((b, i) => {
     stableAll = mergeSketches(stableAll, b.evidence.stable.latency);
     canaryAll = mergeSketches(canaryAll, b.evidence.canary.latency);
     const t = i >= firstTimed ? threshold : null;
@@ -169,7 +65,7 @@ export function countEvidence(input: DecisionInput): CountsInput {
   });
   return {
     ...rest,
-    buckets: counts,
+    windows: counts,
     latencyThresholdMs: threshold,
     latencySource: source,
     latencyQuantilesMs: {
@@ -200,7 +96,7 @@ function summary(arm: ArmCounts, latencyQuantileMs: number | null | undefined): 
   };
 }
 
-const windowCounts = (stable: ArmCounts, canary: ArmCounts): WindowCounts => ({
+const windowCounts = (stable: ArmCounts, canary: ArmCounts): BurnCounts => ({
   canaryRequests: canary.requests,
   canaryErrors: canary.errors,
   stableRequests: stable.requests,
@@ -211,15 +107,15 @@ const windowCounts = (stable: ArmCounts, canary: ArmCounts): WindowCounts => ({
 export function decideCounts(input: CountsInput): Decision {
   const g = input.guardrails;
   const elapsedMs = Math.max(0, input.now - input.stepStartedAt);
-  // The short window is the trailing 1/12 of the step, never less than the newest bucket.
-  const subStart = Math.min(input.now - elapsedMs / 12, input.buckets.at(-1)?.start ?? input.now);
+  // The short window is the trailing 1/12 of the step, never less than the newest window.
+  const subStart = Math.min(input.now - elapsedMs / 12, input.windows.at(-1)?.start ?? input.now);
   const stable = zeroArm();
   const canary = zeroArm();
   const subStable = zeroArm();
   const subCanary = zeroArm();
   const errorSpread: DispersionSum = { sum: 0, terms: 0 };
   const slowSpread: DispersionSum = { sum: 0, terms: 0 };
-  // Burst correction over the buckets before the step as well (known from the step's
+  // Burst correction over the windows before the step as well (known from the step's
   // first second), and over the step alone (quick to rise when an incident starts; in the
   // long series its jump would be diluted); the larger of the two is used.
   const longSpread: DispersionSum = { sum: 0, terms: 0 };
@@ -229,8 +125,8 @@ export function decideCounts(input: CountsInput): Decision {
     const b = baseline[i]!;
     addDispersionPair(longSpread, p.errors, p.requests, b.errors, b.requests);
   }
-  let previous: BucketCounts | undefined;
-  for (const b of input.buckets) {
+  let previous: WindowCounts | undefined;
+  for (const b of input.windows) {
     add(stable, b.stable);
     add(canary, b.canary);
     if (b.start >= subStart) {
@@ -294,7 +190,7 @@ export function decideCounts(input: CountsInput): Decision {
     minRequests: input.minRequests,
     minimumsMet,
     weight: input.weight,
-    buckets: input.buckets.length,
+    windows: input.windows.length,
     latencyQuantile: g.latencyQuantile,
     latencyThresholdMs: input.latencyThresholdMs,
     latencySource: input.latencySource,

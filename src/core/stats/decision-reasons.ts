@@ -1,7 +1,7 @@
 // The words of a decision: the one-line reason the audit log, the dashboard and the
 // webhook show for hold, advance and rollback, built from the Explanation's numbers.
 // Kept apart from the tests themselves so wording changes never touch the statistics.
-import type { Explanation, TestSummary } from "./decision-engine.js";
+import type { Explanation, TestSummary } from "./decision-types.js";
 import type { HoldReason } from "./hold-reasons.js";
 
 const round = (x: number, digits: number): string => {

@@ -1,6 +1,6 @@
-// The stable arm's error counts per time bucket before a step began, for the burst
-// correction (see DecisionInput.baselineStable). Rows of the same bucket start (a step
-// or release change inside one bucket) are added up, so the sequence is one per bucket.
+// The stable arm's error counts per time window before a step began, for the burst
+// correction (see DecisionInput.baselineStable). Rows of the same window start (a step
+// or release change inside one window) are added up, so the sequence is one per window.
 import type { Evidence } from "../evidence.js";
 
 export interface StableCounts {
@@ -9,10 +9,10 @@ export interface StableCounts {
 }
 
 /** Buckets in ascending start order in, one count per distinct start out. */
-export function stableErrorBaseline(buckets: ReadonlyArray<{ start: number; evidence: Evidence }>): StableCounts[] {
+export function stableErrorBaseline(windows: ReadonlyArray<{ start: number; evidence: Evidence }>): StableCounts[] {
   const out: StableCounts[] = [];
   let lastStart: number | undefined;
-  for (const b of buckets) {
+  for (const b of windows) {
     const { requests, errors } = b.evidence.stable;
     if (b.start === lastStart) {
       const last = out[out.length - 1]!;

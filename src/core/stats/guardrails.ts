@@ -113,10 +113,10 @@ export type Guardrails = z.output<typeof GuardrailsSchema>;
 export type GuardrailsInput = z.input<typeof GuardrailsSchema>;
 
 /** How an origin attempt ended: an HTTP status, or no response at all. */
-export type Outcome = number | "network" | "timeout";
+export type OriginResult = number | "network" | "timeout";
 
 /** Whether an outcome counts as an error under these guardrails. */
-export function isErrorOutcome(g: Guardrails, outcome: Outcome): boolean {
+export function isErrorOutcome(g: Guardrails, outcome: OriginResult): boolean {
   if (outcome === "network" || outcome === "timeout") return g.errorOnFailure;
   return (g.errorOn5xx && outcome >= 500 && outcome <= 599) || g.errorStatuses.includes(outcome);
 }

@@ -1,7 +1,7 @@
 // Why a step may not advance yet, as data: the gate between "no rollback" and "advance".
 // The decision engine asks this module; decision-reasons.ts only words the answer, so a
 // wording change can never change what the rollout does.
-import type { Explanation } from "./decision-engine.js";
+import type { Explanation } from "./decision-types.js";
 import type { Guardrails } from "./guardrails.js";
 
 export type HoldReason =

@@ -68,19 +68,19 @@ export function estimateRatio(canaryEvents: number, stableEvents: number, share:
   return (canaryEvents * (1 - share)) / (stableEvents * share);
 }
 
-/** Pseudo-observations at dispersion 1: keeps a few lucky buckets from deflating the test. */
+/** Pseudo-observations at dispersion 1: keeps a few lucky windows from deflating the test. */
 const PRIOR_TERMS = 4;
 /** One incident edge (a jump shared by both arms) may add at most this much to the sum. */
 const TERM_CAP = 25;
 
-/** Running sum for dispersionIndex: one term per pair of neighbouring buckets. */
+/** Running sum for dispersionIndex: one term per pair of neighbouring windows. */
 export interface DispersionSum {
   sum: number;
   terms: number;
 }
 
 /**
- * Adds the pair (earlier bucket, later bucket) of the stable arm's events and exposure.
+ * Adds the pair (earlier window, later window) of the stable arm's events and exposure.
  * Each pair is compared with its own local rate, so a slow drift does not read as
  * dispersion; a jump (an incident's edge) counts once and is capped.
  */
@@ -95,7 +95,7 @@ export function addDispersionPair(acc: DispersionSum, eventsBefore: number, expo
 
 /**
  * Index of dispersion (variance / Poisson variance) of the stable arm's events over time
- * buckets, shrunk towards 1, less one standard error (so sampling noise alone does not
+ * windows, shrunk towards 1, less one standard error (so sampling noise alone does not
  * slow the test down), and at least floor. The canary is left out on purpose: the
  * index must not move when canary events are added, or more canary errors could make
  * the engine more lenient.
