@@ -37,7 +37,7 @@ export const OriginSchema = z.strictObject({
   origin: z
     .string()
     .check(normalised(checkHttpUrl))
-    .describe("Base URL of the origin; a path here is a prefix put before the request path. Stored as the URL parser reads it."),
+    .describe("Base URL of the origin; a path here is a prefix put before the request path. Stored as the URL parser reads it (trimmed, punycode host)."),
   timeoutMs: z
     .number()
     .int()
@@ -52,13 +52,13 @@ export const MatchSchema = z
     hosts: z
       .array(z.string().min(1).max(253).check(normalised(checkHostPattern)))
       .default([])
-      .describe("Hostnames this route serves (no port; *.example.com: any subdomain, not the apex); empty matches any host. Default []."),
+      .describe("Hostnames this route serves, without port; `*.example.com` matches any subdomain but not example.com itself; empty matches any host. Default []."),
     pathPrefix: z
       .string()
       .startsWith("/", { error: "must start with /" })
       .check(normalised(checkPathPrefix))
       .default("/")
-      .describe("Path prefix this route serves. Default /."),
+      .describe("Path prefix this route serves, matched on segment boundaries; stored percent-encoded, no ., .. or empty segments. Default /."),
   })
   .default({ hosts: [], pathPrefix: "/" });
 
