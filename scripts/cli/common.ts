@@ -3,6 +3,8 @@
 // codes (0 ok, 1 failure or invalid input, 2 usage), argument parsing on node:util
 // parseArgs, and where the admin API is (`--url`/`--token`, else CANARY_URL /
 // CANARY_ADMIN_TOKEN). Errors are rendered once, by the dispatcher, as one line.
+import { lookup as dnsLookup } from "node:dns/promises";
+import type { HostLookup } from "./resolve-origins.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -19,6 +21,8 @@ export interface CliIo {
   fetch: typeof fetch;
   /** Resolves after ms, or early when the run is cancelled (Ctrl-C); watch uses it. */
   sleep(ms: number): Promise<void>;
+  /** DNS for validate/push's origin check; absent (as in tests) means no resolution. */
+  lookup?: HostLookup;
 }
 
 export interface Command {
@@ -48,6 +52,7 @@ export function processIo(): CliIo {
     cwd: process.cwd(),
     fetch: globalThis.fetch,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    lookup: async (hostname) => (await dnsLookup(hostname, { all: true })).map((a) => a.address),
   };
 }
 

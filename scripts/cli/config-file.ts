@@ -1,12 +1,15 @@
 // Checks a config file exactly as the Worker will: `validateConfig` decides and words
 // every message; the same schema's issue paths (in the same order, one message per
 // issue) are mapped to line:column in the file. A syntax error is reported at its
-// position too. Used by `validate` and, before anything is written, by `push`.
+// position too. Duplicate keys, which the Worker only logs, are errors here, at the
+// repeated key. With a `lookup`, origin and webhook hostnames are also resolved
+// (resolve-origins.ts). Used by `validate` and, before anything is written, by `push`.
 import { readFile } from "node:fs/promises";
-import { formatPath, validateConfig } from "../../src/core/config/parse.js";
+import { boundText, duplicateKeyMessage, formatPath, unknownFieldMessage, validateConfig } from "../../src/core/config/parse.js";
 import { ConfigSchema, type Config } from "../../src/core/config/schema.js";
 import { CliError } from "./common.js";
 import { JsonLocator, JsonSyntaxError, positionOf } from "./json-locator.js";
+import { resolveBlockedOrigins, type HostLookup } from "./resolve-origins.js";
 
 export interface ConfigProblem {
   /** Field path as the Worker names it (`routes[0].weight`), "config" for the root. */
@@ -50,11 +53,18 @@ export function checkConfigText(file: string, text: string): ConfigCheck {
     return { ok: false, file, problems: [{ path: "config", line, column, message: `config is not valid JSON: ${detail}` }] };
   }
 
+  const problems: ConfigProblem[] = locator.duplicates.map((d) => {
+    const first = positionOf(text, d.firstOffset);
+    return {
+      ...positionOf(text, d.offset),
+      path: boundText(formatPath(d.path)),
+      message: `${duplicateKeyMessage(d.path)} (first at ${first.line}:${first.column})`,
+    };
+  });
   const result = validateConfig(value);
-  if (result.ok) return { ok: true, file, text, config: result.value };
+  if (result.ok) return problems.length ? { ok: false, file, problems } : { ok: true, file, text, config: result.value };
 
   const issues = ConfigSchema.safeParse(value, { reportInput: true }).error?.issues ?? [];
-  const problems: ConfigProblem[] = [];
   result.error.forEach((message, i) => {
     const issue = issues.length === result.error.length ? issues[i] : undefined;
     if (!issue) {
@@ -63,11 +73,10 @@ export function checkConfigText(file: string, text: string): ConfigCheck {
     }
     if (issue.code === "unrecognized_keys") {
       // One message names several keys; give each its own line at the key itself.
-      const parts = message.split("; ");
-      issue.keys.forEach((key, k) => {
+      for (const key of issue.keys) {
         const pos = locator.locate([...issue.path, key]);
-        problems.push({ path: formatPath([...issue.path, key]), line: pos.line, column: pos.column, message: parts[k] ?? message });
-      });
+        problems.push({ path: boundText(formatPath([...issue.path, key])), line: pos.line, column: pos.column, message: unknownFieldMessage(issue.path, key) });
+      }
       return;
     }
     const pos = locator.locate(issue.path);
@@ -76,8 +85,22 @@ export function checkConfigText(file: string, text: string): ConfigCheck {
   return { ok: false, file, problems };
 }
 
-export async function checkConfigFile(file: string): Promise<ConfigCheck> {
-  return checkConfigText(file, await readConfigFile(file));
+/** checkConfigText, then (given a lookup, and only for a valid file) the DNS check of origins. */
+export async function checkConfigFile(file: string, lookup?: HostLookup): Promise<ConfigCheck> {
+  const text = await readConfigFile(file);
+  const check = checkConfigText(file, text);
+  if (!check.ok || !lookup) return check;
+  const resolved = await resolveBlockedOrigins(check.config, lookup);
+  if (resolved.length === 0) return check;
+  const locator = new JsonLocator(text);
+  return {
+    ok: false,
+    file,
+    problems: resolved.map((r) => {
+      const { line, column } = locator.locate(r.path);
+      return { path: formatPath(r.path), line, column, message: `${formatPath(r.path)} ${r.message}` };
+    }),
+  };
 }
 
 /** Fallback when issues and messages cannot be paired: the message starts with the path. */

@@ -19,11 +19,11 @@ export const validateCommand: Command = {
       { min: 1, max: 1, names: "<file>" },
     );
     if (help) {
-      io.out(helpText(usage, summary, "Options:\n  --json  machine-readable result: {ok, file, routes} or {ok, file, errors: [{path, line, column, message}]}\n\nExit codes: 0 valid, 1 invalid or unreadable, 2 usage error."));
+      io.out(helpText(usage, summary, "Options:\n  --json  machine-readable result: {ok, file, routes} or {ok, file, errors: [{path, line, column, message}]}\n\nDuplicate keys are errors (the Worker only warns). Origin and webhook hostnames are resolved:\none that resolves to a link-local or cloud metadata address is an error.\n\nExit codes: 0 valid, 1 invalid or unreadable, 2 usage error."));
       return EXIT_OK;
     }
     const file = positionals[0]!;
-    const check = await checkConfigFile(file);
+    const check = await checkConfigFile(file, io.lookup);
     if (values.json) {
       printJson(io, check.ok ? { ok: true, file, routes: summarizeRoutes(check.config) } : { ok: false, file, errors: check.problems });
       return check.ok ? EXIT_OK : EXIT_FAILURE;

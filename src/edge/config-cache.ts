@@ -35,6 +35,7 @@ export class ConfigCache {
   private checkedAt = Number.NEGATIVE_INFINITY;
   private refreshStartedAt: number | undefined;
   private loggedErrorFor: string | undefined;
+  private warnedFor: string | undefined;
   private cachedView: ConfigView | undefined;
 
   /**
@@ -82,6 +83,10 @@ export class ConfigCache {
       }
       const hash = hashText(text);
       const parsed = parseConfig(text);
+      if (parsed.warnings.length > 0 && this.warnedFor !== hash) {
+        this.warnedFor = hash;
+        console.warn(JSON.stringify({ level: "warn", msg: "edge-canary config has duplicate keys; the last of each is used", hash, warnings: parsed.warnings }));
+      }
       if (!parsed.ok) {
         this.fail(now, parsed.error, hash);
         return;

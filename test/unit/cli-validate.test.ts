@@ -1,12 +1,29 @@
 // `validate` and the JSON locator behind it: every error names the field and its
 // line:column in the file; the dispatcher's exit codes and --help for every command.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { COMMANDS } from "../../scripts/cli.js";
 import { checkConfigText } from "../../scripts/cli/config-file.js";
 import { JsonLocator, JsonSyntaxError } from "../../scripts/cli/json-locator.js";
+import { resolveBlockedOrigins, type HostLookup } from "../../scripts/cli/resolve-origins.js";
+import { validateConfig } from "../../src/core/config/parse.js";
 import { fixture, runCli } from "./cli-harness.js";
 
 const INVALID = "test/fixtures/cli/invalid-config.json";
+const DUPLICATES = "test/fixtures/cli/duplicate-keys.json";
+
+const ROUTE = '{"id": "a", "stable": {"origin": "https://s.example"}, "canary": {"origin": "https://c.example"}, "release": "r1"}';
+
+/** A DNS stand-in: names map to addresses; anything else fails as an unknown name. */
+const fakeLookup =
+  (answers: Record<string, string[]>): HostLookup =>
+  async (name) => {
+    const found = answers[name];
+    if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: "ENOTFOUND" });
+    return found;
+  };
 
 describe("JsonLocator.locate", () => {
   const text = '{\n  "a": { "b": [10, {"c": true}] },\n  "d\\u0065": "x"\n}';
@@ -47,7 +64,103 @@ describe("checkConfigText", () => {
   });
 });
 
+describe("checkConfigText on hostile documents", () => {
+  it("reports each duplicate key as an error at the repeated key, with where the first one is", () => {
+    const text = `{\n  "version": 1,\n  "routes": [${ROUTE.replace(/}$/, ', "weight": 5, "weight": 50}')}],\n  "version": 1\n}`;
+    const check = checkConfigText("d.json", text);
+    expect(check.ok).toBe(false);
+    if (check.ok) return;
+    expect(check.problems).toEqual([
+      { path: "routes[0].weight", line: 3, column: 142, message: "routes[0].weight appears more than once in its object; the last one is used (first at 3:129)" },
+      { path: "version", line: 4, column: 3, message: "version appears more than once in its object; the last one is used (first at 2:3)" },
+    ]);
+  });
+
+  it("walks 100,000 levels of arrays inside an unknown key (the locator is iterative)", () => {
+    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    const check = checkConfigText("deep.json", `{\n  "version": 1,\n  "routes": [${ROUTE}],\n  "deep": ${deep}\n}`);
+    expect(check).toEqual({ ok: false, file: "deep.json", problems: [{ path: "deep", line: 4, column: 3, message: "deep is not a known field" }] });
+  });
+
+  it("bounds the path and message of a 2 MB unknown key", () => {
+    const key = "k".repeat(2 * 1024 * 1024);
+    const check = checkConfigText("big.json", `{"version": 1, "routes": [${ROUTE}], "${key}": 1}`);
+    expect(check.ok).toBe(false);
+    if (check.ok) return;
+    expect(check.problems).toHaveLength(1);
+    const p = check.problems[0]!;
+    expect(p.message).toBe(`${"k".repeat(200)}... [${key.length - 200} more characters cut] is not a known field`);
+    expect(p.path.length).toBeLessThan(400);
+    expect([p.line, p.column]).toEqual([1, 144]);
+  });
+});
+
+describe("resolveBlockedOrigins", () => {
+  const config = (() => {
+    const parsed = validateConfig({
+      version: 1,
+      notify: { webhook: "https://hooks.example/x" },
+      routes: [
+        { id: "a", stable: { origin: "https://stable.example" }, canary: { origin: "https://imds.example/v2" }, release: "r1" },
+        { id: "b", stable: { origin: "https://stable.example" }, canary: { origin: "http://[::1]:8080" }, release: "r1" },
+      ],
+    });
+    if (!parsed.ok) throw new Error(parsed.error.join("\n"));
+    return parsed.value;
+  })();
+
+  it("names every origin and webhook whose hostname resolves to a link-local or metadata address", async () => {
+    const seen: string[] = [];
+    const lookup: HostLookup = async (name) => {
+      seen.push(name);
+      return fakeLookup({ "stable.example": ["192.0.2.1"], "imds.example": ["192.0.2.9", "169.254.169.254"], "hooks.example": ["fe80::2"] })(name);
+    };
+    expect(await resolveBlockedOrigins(config, lookup)).toEqual([
+      { path: ["routes", 0, "canary", "origin"], message: "must not point at a link-local address (169.254.169.254, 169.254.0.0/16): imds.example resolves to it" },
+      { path: ["notify", "webhook"], message: "must not point at a link-local address (fe80::2, fe80::/10): hooks.example resolves to it" },
+    ]);
+    // Each name once; IP literals are not looked up.
+    expect(seen.sort()).toEqual(["hooks.example", "imds.example", "stable.example"]);
+  });
+
+  it("passes names that do not resolve, or not in time", async () => {
+    const never: HostLookup = () => new Promise(() => {});
+    expect(await resolveBlockedOrigins(config, fakeLookup({}))).toEqual([]);
+    expect(await resolveBlockedOrigins(config, never, 10)).toEqual([]);
+  });
+});
+
 describe("validate", () => {
+  it("reports duplicate keys with line:column and exits 1", async () => {
+    const r = await runCli(["validate", DUPLICATES]);
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split("\n")).toEqual([
+      `${DUPLICATES}:10:7: routes[0].weight appears more than once in its object; the last one is used (first at 9:7)`,
+      `${DUPLICATES}:13:3: version appears more than once in its object; the last one is used (first at 2:3)`,
+      `${DUPLICATES}: 2 errors`,
+    ]);
+  });
+
+  it("locates the unknown key of a file nesting 100,000 arrays deep instead of calling it invalid JSON", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "canary-validate-"));
+    const file = join(dir, "deep.json");
+    writeFileSync(file, `{\n  "version": 1,\n  "routes": [${ROUTE}],\n  "x": ${"[".repeat(100_000)}${"]".repeat(100_000)}\n}\n`);
+    const r = await runCli(["validate", file]);
+    expect(r.err).toBe(`${file}:4:3: x is not a known field\n${file}: 1 error\n`);
+    expect(r.code).toBe(1);
+  });
+
+  it("with a lookup, rejects an origin whose name resolves to the metadata address, at its line:column", async () => {
+    const lookup = fakeLookup({ "stable.example": ["192.0.2.1"], "canary.example": ["169.254.169.254"] });
+    const r = await runCli(["validate", "test/fixtures/cli/metadata-origin.json"], { io: { lookup } });
+    expect(r.err.trim().split("\n")).toEqual([
+      "test/fixtures/cli/metadata-origin.json:5:33: routes[0].canary.origin must not point at a link-local address (169.254.169.254, 169.254.0.0/16): canary.example resolves to it",
+      "test/fixtures/cli/metadata-origin.json: 1 error",
+    ]);
+    expect(r.code).toBe(1);
+  });
+
+
   it("names the field and line:column of every error in the fixture and exits 1", async () => {
     const r = await runCli(["validate", INVALID]);
     expect(r.code).toBe(1);

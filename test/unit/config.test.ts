@@ -2,7 +2,7 @@
 // every rejection names the offending field (STYLE.md rule 4).
 import { GuardrailsSchema } from "../../src/core/stats/guardrails.js";
 import { describe, expect, it } from "vitest";
-import { formatPath, parseConfig, validateConfig } from "../../src/core/config/parse.js";
+import { boundText, formatPath, MAX_MESSAGE_CHARS, parseConfig, validateConfig } from "../../src/core/config/parse.js";
 import type { Config } from "../../src/core/config/schema.js";
 
 const minimalRoute = (): Record<string, unknown> => ({
@@ -112,8 +112,8 @@ describe("validateConfig", () => {
     ["missing canary", withRoute({ canary: undefined }), [`${r0}.canary is required`]],
     ["ftp origin", withRoute({ canary: { origin: "ftp://canary.example" } }), [`${r0}.canary.origin must be an absolute http(s) URL without query or fragment`]],
     ["relative origin", withRoute({ stable: { origin: "/stable" } }), [`${r0}.stable.origin must be an absolute http(s) URL without query or fragment`]],
-    ["origin with query", withRoute({ canary: { origin: "https://canary.example/?v=2" } }), [`${r0}.canary.origin must be an absolute http(s) URL without query or fragment`]],
-    ["origin with fragment", withRoute({ canary: { origin: "https://canary.example/#x" } }), [`${r0}.canary.origin must be an absolute http(s) URL without query or fragment`]],
+    ["origin with query", withRoute({ canary: { origin: "https://canary.example/?v=2" } }), [`${r0}.canary.origin must be an absolute http(s) URL without query or fragment (found "?")`]],
+    ["origin with fragment", withRoute({ canary: { origin: "https://canary.example/#x" } }), [`${r0}.canary.origin must be an absolute http(s) URL without query or fragment (found "#")`]],
     ["timeoutMs below range", withRoute({ canary: { origin: "https://c.example", timeoutMs: 99 } }), [`${r0}.canary.timeoutMs must be >= 100`]],
     ["timeoutMs above range", withRoute({ canary: { origin: "https://c.example", timeoutMs: 120_001 } }), [`${r0}.canary.timeoutMs must be <= 120000`]],
     ["timeoutMs fractional", withRoute({ canary: { origin: "https://c.example", timeoutMs: 150.5 } }), [`${r0}.canary.timeoutMs must be an integer`]],
@@ -149,6 +149,95 @@ describe("validateConfig", () => {
 
   it.each(invalid)("rejects %s", (_name, doc, messages) => {
     expect(errorsOf(doc)).toEqual(messages);
+  });
+
+  const normalisedCases: Array<[name: string, patch: Record<string, unknown>, pick: (r: Config["routes"][number]) => unknown, expected: unknown]> = [
+    ["origin with surrounding whitespace", { canary: { origin: " https://canary.example/v2 \n" } }, (r) => r.canary.origin, "https://canary.example/v2"],
+    ["origin with a tab inside (the URL parser drops it)", { canary: { origin: "https://canary.exa\tmple" } }, (r) => r.canary.origin, "https://canary.example"],
+    ["origin with upper case and default port", { stable: { origin: "HTTPS://Stable.Example:443/Base/" } }, (r) => r.stable.origin, "https://stable.example/Base/"],
+    ["origin with a Unicode host", { canary: { origin: "https://bücher.example" } }, (r) => r.canary.origin, "https://xn--bcher-kva.example"],
+    ["origin with a non-default port", { canary: { origin: "http://canary.internal:8080/base" } }, (r) => r.canary.origin, "http://canary.internal:8080/base"],
+    ["origin with dot segments in its path", { canary: { origin: "https://canary.example/a/../b" } }, (r) => r.canary.origin, "https://canary.example/b"],
+    ["origin with an empty userinfo", { canary: { origin: "https://@canary.example" } }, (r) => r.canary.origin, "https://canary.example"],
+    ["Unicode host", { match: { hosts: ["Bücher.Example"] } }, (r) => r.match.hosts, ["xn--bcher-kva.example"]],
+    ["host with surrounding whitespace", { match: { hosts: [" Shop.Example.com "] } }, (r) => r.match.hosts, ["shop.example.com"]],
+    ["wildcard host", { match: { hosts: ["*.Example.COM", "*.bücher.example"] } }, (r) => r.match.hosts, ["*.example.com", "*.xn--bcher-kva.example"]],
+    ["IPv6 host", { match: { hosts: ["[::1]"] } }, (r) => r.match.hosts, ["[::1]"]],
+    ["pathPrefix with Unicode", { match: { pathPrefix: "/café" } }, (r) => r.match.pathPrefix, "/caf%C3%A9"],
+    ["pathPrefix with a space", { match: { pathPrefix: "/my app/" } }, (r) => r.match.pathPrefix, "/my%20app/"],
+    ["pathPrefix already encoded", { match: { pathPrefix: "/caf%C3%A9" } }, (r) => r.match.pathPrefix, "/caf%C3%A9"],
+  ];
+
+  it.each(normalisedCases)("normalises %s (the parsed config carries the stored form)", (_name, patch, pick, expected) => {
+    const result = validateConfig(withRoute(patch));
+    if (!result.ok) throw new Error(result.error.join("\n"));
+    expect(pick(result.value.routes[0]!)).toEqual(expected);
+  });
+
+  it("normalises the notification webhook like an origin", () => {
+    const result = validateConfig({ version: 1, notify: { webhook: " https://Hooks.Example/services/x \n" }, routes: [minimalRoute()] });
+    expect(result.ok && result.value.notify.webhook).toBe("https://hooks.example/services/x");
+  });
+
+  const shape = "must be an absolute http(s) URL without query or fragment";
+  const linkLocal = (shown: string, range: string): string => `must not point at a link-local address (${shown}, ${range})`;
+  const credentials = "must not contain credentials (user:password@): fetch refuses them and they would show in status";
+  const port = "must not include a port: requests are matched on the host without its port";
+  const notHostname = "must be a hostname like shop.example.com, without scheme, path or credentials";
+  const star = "may use * only as the whole first label, as in *.example.com";
+  const dots = 'must not contain "." or ".." segments: request paths arrive with them resolved';
+  const rejected: Array<[name: string, doc: unknown, message: string]> = [
+    ["origin ending in an empty query", withRoute({ canary: { origin: "https://canary.example/?" } }), `${r0}.canary.origin ${shape} (found "?")`],
+    ["origin ending in an empty fragment", withRoute({ canary: { origin: "https://canary.example/#" } }), `${r0}.canary.origin ${shape} (found "#")`],
+    ["origin ending in ? without a path", withRoute({ stable: { origin: "https://stable.example?" } }), `${r0}.stable.origin ${shape} (found "?")`],
+    ["origin with user:pass@", withRoute({ canary: { origin: "https://deploy:hunter2@canary.example" } }), `${r0}.canary.origin ${credentials}`],
+    ["origin with a user only", withRoute({ stable: { origin: "https://deploy@stable.example" } }), `${r0}.stable.origin ${credentials}`],
+    ["origin at the metadata IP", withRoute({ canary: { origin: "http://169.254.169.254/latest" } }), `${r0}.canary.origin ${linkLocal("169.254.169.254", "169.254.0.0/16")}`],
+    ["origin at 169.254/16 written in hex", withRoute({ canary: { origin: "http://0xa9fe0001/" } }), `${r0}.canary.origin ${linkLocal("169.254.0.1", "169.254.0.0/16")}`],
+    ["origin at fe80::1", withRoute({ canary: { origin: "http://[fe80::1]:8080" } }), `${r0}.canary.origin ${linkLocal("fe80::1", "fe80::/10")}`],
+    ["origin at the top of fe80::/10", withRoute({ canary: { origin: "http://[febf:ffff::1]" } }), `${r0}.canary.origin ${linkLocal("febf:ffff::1", "fe80::/10")}`],
+    ["origin at IPv4-mapped 169.254.169.254", withRoute({ canary: { origin: "http://[::ffff:169.254.169.254]" } }), `${r0}.canary.origin ${linkLocal("::ffff:a9fe:a9fe", "169.254.0.0/16")}`],
+    ["origin at metadata.google.internal", withRoute({ canary: { origin: "http://Metadata.Google.Internal/computeMetadata/v1" } }), `${r0}.canary.origin must not point at a cloud metadata service (metadata.google.internal)`],
+    ["origin at AWS's IPv6 metadata address", withRoute({ canary: { origin: "http://[fd00:ec2::254]" } }), `${r0}.canary.origin must not point at a cloud metadata address (fd00:ec2::254)`],
+    ["origin at Alibaba's metadata address", withRoute({ stable: { origin: "http://100.100.100.200" } }), `${r0}.stable.origin must not point at a cloud metadata address (100.100.100.200)`],
+    ["webhook at the metadata IP", { version: 1, notify: { webhook: "http://169.254.169.254/hook" }, routes: [minimalRoute()] }, `notify.webhook ${linkLocal("169.254.169.254", "169.254.0.0/16")}`],
+    ["webhook with credentials", { version: 1, notify: { webhook: "https://u:p@hooks.example/x" }, routes: [minimalRoute()] }, `notify.webhook ${credentials}`],
+    ["webhook ending in an empty query", { version: 1, notify: { webhook: "https://hooks.example/x?" }, routes: [minimalRoute()] }, `notify.webhook ${shape} (found "?")`],
+    ["host with a port", withRoute({ match: { hosts: ["shop.example.com:8443"] } }), `${r0}.match.hosts[0] ${port}`],
+    ["IPv6 host with a port", withRoute({ match: { hosts: ["a.example", "[::1]:8787"] } }), `${r0}.match.hosts[1] ${port}`],
+    ["host written as a URL", withRoute({ match: { hosts: ["https://shop.example.com"] } }), `${r0}.match.hosts[0] ${notHostname}`],
+    ["host with a path", withRoute({ match: { hosts: ["shop.example.com/app"] } }), `${r0}.match.hosts[0] ${notHostname}`],
+    ["host with a space inside", withRoute({ match: { hosts: ["shop example.com"] } }), `${r0}.match.hosts[0] ${notHostname}`],
+    ["wildcard inside a label", withRoute({ match: { hosts: ["*shop.example.com"] } }), `${r0}.match.hosts[0] ${star}`],
+    ["wildcard in a later label", withRoute({ match: { hosts: ["shop.*.example.com"] } }), `${r0}.match.hosts[0] ${star}`],
+    ["bare *", withRoute({ match: { hosts: ["*"] } }), `${r0}.match.hosts[0] ${star}`],
+    ["wildcard before an IP", withRoute({ match: { hosts: ["*.[::1]"] } }), `${r0}.match.hosts[0] may use * only before a hostname, not an IP address`],
+    ["host the URL parser refuses", withRoute({ match: { hosts: ["a%zz.example"] } }), `${r0}.match.hosts[0] must be a valid hostname`],
+    ["pathPrefix with ..", withRoute({ match: { pathPrefix: "/app/../admin" } }), `${r0}.match.pathPrefix ${dots}`],
+    ["pathPrefix ending in ..", withRoute({ match: { pathPrefix: "/app/.." } }), `${r0}.match.pathPrefix ${dots}`],
+    ["pathPrefix with .", withRoute({ match: { pathPrefix: "/./app" } }), `${r0}.match.pathPrefix ${dots}`],
+    ["pathPrefix with an encoded ..", withRoute({ match: { pathPrefix: "/app/%2E%2e/x" } }), `${r0}.match.pathPrefix ${dots}`],
+    ["pathPrefix starting with //", withRoute({ match: { pathPrefix: "//app" } }), `${r0}.match.pathPrefix must not contain an empty segment ("//")`],
+    ["pathPrefix ending in //", withRoute({ match: { pathPrefix: "/app//" } }), `${r0}.match.pathPrefix must not contain an empty segment ("//")`],
+    ["pathPrefix with a query", withRoute({ match: { pathPrefix: "/app?x=1" } }), `${r0}.match.pathPrefix must not contain ? or #: a prefix matches the path only`],
+  ];
+
+  it.each(rejected)("rejects %s, naming the field", (_name, doc, message) => {
+    expect(errorsOf(doc)).toEqual([message]);
+  });
+
+  it("never echoes an origin's credentials", () => {
+    expect(errorsOf(withRoute({ canary: { origin: "https://deploy:hunter2@canary.example" } })).join("\n")).not.toContain("hunter2");
+  });
+
+  it.each([
+    ["169.255.0.1 (outside 169.254/16)", "http://169.255.0.1"],
+    ["169.253.255.255", "http://169.253.255.255"],
+    ["fec0::1 (outside fe80::/10)", "http://[fec0::1]"],
+    ["100.100.100.100", "http://100.100.100.100"],
+    ["a name containing metadata", "https://metadata.example.com"],
+  ])("accepts an origin at %s", (_name, origin) => {
+    expect(validateConfig(withRoute({ canary: { origin } })).ok).toBe(true);
   });
 
   it("reports several errors at once, each naming its field", () => {
@@ -187,8 +276,8 @@ describe("parseConfig", () => {
   });
 
   it("rejects truncated JSON with one message", () => {
-    expect(parseConfig("[")).toEqual({ ok: false, error: ["config is not valid JSON: Unexpected end of JSON input"] });
-    expect(parseConfig("")).toEqual({ ok: false, error: ["config is not valid JSON: Unexpected end of JSON input"] });
+    expect(parseConfig("[")).toEqual({ ok: false, error: ["config is not valid JSON: Unexpected end of JSON input"], warnings: [] });
+    expect(parseConfig("")).toEqual({ ok: false, error: ["config is not valid JSON: Unexpected end of JSON input"], warnings: [] });
   });
 
   it("rejects malformed JSON, passing on the parser's reason", () => {
@@ -200,7 +289,53 @@ describe("parseConfig", () => {
   });
 
   it("reports schema errors of well-formed JSON", () => {
-    expect(parseConfig('{"version": 1, "routes": []}')).toEqual({ ok: false, error: ["routes must have at least 1 item"] });
+    expect(parseConfig('{"version": 1, "routes": []}')).toEqual({ ok: false, error: ["routes must have at least 1 item"], warnings: [] });
+  });
+
+  it("accepts a document with duplicate keys as JSON.parse reads it, with one warning per repeat", () => {
+    const route = JSON.stringify(minimalRoute()).replace(/}$/, ', "weight": 5, "weight": 50}');
+    const result = parseConfig(`{"version": 1, "version": 1, "routes": [${route}]}`);
+    expect(result.ok && result.value.routes[0]!.weight).toBe(50);
+    expect(result.warnings).toEqual([
+      "version appears more than once in its object; the last one is used",
+      "routes[0].weight appears more than once in its object; the last one is used",
+    ]);
+  });
+
+  it("bounds the message of a 2 MB unknown key and says how much was cut", () => {
+    const key = "k".repeat(2 * 1024 * 1024);
+    const result = parseConfig(JSON.stringify({ version: 1, routes: [minimalRoute()], [key]: 1 }));
+    if (result.ok) throw new Error("expected a rejection");
+    expect(result.error).toHaveLength(1);
+    const message = result.error[0]!;
+    expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+    expect(message).toBe(`${"k".repeat(200)}... [${key.length - 200} more characters cut] is not a known field`);
+  });
+
+  it("bounds every message at MAX_MESSAGE_CHARS plus the note of what was cut", () => {
+    const keys = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`unknown_${i}`, i]));
+    const result = parseConfig(JSON.stringify({ version: 1, routes: [minimalRoute()], ...keys }));
+    if (result.ok) throw new Error("expected a rejection");
+    expect(result.error[0]).toMatch(/^unknown_0 is not a known field; .*\.\.\. \[\d+ more characters cut\]$/);
+    expect(result.error[0]!.length).toBeLessThan(MAX_MESSAGE_CHARS + 40);
+  });
+
+  it("parses a valid document with 100,000 levels of arrays inside an unknown key without overflowing", () => {
+    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    const result = parseConfig(`{"version": 1, "routes": [${JSON.stringify(minimalRoute())}], "deep": ${deep}}`);
+    expect(result).toEqual({ ok: false, error: ["deep is not a known field"], warnings: [] });
+  });
+});
+
+describe("boundText", () => {
+  it.each([
+    ["short", 10, "short"],
+    ["exactly10!", 10, "exactly10!"],
+    ["eleven chars", 10, "eleven cha... [2 more characters cut]"],
+    // Never half a surrogate pair: the emoji goes whole.
+    [`${"a".repeat(9)}\u{1F600}b`, 10, `${"a".repeat(9)}... [3 more characters cut]`],
+  ])("%j at %i -> %j", (text, max, expected) => {
+    expect(boundText(text, max)).toBe(expected);
   });
 });
 

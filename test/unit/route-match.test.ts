@@ -1,8 +1,10 @@
-// Route selection: host (case-insensitive, port stripped, empty = any) and a path
-// prefix on a segment boundary; the first matching route in config order wins.
+// Route selection: host (case-insensitive, port stripped, empty = any, "*.example.com"
+// = any subdomain) and a path prefix on a segment boundary; the first matching route
+// in config order wins.
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../../src/core/config/parse.js";
 import type { Config } from "../../src/core/config/schema.js";
+import { hostMatches } from "../../src/core/config/host-pattern.js";
 import { matchRoute, pathMatches } from "../../src/core/route-match.js";
 
 function config(routes: Array<{ id: string; hosts?: string[]; pathPrefix?: string }>): Config {
@@ -43,6 +45,23 @@ describe("pathMatches", () => {
   });
 });
 
+describe("hostMatches", () => {
+  it.each([
+    ["shop.example.com", "shop.example.com", true],
+    ["shop.example.com", "www.shop.example.com", false],
+    ["*.example.com", "a.example.com", true],
+    ["*.example.com", "a.b.example.com", true],
+    ["*.example.com", "example.com", false],
+    ["*.example.com", ".example.com", false],
+    ["*.example.com", "badexample.com", false],
+    ["*.example.com", "example.com.evil", false],
+    ["*.example.com", "a.example.co", false],
+    ["*.xn--bcher-kva.example", "shop.xn--bcher-kva.example", true],
+  ])("%s vs %s -> %s", (pattern, host, expected) => {
+    expect(hostMatches(pattern, host)).toBe(expected);
+  });
+});
+
 describe("matchRoute", () => {
   const byHost = config([
     { id: "shop", hosts: ["Shop.Example.com"] },
@@ -59,6 +78,25 @@ describe("matchRoute", () => {
     ["shop.example.com.evil", undefined],
   ])("host %s -> %s", (host, id) => {
     expect(matchRoute(byHost, host, "/")?.id).toBe(id);
+  });
+
+  it("matches a wildcard host on any subdomain, not the apex, in config order", () => {
+    const wild = config([
+      { id: "admin", hosts: ["admin.example.com"] },
+      { id: "subs", hosts: ["*.Example.com"] },
+      { id: "apex", hosts: ["example.com"] },
+    ]);
+    expect(matchRoute(wild, "admin.example.com", "/")?.id).toBe("admin");
+    expect(matchRoute(wild, "shop.example.com:8443", "/")?.id).toBe("subs");
+    expect(matchRoute(wild, "A.B.EXAMPLE.COM", "/")?.id).toBe("subs");
+    expect(matchRoute(wild, "example.com", "/")?.id).toBe("apex");
+    expect(matchRoute(wild, "notexample.com", "/")).toBeUndefined();
+  });
+
+  it("matches a Unicode host from config against the punycode Host a request carries", () => {
+    const idn = config([{ id: "books", hosts: ["Bücher.example"] }]);
+    expect(matchRoute(idn, new URL("https://bücher.example/").host, "/")?.id).toBe("books");
+    expect(matchRoute(idn, "xn--bcher-kva.example", "/")?.id).toBe("books");
   });
 
   it("matches any host when hosts is empty", () => {

@@ -1,9 +1,28 @@
 // Parses the KV config document into the complete Config type (defaults applied) or a
 // list of messages that each name the offending field, e.g.
 // `routes[1].canary.origin must be an absolute http(s) URL without query or fragment`.
+// Every message is bounded (a 2 MB unknown key must not make a 2 MB log line), and
+// duplicate keys come back as warnings beside the result: the document still means
+// what JSON.parse says it means.
 import type { z } from "zod";
 import { err, ok, type Result } from "../result.js";
+import { findDuplicateKeys } from "./json-duplicates.js";
 import { ConfigSchema, type Config } from "./schema.js";
+
+/** Longest message kept whole; longer ones are cut and say by how much. */
+export const MAX_MESSAGE_CHARS = 300;
+
+/** Cuts `text` at `max` characters (never inside a surrogate pair) and says how much went. */
+export function boundText(text: string, max = MAX_MESSAGE_CHARS): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}... [${text.length - end} more characters cut]`;
+}
+
+/** Parsed document plus what is worth a warning but does not reject it. */
+export type ParsedConfig = Result<Config, string[]> & { warnings: string[] };
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = "";
@@ -24,7 +43,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       // every issue and a wrong type would read as a missing field.
       return issue.input === undefined ? `${where} is required` : `${where} must be ${article(issue.expected)}`;
     case "unrecognized_keys":
-      return issue.keys.map((k) => `${where === "config" ? k : `${where}.${k}`} is not a known field`).join("; ");
+      return issue.keys.map((k) => unknownFieldMessage(issue.path, k)).join("; ");
     case "too_small":
       return issue.origin === "array"
         ? `${where} must have at least ${items(issue.minimum)}`
@@ -51,6 +70,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
+/** The message for one unknown key, its name bounded on its own so the path stays readable. */
+export function unknownFieldMessage(path: ReadonlyArray<PropertyKey>, key: string): string {
+  return `${boundText(formatPath([...path, key]), MAX_MESSAGE_CHARS - 100)} is not a known field`;
+}
+
 function items(n: number | bigint): string {
   return `${n} item${n === 1 ? "" : "s"}`;
 }
@@ -66,16 +90,22 @@ function article(expected: string): string {
 export function validateConfig(value: unknown): Result<Config, string[]> {
   const parsed = ConfigSchema.safeParse(value, { reportInput: true });
   if (parsed.success) return ok(parsed.data);
-  return err(parsed.error.issues.map(describeIssue));
+  return err(parsed.error.issues.map((issue) => boundText(describeIssue(issue))));
 }
 
-/** Decodes and validates the KV document text. */
-export function parseConfig(text: string): Result<Config, string[]> {
+/** Decodes and validates the KV document text; duplicate keys are warnings. */
+export function parseConfig(text: string): ParsedConfig {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    return err([`config is not valid JSON: ${(e as Error).message}`]);
+    return { ...err([boundText(`config is not valid JSON: ${(e as Error).message}`)]), warnings: [] };
   }
-  return validateConfig(value);
+  const warnings = findDuplicateKeys(text).map((d) => duplicateKeyMessage(d.path));
+  return { ...validateConfig(value), warnings };
+}
+
+/** `routes[0].weight appears more than once in its object; the last one is used`. */
+export function duplicateKeyMessage(path: ReadonlyArray<PropertyKey>): string {
+  return `${boundText(formatPath(path), MAX_MESSAGE_CHARS - 100)} appears more than once in its object; the last one is used`;
 }

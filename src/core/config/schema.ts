@@ -4,15 +4,23 @@
 // never a silently ignored field.
 import * as z from "zod";
 import { GuardrailsSchema } from "../stats/guardrails.js";
+import { checkHostPattern } from "./host-pattern.js";
+import { checkHttpUrl } from "./origin-url.js";
+import { checkPathPrefix } from "./path-prefix.js";
 
-const isHttpUrl = (value: string): boolean => {
-  try {
-    const url = new URL(value);
-    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "" && !url.search && !url.hash;
-  } catch {
-    return false;
-  }
-};
+/**
+ * Wires a pure check (raw string in, normalised value or message out) into a string
+ * schema: a check that rewrites the value, which JSON Schema generation skips like a
+ * refine (a transform would drop the field's default from the generated schema).
+ */
+const normalised =
+  (check: (raw: string) => { ok: true; value: string } | { ok: false; error: string }) =>
+  (ctx: z.core.ParsePayload<string>): void => {
+    if (ctx.issues.length > 0) return;
+    const result = check(ctx.value);
+    if (result.ok) ctx.value = result.value;
+    else ctx.issues.push({ code: "custom", message: result.error, input: ctx.value });
+  };
 
 /** Weights are percentages with 0.01 resolution, matching the 10,000 buckets. */
 const weight = z
@@ -28,8 +36,8 @@ const tokenName = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 export const OriginSchema = z.strictObject({
   origin: z
     .string()
-    .refine(isHttpUrl, { error: "must be an absolute http(s) URL without query or fragment" })
-    .describe("Base URL of the origin; a path here is a prefix put before the request path."),
+    .check(normalised(checkHttpUrl))
+    .describe("Base URL of the origin; a path here is a prefix put before the request path. Stored as the URL parser reads it (trimmed, punycode host)."),
   timeoutMs: z
     .number()
     .int()
@@ -42,14 +50,15 @@ export const OriginSchema = z.strictObject({
 export const MatchSchema = z
   .strictObject({
     hosts: z
-      .array(z.string().min(1).max(253).toLowerCase())
+      .array(z.string().min(1).max(253).check(normalised(checkHostPattern)))
       .default([])
-      .describe("Hostnames this route serves; empty matches any host. Default []."),
+      .describe("Hostnames this route serves, without port; `*.example.com` matches any subdomain but not example.com itself; empty matches any host. Default []."),
     pathPrefix: z
       .string()
       .startsWith("/", { error: "must start with /" })
+      .check(normalised(checkPathPrefix))
       .default("/")
-      .describe("Path prefix this route serves. Default /."),
+      .describe("Path prefix this route serves, matched on segment boundaries; stored percent-encoded, no ., .. or empty segments. Default /."),
   })
   .default({ hosts: [], pathPrefix: "/" });
 
@@ -197,7 +206,7 @@ export const NotifySchema = z
   .strictObject({
     webhook: z
       .string()
-      .refine(isHttpUrl, { error: "must be an absolute http(s) URL without query or fragment" })
+      .check(normalised(checkHttpUrl))
       .optional()
       .describe("URL that receives every rollout decision as JSON (Slack-compatible `text` plus an `edge_canary` object)."),
     maxAttempts: z
