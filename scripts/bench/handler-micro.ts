@@ -2,7 +2,7 @@
 // is edge-canary's own request handler, against the floor Worker (only the mechanisms it
 // must have), the hand-written A/B splitter and the bare passthrough, with the network
 // and the HTTP stack taken out? `npm run bench` answers under load, but moves by tens of
-// microseconds between identical runs on a shared machine; this resolves about 1 µs.
+// microseconds between identical runs on a shared machine; this resolves a few µs.
 //
 // Each Worker's real fetch handler (the deploy bundle of edge-canary, the plain JS
 // Workers of this folder) runs n times inside one workerd request, with `fetch`
@@ -10,15 +10,16 @@
 // workerd's fetch does), anything else is built into one, and the answer is the
 // response the bench origin sends. Every iteration builds a fresh incoming request with
 // the headers `npm run bench` sends (scripts/lib/bench-fixtures.ts); a batch that only
-// builds requests is the baseline subtracted within each round. The clock does not
-// advance inside workerd while JavaScript runs, so each batch is timed from Node. The
-// order rotates each round, ratios and differences are taken within a round, and the
-// report gives their median over rounds.
+// builds requests is the baseline subtracted from all. The clock does not advance inside
+// workerd while JavaScript runs, so each batch is timed from Node, by the workerd
+// process's CPU time (Linux; the wall clock elsewhere), which other jobs on the machine
+// do not stretch. The order is shuffled each round; the report gives medians over rounds,
+// their ratios, and the per-round differences to edge-canary.
 //
 // What it leaves out: the HTTP stack and sockets (the same for every Worker) and how
 // the runtime batches work under concurrent load (`npm run bench` has that).
 //
-//   npm run bench:handler -- [--n 1000] [--rounds 45] [--compare <git ref>] [--out FILE]
+//   npm run bench:handler -- [--n 5000] [--rounds 45] [--compare <git ref>] [--out FILE]
 //     --compare: also run edge-canary built from that commit (read-only snapshot), to
 //     see what a change to the request path saves
 import { copyFile, writeFile } from "node:fs/promises";
@@ -27,9 +28,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Miniflare, type MiniflareOptions } from "miniflare";
 import { BENCH_PATH, CLIENT_HEADERS, benchConfigDocument, clientCookie, identityPool } from "../lib/bench-fixtures.js";
-import { medianRange, signed, writeReport } from "../lib/bench-report.js";
+import { medianRange, writeReport } from "../lib/bench-report.js";
 import { bundleWorker, edgeCanaryOptions, LOCAL_CF, repoRoot, snapshotSource } from "../lib/local-worker.js";
 import { median } from "../lib/median.js";
+import { cpuNs, workerdChildren } from "../lib/workerd-process.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ORIGIN = "http://127.0.0.1:9";
@@ -101,8 +103,10 @@ interface Target {
 interface HandlerBench {
   /** Target names: "baseline" (requests only), edge-canary, [edge-canary@ref], then the plain Workers. */
   names: string[];
-  /** Runs one batch of n requests through a target; wall µs per request (baseline included). */
+  /** Runs one batch of n requests through a target; µs per request (baseline included) of workerd CPU time, or of wall time without /proc. */
   batch(name: string, n: number): Promise<number>;
+  /** What `batch` times: "workerd CPU" or "wall". */
+  clock: string;
   dispose(): Promise<void>;
 }
 
@@ -138,18 +142,25 @@ async function startHandlerBench(compare: string | undefined): Promise<HandlerBe
     const options = await edgeCanaryOptions(join(dir, "harness.js"), repoRoot);
     const files = ["harness.js", ...targets.map((t) => t.file)];
     const modules = files.map((file) => ({ type: "ESModule" as const, path: join(dir, file) }));
+    const before = workerdChildren();
     const mf = new Miniflare({ ...options, scriptPath: undefined, modules, port: undefined, host: undefined } as MiniflareOptions);
     cleanups.push(() => mf.dispose());
     await mf.ready;
+    const pid = [...workerdChildren()].find((p) => !before.has(p));
+    const cpu = cpuNs(pid) === undefined ? undefined : () => cpuNs(pid)! / 1000;
     const kv = await mf.getKVNamespace("CANARY_CONFIG");
     await kv.put("config", benchConfigDocument(ORIGIN, ORIGIN));
     return {
       names: ["baseline", ...targets.map((t) => t.name)],
+      clock: cpu ? "workerd CPU" : "wall",
       async batch(name, n) {
-        const started = performance.now();
+        // The CPU time of the workerd process (every thread) is not stretched while other
+        // jobs on this shared machine hold the CPU; the wall clock is the fallback.
+        const now = cpu ?? (() => performance.now() * 1000);
+        const started = now();
         const res = await mf.dispatchFetch(`http://127.0.0.1/__handler-bench?target=${encodeURIComponent(name)}&n=${n}`);
         const body = (await res.json()) as { ok: number };
-        const us = ((performance.now() - started) * 1000) / n;
+        const us = (now() - started) / n;
         if (name !== "baseline" && body.ok !== n) throw new Error(`${name}: ${body.ok} of ${n} requests answered 200`);
         return us;
       },
@@ -164,7 +175,7 @@ async function startHandlerBench(compare: string | undefined): Promise<HandlerBe
 function readArgs(): { n: number; rounds: number; compare: string | undefined; out: string } {
   const { values } = parseArgs({
     options: {
-      n: { type: "string", default: "1000" },
+      n: { type: "string", default: "5000" },
       rounds: { type: "string", default: "45" },
       compare: { type: "string" },
       out: { type: "string", default: join(here, "results/handler-micro.md") },
@@ -176,6 +187,15 @@ function readArgs(): { n: number; rounds: number; compare: string | undefined; o
   return { n, rounds, compare: values.compare, out: resolve(values.out!) };
 }
 
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const args = readArgs();
   const bench = await startHandlerBench(args.compare);
@@ -184,9 +204,11 @@ async function main(): Promise<void> {
   try {
     // Round 0 warms up (runtime start, config load, first coordinator sync, JIT).
     for (let r = 0; r <= args.rounds; r++) {
-      // Rotate the order, so a drift in machine load does not favour one target.
-      for (let k = 0; k < names.length; k++) {
-        const name = names[(r + k) % names.length]!;
+      // A new order each round, so a drift in machine load favours no target and no
+      // target always follows the same one. An untimed tenth of a batch first lets the
+      // garbage the previous target left be collected on its own account.
+      for (const name of shuffled(names)) {
+        await bench.batch(name, Math.ceil(args.n / 10));
         const us = await bench.batch(name, args.n);
         if (r > 0) times.get(name)!.push(us);
       }
@@ -195,34 +217,43 @@ async function main(): Promise<void> {
     await bench.dispose();
   }
 
-  // Each round's targets run back to back: the handler's own time is its batch minus the
-  // same round's baseline, and ratios and differences are taken within a round before
-  // the median over rounds, which cancels most of the machine's drift.
-  const baseline = times.get("baseline")!;
-  const own = (name: string): number[] => times.get(name)!.map((x, i) => x - baseline[i]!);
-  const perRound = (a: string, b: string, f: (x: number, y: number) => number): number[] => own(a).map((x, i) => f(x, own(b)[i]!));
+  // The baseline (building the incoming requests) is a constant cost: its median over
+  // all rounds is subtracted from every batch, so one noisy baseline batch does not
+  // shift a whole round. The targets of a round run back to back: differences are taken
+  // within a round, then the median over rounds, which cancels most of the machine's
+  // drift. The ratios are of the medians, because a per-round ratio to a handler of a few
+  // microseconds swings with every stray millisecond of the machine.
+  const baseline = median(times.get("baseline")!);
+  const own = (name: string): number[] => times.get(name)!.map((x) => x - baseline);
   const targets = names.filter((name) => name !== "baseline");
+  const ratio = (name: string): string => (median(own("edge-canary")) / median(own(name))).toFixed(2);
+  const diffs = (name: string): number[] => own("edge-canary").map((x, i) => x - own(name)[i]!);
   const rows = targets.map(
     (name) =>
       `| ${name} | ${median(own(name)).toFixed(1)} | ${Math.min(...own(name)).toFixed(1)} | ` +
-      `${name === "edge-canary" ? "1" : medianRange(perRound("edge-canary", name, (x, y) => x / y), 2)} | ` +
-      `${name === "edge-canary" ? "" : signed(median(perRound("edge-canary", name, (x, y) => x - y)), 1)} |`,
+      `${name === "edge-canary" ? "1" : ratio(name)} | ${name === "edge-canary" ? "" : medianRange(diffs(name), 1)} |`,
   );
-  const guard = (name: string): string => `edge-canary / ${name} **${medianRange(perRound("edge-canary", name, (x, y) => x / y), 2)}**`;
+  const guard = (name: string): string => `edge-canary / ${name} **${ratio(name)}**`;
   writeReport(
     args.out,
     "Whole-handler microbenchmark (in-isolate origin)",
     "bench:handler",
     [
       `each Worker's fetch handler runs ${args.n} times per round inside one workerd request, origin answered in the isolate; ` +
-        `${args.rounds} rounds after a warm-up round, the order rotating; each round's baseline (building the incoming requests, median ${median(baseline).toFixed(1)} µs) subtracted`,
+        `${args.rounds} rounds after a warm-up round, in a new random order each round, each timed batch after an untimed tenth of one; timed by ${bench.clock === "wall" ? "the wall clock (no /proc here)" : "the workerd process's CPU time (/proc schedstat)"}; minus the baseline, building the incoming requests (median ${baseline.toFixed(1)} µs)`,
     ],
     [
-      `Guards (median of per-round ratios, lowest to highest round in brackets): ${guard("floor")}, ${guard("passthrough")}, ${guard("A/B splitter")}.`,
+      `Guards (ratio of the median handler times): ${guard("floor")}, ${guard("passthrough")}, ${guard("A/B splitter")}.`,
       "",
-      "| Worker | handler µs per request (median) | µs (best round) | edge-canary / this (median of per-round ratios) | edge-canary - this (µs, median of per-round differences) |",
+      "| Worker | handler µs per request (median) | µs (best round) | edge-canary / this (ratio of medians) | edge-canary - this (µs, median of per-round differences; lowest to highest round) |",
       "|---|---:|---:|---:|---:|",
       ...rows,
+      "",
+      `Per round, µs per request (${bench.clock}, minus the baseline):`,
+      "",
+      `| round | ${targets.join(" | ")} |`,
+      `|---:|${targets.map(() => "---:").join("|")}|`,
+      ...times.get("baseline")!.map((_, i) => `| ${i + 1} | ${targets.map((name) => own(name)[i]!.toFixed(1)).join(" | ")} |`),
     ],
   );
 }
