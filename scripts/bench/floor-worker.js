@@ -1,6 +1,6 @@
-// "Floor" Worker for the request-path benchmark (`npm run bench -- --floor`): the least
-// a Worker can do and still have the request-path mechanisms issue #2 asks for, with
-// none of edge-canary's logic (no config, routing, cohorts, header hygiene or sinks):
+// "Floor" Worker of the request-path benchmarks: the least a Worker can do and still
+// have the request-path mechanisms edge-canary must have, with none of its logic (no
+// config, routing, cohorts, header hygiene or sinks):
 //   - an origin timeout on the response headers that aborts the fetch
 //     (AbortController + setTimeout/clearTimeout, as edge-canary's fetch-origin.ts);
 //   - the response re-wrapped to carry x-canary-variant and x-canary-release;

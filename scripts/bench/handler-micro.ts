@@ -1,36 +1,42 @@
-// Whole-handler microbenchmark (`npm run bench:handler`). Why: `npm run bench` gives the
-// verdict on throughput but moves by +-30 µs per request between identical runs on a
-// shared machine, and `npm run bench:micro` prices single runtime calls out of context.
-// This runs each Worker's real fetch handler (the deploy bundle of edge-canary, the bare
-// passthrough, the floor) n times inside one workerd request, with the network replaced
-// by an in-isolate origin: `fetch` builds the Request from its arguments as workerd's
-// fetch does, and answers with the response the bench origin sends. What is left is the
-// handler's own JavaScript, runtime calls and garbage, at a resolution of about 1 µs.
+// Whole-handler microbenchmark (`npm run bench:handler`). The question: how much work
+// is edge-canary's own request handler, against the floor Worker (only the mechanisms it
+// must have), the hand-written A/B splitter and the bare passthrough, with the network
+// and the HTTP stack taken out? `npm run bench` answers under load, but moves by tens of
+// microseconds between identical runs on a shared machine; this resolves a few µs.
 //
-// The clock does not advance inside workerd while JavaScript runs, so the wall time of
-// each batch is taken from Node. Every iteration builds a fresh incoming request (the
-// same headers as `npm run bench`: 90% with a `canary_id` cookie from 10,000 ids);
-// a batch that only builds requests is the baseline subtracted from all.
+// Each Worker's real fetch handler (the deploy bundle of edge-canary, the plain JS
+// Workers of this folder) runs n times inside one workerd request, with `fetch`
+// replaced by an in-isolate origin: a Request without an init is taken as it is (as
+// workerd's fetch does), anything else is built into one, and the answer is the
+// response the bench origin sends. Every iteration builds a fresh incoming request with
+// the headers `npm run bench` sends (scripts/lib/bench-fixtures.ts); a batch that only
+// builds requests is the baseline subtracted from all. The clock does not advance inside
+// workerd while JavaScript runs, so each batch is timed from Node, by the workerd
+// process's CPU time (Linux; the wall clock elsewhere), which other jobs on the machine
+// do not stretch. The order is shuffled each round; the report gives medians over rounds,
+// their ratios, and the per-round differences to edge-canary.
 //
-// What it does not say: the HTTP stack and socket work (the same for every Worker) and
-// how the runtime batches work under concurrent load. Use it to rank changes to the
-// request path; `npm run bench` stays the verdict.
+// What it leaves out: the HTTP stack and sockets (the same for every Worker) and how
+// the runtime batches work under concurrent load (`npm run bench` has that).
 //
-//   npm run bench:handler -- [--n 1000] [--rounds 45] [--compare <git ref>] [--out FILE]
+//   npm run bench:handler -- [--n 5000] [--rounds 45] [--compare <git ref>] [--out FILE]
 //     --compare: also run edge-canary built from that commit (read-only snapshot), to
 //     see what a change to the request path saves
 import { copyFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { Miniflare, type MiniflareOptions } from "miniflare";
-import { readMicroArgs, signed, writeMicroReport } from "../lib/bench-report.js";
-import { bundleWorker, edgeCanaryOptions, repoRoot, snapshotSource } from "../lib/local-worker.js";
+import { BENCH_PATH, CLIENT_HEADERS, benchConfigDocument, clientCookie, identityPool } from "../lib/bench-fixtures.js";
+import { medianRange, writeReport } from "../lib/bench-report.js";
+import { bundleWorker, edgeCanaryOptions, LOCAL_CF, repoRoot, snapshotSource } from "../lib/local-worker.js";
 import { median } from "../lib/median.js";
-import { LOCAL_CF } from "../lib/production-cf.js";
-import { benchConfigDocument } from "./hot-path.js";
+import { cpuNs, workerdChildren } from "../lib/workerd-process.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ORIGIN = "http://127.0.0.1:9";
+/** The Cookie headers of the incoming requests, in order (request i uses COOKIES[i % length]). */
+const COOKIES = ((ids) => ids.map((_, i) => clientCookie(ids, i) ?? null))(identityPool(10_000));
 
 /**
  * The harness module: imports the Workers under test, swaps in the in-isolate origin
@@ -55,17 +61,12 @@ const localOrigin = async (input, init) => {
   if (req.url.startsWith(${JSON.stringify(ORIGIN)})) return new Response(BODY, { status: 200, headers: RESPONSE_HEADERS });
   return realFetch(req);
 };
-const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-let ids;
-// 22-char base64url ids, the shape edge-canary mints (random values only inside a request).
-const pool = () => {
-  if (!ids) ids = Array.from({ length: 10000 }, () => Array.from(crypto.getRandomValues(new Uint8Array(22)), (b) => B64URL[b & 63]).join(""));
-  return ids;
-};
+const COOKIES = ${JSON.stringify(COOKIES)};
 const incoming = (i) => {
-  const headers = { accept: "application/json", "user-agent": "edge-canary-bench", host: "127.0.0.1" };
-  if (i % 10 !== 0) headers.cookie = "canary_id=" + pool()[i % 10000] + "; app_session=abc";
-  return new Request("http://127.0.0.1/api/items?page=2", { headers, cf: ${JSON.stringify(LOCAL_CF)} });
+  const headers = { ...${JSON.stringify(CLIENT_HEADERS)}, host: "127.0.0.1" };
+  const cookie = COOKIES[i % COOKIES.length];
+  if (cookie !== null) headers.cookie = cookie;
+  return new Request(${JSON.stringify(`http://127.0.0.1${BENCH_PATH}`)}, { headers, cf: ${JSON.stringify(LOCAL_CF)} });
 };
 let served = 0;
 export default {
@@ -76,7 +77,7 @@ export default {
     const n = Number(u.searchParams.get("n"));
     const worker = targets[name];
     if (worker === undefined) return new Response("unknown target " + name, { status: 400 });
-    const workerEnv = { ...env, ORIGIN: ${JSON.stringify(ORIGIN)} };
+    const workerEnv = { ...env, ORIGIN: ${JSON.stringify(ORIGIN)}, CANARY_ORIGIN: ${JSON.stringify(ORIGIN)} };
     globalThis.fetch = localOrigin;
     let ok = 0;
     try {
@@ -99,16 +100,24 @@ interface Target {
   file: string;
 }
 
-export interface HandlerBench {
-  /** Target names: "baseline" (requests only), edge-canary, [edge-canary@ref], passthrough, floor. */
+interface HandlerBench {
+  /** Target names: "baseline" (requests only), edge-canary, [edge-canary@ref], then the plain Workers. */
   names: string[];
-  /** Runs one batch of n requests through a target; wall µs per request (baseline included). */
+  /** Runs one batch of n requests through a target; µs per request (baseline included) of workerd CPU time, or of wall time without /proc. */
   batch(name: string, n: number): Promise<number>;
+  /** What `batch` times: "workerd CPU" or "wall". */
+  clock: string;
   dispose(): Promise<void>;
 }
 
+const PLAIN = [
+  { name: "floor", file: "floor-worker.js" },
+  { name: "A/B splitter", file: "ab-splitter-worker.js" },
+  { name: "passthrough", file: "passthrough-worker.js" },
+];
+
 /** Bundles the Workers under test into one Miniflare with edge-canary's bindings. */
-export async function startHandlerBench(opts: { compare?: string } = {}): Promise<HandlerBench> {
+async function startHandlerBench(compare: string | undefined): Promise<HandlerBench> {
   const cleanups: Array<() => Promise<unknown>> = [];
   const dispose = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) await fn().catch((e: Error) => console.error(`cleanup: ${e.message}`));
@@ -118,33 +127,40 @@ export async function startHandlerBench(opts: { compare?: string } = {}): Promis
     cleanups.push(bundle.cleanup);
     const dir = dirname(bundle.scriptPath);
     const targets: Target[] = [{ name: "edge-canary", file: "index.js" }];
-    if (opts.compare) {
-      const snap = await snapshotSource(opts.compare);
+    if (compare) {
+      const snap = await snapshotSource(compare);
       cleanups.push(snap.cleanup);
       const other = await bundleWorker(snap.dir);
       cleanups.push(other.cleanup);
       await copyFile(other.scriptPath, join(dir, "compare.js"));
-      targets.push({ name: `edge-canary@${opts.compare}`, file: "compare.js" });
+      targets.push({ name: `edge-canary@${compare}`, file: "compare.js" });
     }
-    for (const file of ["passthrough-worker.js", "floor-worker.js"]) await copyFile(join(here, file), join(dir, file));
-    targets.push({ name: "passthrough", file: "passthrough-worker.js" }, { name: "floor", file: "floor-worker.js" });
+    for (const t of PLAIN) await copyFile(join(here, t.file), join(dir, t.file));
+    targets.push(...PLAIN);
     await writeFile(join(dir, "harness.js"), harness(Object.fromEntries(targets.map((t) => [t.name, t.file]))));
 
     const options = await edgeCanaryOptions(join(dir, "harness.js"), repoRoot);
     const files = ["harness.js", ...targets.map((t) => t.file)];
     const modules = files.map((file) => ({ type: "ESModule" as const, path: join(dir, file) }));
+    const before = workerdChildren();
     const mf = new Miniflare({ ...options, scriptPath: undefined, modules, port: undefined, host: undefined } as MiniflareOptions);
     cleanups.push(() => mf.dispose());
     await mf.ready;
+    const pid = [...workerdChildren()].find((p) => !before.has(p));
+    const cpu = cpuNs(pid) === undefined ? undefined : () => cpuNs(pid)! / 1000;
     const kv = await mf.getKVNamespace("CANARY_CONFIG");
     await kv.put("config", benchConfigDocument(ORIGIN, ORIGIN));
     return {
       names: ["baseline", ...targets.map((t) => t.name)],
+      clock: cpu ? "workerd CPU" : "wall",
       async batch(name, n) {
-        const started = performance.now();
+        // The CPU time of the workerd process (every thread) is not stretched while other
+        // jobs on this shared machine hold the CPU; the wall clock is the fallback.
+        const now = cpu ?? (() => performance.now() * 1000);
+        const started = now();
         const res = await mf.dispatchFetch(`http://127.0.0.1/__handler-bench?target=${encodeURIComponent(name)}&n=${n}`);
         const body = (await res.json()) as { ok: number };
-        const us = ((performance.now() - started) * 1000) / n;
+        const us = (now() - started) / n;
         if (name !== "baseline" && body.ok !== n) throw new Error(`${name}: ${body.ok} of ${n} requests answered 200`);
         return us;
       },
@@ -156,19 +172,44 @@ export async function startHandlerBench(opts: { compare?: string } = {}): Promis
   }
 }
 
-async function main(): Promise<void> {
-  const { n, rounds, out, values } = readMicroArgs({ n: 1000, rounds: 45, out: join(here, "results/handler-micro.md") }, { compare: { type: "string" } });
+function readArgs(): { n: number; rounds: number; compare: string | undefined; out: string } {
+  const { values } = parseArgs({
+    options: {
+      n: { type: "string", default: "5000" },
+      rounds: { type: "string", default: "45" },
+      compare: { type: "string" },
+      out: { type: "string", default: join(here, "results/handler-micro.md") },
+    },
+  });
+  const n = Number(values.n);
+  const rounds = Number(values.rounds);
+  if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(rounds) && rounds >= 1)) throw new Error("--n and --rounds must be integers >= 1");
+  return { n, rounds, compare: values.compare, out: resolve(values.out!) };
+}
 
-  const bench = await startHandlerBench({ compare: values.compare as string | undefined });
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = readArgs();
+  const bench = await startHandlerBench(args.compare);
   const names = bench.names;
   const times = new Map<string, number[]>(names.map((k) => [k, []]));
   try {
     // Round 0 warms up (runtime start, config load, first coordinator sync, JIT).
-    for (let r = 0; r <= rounds; r++) {
-      // Rotate the order, so a drift in machine load does not favour one target.
-      for (let k = 0; k < names.length; k++) {
-        const name = names[(r + k) % names.length]!;
-        const us = await bench.batch(name, n);
+    for (let r = 0; r <= args.rounds; r++) {
+      // A new order each round, so a drift in machine load favours no target and no
+      // target always follows the same one. An untimed tenth of a batch first lets the
+      // garbage the previous target left be collected on its own account.
+      for (const name of shuffled(names)) {
+        await bench.batch(name, Math.ceil(args.n / 10));
+        const us = await bench.batch(name, args.n);
         if (r > 0) times.get(name)!.push(us);
       }
     }
@@ -176,34 +217,45 @@ async function main(): Promise<void> {
     await bench.dispose();
   }
 
-  const base = median(times.get("baseline")!);
-  const net = (name: string): number => median(times.get(name)!) - base;
-  // Differences are taken within a round (the targets of a round run back to back) and
-  // then the median over rounds, which cancels most of the machine's drift.
-  const roundDiffs = (a: string, b: string): number[] => times.get(a)!.map((x, i) => x - times.get(b)![i]!);
-  const paired = (a: string, b: string): number => median(roundDiffs(a, b));
-  const rows = names
-    .filter((name) => name !== "baseline")
-    .map((name) => `| ${name} | ${net(name).toFixed(1)} | ${(Math.min(...times.get(name)!) - base).toFixed(1)} | ${name === "passthrough" ? "" : signed(paired(name, "passthrough"), 1)} |`);
-  const compared = names.find((name) => name.startsWith("edge-canary@"));
-  if (compared) {
-    const diffs = roundDiffs("edge-canary", compared);
-    const mean = diffs.reduce((a, d) => a + d, 0) / diffs.length;
-    rows.push(
-      "",
-      `edge-canary (working tree) - ${compared}: ${signed(median(diffs), 1)} µs per request (median of ${diffs.length} per-round differences; mean ${signed(mean, 1)}).`,
-    );
-  }
-  writeMicroReport(
-    out,
+  // The baseline (building the incoming requests) is a constant cost: its median over
+  // all rounds is subtracted from every batch, so one noisy baseline batch does not
+  // shift a whole round. The targets of a round run back to back: differences are taken
+  // within a round, then the median over rounds, which cancels most of the machine's
+  // drift. The ratios are of the medians, because a per-round ratio to a handler of a few
+  // microseconds swings with every stray millisecond of the machine.
+  const baseline = median(times.get("baseline")!);
+  const own = (name: string): number[] => times.get(name)!.map((x) => x - baseline);
+  const targets = names.filter((name) => name !== "baseline");
+  const ratio = (name: string): string => (median(own("edge-canary")) / median(own(name))).toFixed(2);
+  const diffs = (name: string): number[] => own("edge-canary").map((x, i) => x - own(name)[i]!);
+  const rows = targets.map(
+    (name) =>
+      `| ${name} | ${median(own(name)).toFixed(1)} | ${Math.min(...own(name)).toFixed(1)} | ` +
+      `${name === "edge-canary" ? "1" : ratio(name)} | ${name === "edge-canary" ? "" : medianRange(diffs(name), 1)} |`,
+  );
+  const guard = (name: string): string => `edge-canary / ${name} **${ratio(name)}**`;
+  writeReport(
+    args.out,
     "Whole-handler microbenchmark (in-isolate origin)",
     "bench:handler",
     [
-      `each Worker's fetch handler runs ${n} times per round inside one workerd request, origin answered in the isolate; ` +
-        `median of ${rounds} rounds after a warm-up round, minus the cost of building the incoming requests (${base.toFixed(1)} µs)`,
+      `each Worker's fetch handler runs ${args.n} times per round inside one workerd request, origin answered in the isolate; ` +
+        `${args.rounds} rounds after a warm-up round, in a new random order each round, each timed batch after an untimed tenth of one; timed by ${bench.clock === "wall" ? "the wall clock (no /proc here)" : "the workerd process's CPU time (/proc schedstat)"}; minus the baseline, building the incoming requests (median ${baseline.toFixed(1)} µs)`,
     ],
-    ["| Worker | µs per request (median) | µs (best round) | over passthrough (median of per-round differences) |", "|---|---:|---:|---:|", ...rows],
+    [
+      `Guards (ratio of the median handler times): ${guard("floor")}, ${guard("passthrough")}, ${guard("A/B splitter")}.`,
+      "",
+      "| Worker | handler µs per request (median) | µs (best round) | edge-canary / this (ratio of medians) | edge-canary - this (µs, median of per-round differences; lowest to highest round) |",
+      "|---|---:|---:|---:|---:|",
+      ...rows,
+      "",
+      `Per round, µs per request (${bench.clock}, minus the baseline):`,
+      "",
+      `| round | ${targets.join(" | ")} |`,
+      `|---:|${targets.map(() => "---:").join("|")}|`,
+      ...times.get("baseline")!.map((_, i) => `| ${i + 1} | ${targets.map((name) => own(name)[i]!.toFixed(1)).join(" | ")} |`),
+    ],
   );
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
+await main();

@@ -1,8 +1,7 @@
-// Bare passthrough Worker: the baseline of the request-path benchmark
-// (scripts/bench/proxy-bench.ts). It forwards every request to the same origin as
-// edge-canary does, in the same runtime (Miniflare/workerd), with no routing, hashing,
-// header rewriting or response decoration, so "edge-canary / passthrough" isolates
-// what edge-canary itself costs. The origin base URL comes from the ORIGIN binding.
+// Bare passthrough Worker, the lower bound of the request-path benchmarks: it forwards
+// every request to the same origin as edge-canary does, in the same runtime, with no
+// routing, cookies, header rewriting or response decoration. The origin base URL comes
+// from the ORIGIN binding.
 export default {
   /**
    * @param {Request} req

@@ -1,6 +1,7 @@
-// Rollback propagation and coordinator load, measured in the local runtime.
+// Rollback propagation and coordinator load, measured in the local runtime
+// (`npm run bench:propagation`).
 //
-//   npx tsx scripts/bench/propagation-bench.ts [--trials 5] [--clients 32] [--users 5000]
+//   npm run bench:propagation -- [--trials 5] [--clients 32] [--users 5000] [--out FILE]
 //
 // 1. Operator rollback: under concurrent load from many distinct users (weight 50,
 //    sync interval 1 s, the default), POST a rollback to the admin API; propagation =
@@ -16,6 +17,7 @@ import { writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startOrigin } from "../lib/origin-server.js";
+import { invokedAs, machineLine } from "../lib/bench-report.js";
 import { repoRoot, startLocalWorker } from "../lib/local-worker.js";
 
 const { values: args } = parseArgs({
@@ -100,7 +102,9 @@ async function main(): Promise<void> {
   };
   log(`# Rollback propagation and coordinator load`);
   log("");
-  log(`- date: ${new Date().toISOString()}; command: \`npx tsx scripts/bench/propagation-bench.ts --trials ${TRIALS} --clients ${CLIENTS} --users ${USERS}\``);
+  log(`- date: ${new Date().toISOString()}`);
+  log(`- machine: ${machineLine()}`);
+  log(`- command: \`${invokedAs("bench:propagation")}\``);
   log(`- runtime: Miniflare (workerd), one isolate; origins on 127.0.0.1; sync interval ${SYNC_MS} ms; weight 50; ${USERS} distinct users, ${CLIENTS} concurrent clients`);
   log("");
 

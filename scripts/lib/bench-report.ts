@@ -1,11 +1,11 @@
-// What every benchmark report says about how it was run, and the argument parsing the
-// in-workerd microbenchmarks share (n calls per round, rounds, results file).
-import { writeFileSync } from "node:fs";
+// What every benchmark report says about how it was run (date, machine, command), and
+// how it states a paired result: the median over rounds with the spread of the rounds.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { resolve } from "node:path";
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { dirname } from "node:path";
+import { median } from "./median.js";
 
-/** The command as the user typed it, e.g. `npm run bench -- --floor`. */
+/** The command as the user typed it, e.g. `npm run bench -- --pin`. */
 export const invokedAs = (npmScript: string): string =>
   [`npm run ${npmScript}`, ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
 
@@ -16,11 +16,12 @@ export const machineLine = (): string =>
 /** A difference with its sign: +1.20, -9.08. */
 export const signed = (x: number, digits: number): string => `${x >= 0 ? "+" : ""}${x.toFixed(digits)}`;
 
-/**
- * A microbenchmark report: title, date, machine, command, the method lines, then the
- * results table; printed and written to `out`.
- */
-export function writeMicroReport(out: string, title: string, npmScript: string, method: string[], table: string[]): void {
+/** Per-round values as "median (min to max)": the headline and how far the rounds spread. */
+export const medianRange = (xs: readonly number[], digits: number): string =>
+  xs.length === 0 ? "n/a" : `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)} to ${Math.max(...xs).toFixed(digits)})`;
+
+/** Title, date, machine, command and the method lines, then the body; printed and written to `out`. */
+export function writeReport(out: string, title: string, npmScript: string, method: readonly string[], body: readonly string[]): void {
   const md = [
     `# ${title}`,
     "",
@@ -29,31 +30,10 @@ export function writeMicroReport(out: string, title: string, npmScript: string, 
     `- command: \`${invokedAs(npmScript)}\``,
     ...method.map((line) => `- ${line}`),
     "",
-    ...table,
+    ...body,
     "",
   ].join("\n");
   console.log(md);
+  mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, md);
-}
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
-
-/** --n (calls per round), --rounds, --out, plus a script's own options; n and rounds checked. */
-export function readMicroArgs(
-  defaults: { n: number; rounds: number; out: string },
-  own: Options,
-): { n: number; rounds: number; out: string; values: Record<string, unknown> } {
-  const { values } = parseArgs({
-    options: {
-      n: { type: "string", default: String(defaults.n) },
-      rounds: { type: "string", default: String(defaults.rounds) },
-      out: { type: "string", default: defaults.out },
-      ...own,
-    },
-  });
-  const all = values as Record<string, unknown>;
-  const n = Number(all.n);
-  const rounds = Number(all.rounds);
-  if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(rounds) && rounds >= 1)) throw new Error("--n and --rounds must be integers >= 1");
-  return { n, rounds, out: resolve(String(all.out)), values: all };
 }

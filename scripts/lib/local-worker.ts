@@ -9,9 +9,13 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Miniflare, type MiniflareOptions, type WorkerOptions } from "miniflare";
-import { LOCAL_CF } from "./production-cf.js";
-
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * The request.cf of every local run (scripts, benchmarks): the two fields edge-canary
+ * reads. Every Worker a benchmark compares gets the same one.
+ */
+export const LOCAL_CF = { colo: "LOC", country: "DE" };
 
 export interface LocalWorker {
   url: URL;
@@ -29,12 +33,12 @@ export interface LocalWorkerOptions {
   config?: unknown;
 }
 
-/** Bundles the Worker as `wrangler deploy` would (minify: false keeps names, for profiles); returns the entry file path. */
-export async function bundleWorker(srcDir = repoRoot, opts: { minify?: boolean } = {}): Promise<{ scriptPath: string; cleanup: () => Promise<void> }> {
+/** Bundles the Worker as `wrangler deploy` would; returns the entry file path. */
+export async function bundleWorker(srcDir = repoRoot): Promise<{ scriptPath: string; cleanup: () => Promise<void> }> {
   const outdir = await mkdtemp(join(tmpdir(), "edge-canary-bundle-"));
   const cleanup = () => rm(outdir, { recursive: true, force: true });
   try {
-    await promisify(execFile)(join(repoRoot, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, ...(opts.minify === false ? ["--minify=false"] : [])], {
+    await promisify(execFile)(join(repoRoot, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
       cwd: srcDir,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
       maxBuffer: 16 * 1024 * 1024,
@@ -100,8 +104,9 @@ export async function edgeCanaryOptions(scriptPath: string, srcDir: string, bind
 }
 
 /**
- * Miniflare options for one of the bench's plain JS baseline Workers (the passthrough,
- * the floor: `scripts/bench/<file>`), forwarding to `originUrl`.
+ * Miniflare options for one of the benchmarks' plain JS baseline Workers
+ * (`scripts/bench/<file>`: the passthrough, the floor, the A/B splitter), forwarding to
+ * `originUrl`.
  */
 export function baselineWorkerOptions(file: string, originUrl: string, compatibilityDate: string, bindings: Record<string, string> = {}): MiniflareOptions {
   return {
@@ -109,8 +114,6 @@ export function baselineWorkerOptions(file: string, originUrl: string, compatibi
     modules: true,
     modulesRoot: join(repoRoot, "scripts/bench"),
     scriptPath: join(repoRoot, "scripts/bench", file),
-    // The probe Worker imports the floor: every .js here is an ES module.
-    modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],
     compatibilityDate,
     bindings: { ORIGIN: originUrl, ...bindings },
     // The same request.cf as edge-canary gets (edgeCanaryOptions).
