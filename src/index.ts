@@ -3,7 +3,7 @@ import { handleAdmin } from "./admin/handle-admin.js";
 import { mintIdentity } from "./core/identity.js";
 import { AnalyticsSink } from "./edge/analytics-sink.js";
 import { CompositeSink } from "./edge/composite-sink.js";
-import { ConfigCache } from "./edge/config-cache.js";
+import { ConfigCache } from "./config/config-cache.js";
 import { CoordinatorClient } from "./edge/coordinator-client.js";
 import { errorResponse } from "./edge/error-response.js";
 import { handleRequest, type EdgeDeps } from "./edge/handle-request.js";

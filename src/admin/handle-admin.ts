@@ -4,7 +4,7 @@
 import { Router, StatusError, error, json, type IRequest } from "itty-router";
 import type { Config, RouteConfig } from "../core/config/schema.js";
 import type { OperatorCommand } from "../coordinator/coordinator.js";
-import type { ConfigCache } from "../edge/config-cache.js";
+import type { ConfigCache } from "../config/config-cache.js";
 import type { CoordinatorClient } from "../edge/coordinator-client.js";
 import { requireToken } from "./auth.js";
 import { serveDashboard } from "./dashboard.js";

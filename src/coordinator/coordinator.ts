@@ -17,7 +17,7 @@ import { decide, type Decision, type Explanation } from "../core/stats/decision-
 import { stableErrorBaseline, type StableCounts } from "../core/stats/error-baseline.js";
 import { frozenLatencyThreshold } from "../core/stats/latency-baseline.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
-import { ConfigCache } from "../edge/config-cache.js";
+import { ConfigCache } from "../config/config-cache.js";
 import { summarize, type EvidenceSummary, type SeriesPoint, series } from "./evidence-summary.js";
 import { CoordinatorStore, type AuditEntry } from "./store.js";
 import { Notifier } from "./notifier.js";

@@ -8,7 +8,7 @@ import { mintIdentity, resolveIdentity } from "../core/identity.js";
 import type { Outcome, OutcomeSink } from "../core/outcome.js";
 import { verifyOverride } from "../core/override-token.js";
 import { hostWithoutPort, matchRoute } from "../core/route-match.js";
-import type { ConfigCache } from "./config-cache.js";
+import type { ConfigCache } from "../config/config-cache.js";
 import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
 import { buildOriginRequest } from "./origin-request.js";
 import { errorResponse } from "./error-response.js";
