@@ -3,6 +3,7 @@
 // codes (0 ok, 1 failure or invalid input, 2 usage), argument parsing on node:util
 // parseArgs, and where the admin API is (`--url`/`--token`, else CANARY_URL /
 // CANARY_ADMIN_TOKEN). Errors are rendered once, by the dispatcher, as one line.
+import { ADMIN_API_PATH, DEFAULT_ADMIN_BASE_PATH } from "../../src/core/admin-protocol.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -95,8 +96,6 @@ export interface AdminTarget {
   token: string;
 }
 
-export const DEFAULT_ADMIN_BASE = "/__canary";
-
 export function adminTarget(values: { url?: string | undefined; token?: string | undefined }, env: CliIo["env"]): AdminTarget {
   const raw = values.url ?? env.CANARY_URL;
   const token = values.token ?? env.CANARY_ADMIN_TOKEN;
@@ -109,12 +108,12 @@ export function adminTarget(values: { url?: string | undefined; token?: string |
     throw new UsageError(`--url "${raw}" is not an absolute URL`);
   }
   const path = url.pathname.replace(/\/+$/, "");
-  return { base: `${url.origin}${path === "" ? DEFAULT_ADMIN_BASE : path}`, token };
+  return { base: `${url.origin}${path === "" ? DEFAULT_ADMIN_BASE_PATH : path}`, token };
 }
 
 /** Calls `<base>/api<path>` and returns the JSON body; a non-2xx becomes one CliError line. */
 export async function adminCall<T>(io: Pick<CliIo, "fetch">, target: AdminTarget, method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-  const url = `${target.base}/api${path}`;
+  const url = `${target.base}${ADMIN_API_PATH}${path}`;
   let res: Response;
   try {
     res = await io.fetch(url, {

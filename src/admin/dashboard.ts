@@ -8,9 +8,11 @@
 // carry `ADMIN_CSRF_HEADER: 1`, which a cross-site form cannot send; SameSite=Strict is
 // the first line, the header the second. Given up: a login link clicked on another site
 // lands on the 401 page (Strict cookies are not sent on that redirect); a reload fixes it.
-import { dashboardPage, loginPage } from "./dashboard-page.js";
+import { ADMIN_API_PATH, COMMAND_PHASES, EVENTS_LIMIT, type DashboardSettings } from "../core/admin-protocol.js";
 import { base64url } from "../core/base64url.js";
 import { readCookie } from "../core/cookies.js";
+import { WINDOW_MS } from "../coordinator/store.js";
+import { dashboardPage, loginPage } from "./dashboard-page.js";
 import { tokenMatches } from "./token-match.js";
 
 /** Name of the dashboard session cookie. */
@@ -19,9 +21,27 @@ export const SESSION_COOKIE = "canary_admin";
 export const ADMIN_CSRF_HEADER = "x-canary-admin";
 /** Session lifetime, in seconds. Default 8 hours. */
 export const SESSION_MAX_AGE_SEC = 8 * 60 * 60;
+/** How often the dashboard polls status and events, in ms. */
+export const DASHBOARD_POLL_MS = 1500;
+
+/** The constants the dashboard's script runs on, for the admin base `base`. */
+export const dashboardSettings = (base: string): DashboardSettings => ({
+  base,
+  apiPath: ADMIN_API_PATH,
+  csrfHeader: ADMIN_CSRF_HEADER,
+  pollMs: DASHBOARD_POLL_MS,
+  windowMs: WINDOW_MS,
+  eventsLimit: EVENTS_LIMIT.default,
+  actions: [
+    ["pause", "Pause"],
+    ["resume", "Resume"],
+    ["promote", "Promote"],
+    ["rollback", "Roll back"],
+  ],
+  commandPhases: COMMAND_PHASES,
+});
 
 const encoder = new TextEncoder();
-
 
 async function signature(token: string, expiresAt: number): Promise<ArrayBuffer> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(token), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -90,7 +110,7 @@ export async function serveDashboard(request: Request, env: Env, base: string): 
 
   const session = sessionCookie(request);
   if (session !== undefined && (await sessionMatches(session, expected, Date.now()))) {
-    const res = html(200, dashboardPage(base, nonce), nonce);
+    const res = html(200, dashboardPage(dashboardSettings(base), nonce), nonce);
     return request.method === "HEAD" ? new Response(null, res) : res;
   }
   const why = session === undefined ? "Not logged in." : "Your session expired or the token was rotated.";

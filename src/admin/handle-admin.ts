@@ -1,9 +1,19 @@
-// Admin API (and, later, the dashboard) under ADMIN_BASE_PATH. Never proxied to an
-// origin; every route requires the ADMIN_TOKEN bearer token. Handlers throw
-// StatusError for expected failures and one catch renders JSON errors.
+// Admin API and dashboard under ADMIN_BASE_PATH. Never proxied to an origin; every API
+// route requires the ADMIN_TOKEN bearer token. Handlers throw StatusError for expected
+// failures and one catch renders JSON errors. The JSON shapes are core/admin-protocol.ts.
 import { Router, StatusError, error, json, type IRequest } from "itty-router";
+import {
+  ADMIN_API_PATH,
+  ADMIN_COMMANDS,
+  EVENTS_LIMIT,
+  MAX_REASON_LENGTH,
+  type AdminCommand,
+  type CommandResponse,
+  type EventsResponse,
+  type OperatorCommand,
+  type StatusResponse,
+} from "../core/admin-protocol.js";
 import type { Config, RouteConfig } from "../core/config/schema.js";
-import type { OperatorCommand } from "../coordinator/coordinator.js";
 import type { ConfigCache } from "../config/config-cache.js";
 import type { CoordinatorClient } from "../edge/coordinator-client.js";
 import { requireToken } from "./auth.js";
@@ -15,14 +25,14 @@ export interface AdminDeps {
   base: string;
 }
 
-const COMMANDS = new Set(["rollback", "promote", "pause", "resume", "step"]);
+const COMMANDS: ReadonlySet<string> = new Set(ADMIN_COMMANDS);
 
 /** `path` is the request's pathname as the entry already read it. */
 export async function handleAdmin(request: Request, path: string, env: Env, ctx: ExecutionContext, deps: AdminDeps): Promise<Response> {
   if (path === deps.base || path === `${deps.base}/`) return serveDashboard(request, env, deps.base);
 
   const router = Router<IRequest, [Env, ExecutionContext]>({
-    base: `${deps.base}/api`,
+    base: `${deps.base}${ADMIN_API_PATH}`,
     before: [(req: IRequest, e: Env) => requireToken(req as unknown as Request, e)],
     catch: error,
     finally: [json],
@@ -40,7 +50,7 @@ export async function handleAdmin(request: Request, path: string, env: Env, ctx:
     return route;
   };
 
-  router.get("/status", async () => {
+  router.get("/status", async (): Promise<StatusResponse> => {
     const { config: cfg, error: configError } = await config();
     const routes = await Promise.all(
       cfg.routes.map(async (route) => ({
@@ -53,10 +63,10 @@ export async function handleAdmin(request: Request, path: string, env: Env, ctx:
     return { configError: configError ?? null, sync: cfg.sync, routes };
   });
 
-  router.get("/events", async (req) => {
+  router.get("/events", async (req): Promise<EventsResponse> => {
     const { config: cfg } = await config();
     const url = new URL(req.url);
-    const limit = clampInt(url.searchParams.get("limit"), 50, 1, 500);
+    const limit = clampInt(url.searchParams.get("limit"), EVENTS_LIMIT.default, EVENTS_LIMIT.min, EVENTS_LIMIT.max);
     const before = url.searchParams.get("before");
     const only = url.searchParams.get("route");
     const ids = only ? [findRoute(cfg, only).id] : cfg.routes.map((r) => r.id);
@@ -67,29 +77,29 @@ export async function handleAdmin(request: Request, path: string, env: Env, ctx:
     return { events, next: events.length === limit && only ? events[events.length - 1]!.id : null };
   });
 
-  router.post("/routes/:id/:command", async (req) => {
+  router.post("/routes/:id/:command", async (req): Promise<CommandResponse> => {
     const { config: cfg } = await config();
     const route = findRoute(cfg, String(req.params.id));
     const command = String(req.params.command);
     if (!COMMANDS.has(command)) throw new StatusError(404, `unknown command "${command}"`);
     const body = await readBody(req as unknown as Request);
     const reason = body.reason;
-    if (typeof reason !== "string" || reason.trim() === "" || reason.length > 500) {
-      throw new StatusError(400, "body must be JSON with a non-empty string field reason (at most 500 characters)");
+    if (typeof reason !== "string" || reason.trim() === "" || reason.length > MAX_REASON_LENGTH) {
+      throw new StatusError(400, `body must be JSON with a non-empty string field reason (at most ${MAX_REASON_LENGTH} characters)`);
     }
     let cmd: OperatorCommand;
     if (command === "step") {
       if (!Number.isInteger(body.step)) throw new StatusError(400, "body field step must be an integer step index");
       cmd = { type: "set_step", stepIndex: body.step as number, reason: reason.trim() };
     } else {
-      cmd = { type: command as "rollback" | "promote" | "pause" | "resume", reason: reason.trim() };
+      cmd = { type: command as Exclude<AdminCommand, "step">, reason: reason.trim() };
     }
     const result = await stub(route.id).command(route.id, cmd);
     if (!result.ok) throw new StatusError(409, result.error.message);
     return { route: route.id, state: result.value };
   });
 
-  const notFound = (): Response => error(404, `no such admin endpoint: ${request.method} ${path} (the API is under ${deps.base}/api)`);
+  const notFound = (): Response => error(404, `no such admin endpoint: ${request.method} ${path} (the API is under ${deps.base}${ADMIN_API_PATH})`);
   router.all("*", notFound);
 
   // The router only sees paths under its base; anything else under the admin base (say

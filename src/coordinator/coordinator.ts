@@ -5,6 +5,7 @@
 // statistics to the audit log. It reads the KV config itself, so its view of what the
 // operator wants does not depend on which isolate called last.
 import { DurableObject } from "cloudflare:workers";
+import { EVENTS_LIMIT, type AuditEntry, type CoordinatorStatus, type OperatorCommand } from "../core/admin-protocol.js";
 import type { RouteConfig } from "../core/config/schema.js";
 import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
 import { effectiveWeight } from "../core/rollout/effective-weight.js";
@@ -13,13 +14,13 @@ import type { RolloutState } from "../core/rollout/state.js";
 import { transition, type TransitionError } from "../core/rollout/transition.js";
 import { ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
-import { decide, type Decision, type Explanation } from "../core/stats/decision-engine.js";
+import { decide, type Explanation } from "../core/stats/decision-engine.js";
 import { stableErrorBaseline, type StableCounts } from "../core/stats/error-baseline.js";
 import { frozenLatencyThreshold } from "../core/stats/latency-baseline.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
-import { summarize, type EvidenceSummary, type SeriesPoint, series } from "./evidence-summary.js";
-import { CoordinatorStore, type AuditEntry } from "./store.js";
+import { summarize, series } from "./evidence-summary.js";
+import { CoordinatorStore } from "./store.js";
 import { Notifier } from "./notifier.js";
 import type { NotifyConfig } from "../core/config/schema.js";
 
@@ -33,24 +34,6 @@ const EVAL_THROTTLE_MS = 250;
 const CONFIG_MAX_AGE_MS = 10_000;
 /** ...and at most this often when an isolate reports a config we have not seen. */
 const CONFIG_MIN_AGE_MS = 200;
-
-export type OperatorCommand =
-  | { type: "rollback" | "promote" | "pause" | "resume"; reason: string }
-  | { type: "set_step"; stepIndex: number; reason: string };
-
-export interface CoordinatorStatus {
-  routeId: string | undefined;
-  state: RolloutState | undefined;
-  effectiveWeight: number;
-  configHash: string | undefined;
-  configError: string[] | undefined;
-  step: { index: number; weight: number; startedAt: number; evidence: EvidenceSummary } | undefined;
-  /** The engine's latest verdict; `epoch` is the state epoch it was made on (stale once the epoch moves). */
-  lastDecision: (Pick<Decision, "action" | "reason" | "explanation"> & { at: number; epoch: number }) | undefined;
-  isolates: number;
-  series: SeriesPoint[];
-  now: number;
-}
 
 export class Coordinator extends DurableObject<Env> {
   private readonly store: CoordinatorStore;
@@ -123,8 +106,8 @@ export class Coordinator extends DurableObject<Env> {
     };
   }
 
-  async events(limit = 50, before?: number): Promise<AuditEntry[]> {
-    return this.store.audit(Math.min(Math.max(1, limit), 500), before);
+  async events(limit: number = EVENTS_LIMIT.default, before?: number): Promise<AuditEntry[]> {
+    return this.store.audit(Math.min(Math.max(EVENTS_LIMIT.min, limit), EVENTS_LIMIT.max), before);
   }
 
   override async alarm(): Promise<void> {

@@ -3,8 +3,8 @@
 // so a sync's dedupe check, its evidence merge and its seq bump are atomic.
 import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
 import type { RolloutState } from "../core/rollout/state.js";
+import type { AuditEntry } from "../core/admin-protocol.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
-import type { DecisionRecord } from "../core/notification.js";
 
 /** Width of an evidence window. */
 export const WINDOW_MS = 10_000;
@@ -26,14 +26,6 @@ CREATE TABLE IF NOT EXISTS audit (
   release TEXT NOT NULL, from_phase TEXT, to_phase TEXT NOT NULL, epoch INTEGER NOT NULL, step INTEGER NOT NULL,
   weight REAL NOT NULL, reason TEXT NOT NULL, explanation TEXT, config_hash TEXT NOT NULL);
 `;
-
-/** One audit row: the decision as notified, plus the engine's statistics and the config in force. */
-export interface AuditEntry extends Omit<DecisionRecord, "route"> {
-  id: number;
-  /** The engine's statistics behind the change, when the engine acted. */
-  explanation: Explanation | undefined;
-  configHash: string;
-}
 
 export interface EvidenceWindow {
   release: string;

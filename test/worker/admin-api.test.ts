@@ -1,4 +1,6 @@
 import { describe, expect, it, beforeAll } from "vitest";
+import { dashboardSettings } from "../../src/admin/dashboard.js";
+import type { DashboardSettings } from "../../src/core/admin-protocol.js";
 import { ADMIN_TOKEN, admin, config, origins, originStats, putConfig, route, send } from "./helpers.js";
 
 const cfg = () => ({
@@ -89,5 +91,17 @@ describe("handleAdmin: status and commands", () => {
     expect(page2.json.events[0]!.id).toBeLessThan(r.json.events[1]!.id);
     const all = await admin<{ events: Array<{ actor: string }> }>("/events");
     expect(all.json.events.some((e) => e.actor === "config")).toBe(true);
+  });
+});
+
+describe("serveDashboard", () => {
+  it("hands the page its constants from the server as one JSON data block", async () => {
+    const login = await send(`/__canary?token=${ADMIN_TOKEN}`);
+    expect(login.response.status).toBe(303);
+    const cookie = login.response.headers.get("set-cookie")!.split(";")[0]!;
+    const page = await send("/__canary/", { headers: { cookie } });
+    expect(page.response.status).toBe(200);
+    const block = /<script type="application\/json" id="settings">([^<]*)<\/script>/.exec(page.body);
+    expect(JSON.parse(block![1]!) as DashboardSettings).toEqual(JSON.parse(JSON.stringify(dashboardSettings("/__canary"))));
   });
 });

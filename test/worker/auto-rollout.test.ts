@@ -2,7 +2,7 @@
 // engine promotes a healthy steps rollout and rolls back a canary whose error rate
 // jumps to 5x, and the audit log says why.
 import { describe, expect, it } from "vitest";
-import type { AuditEntry } from "../../src/coordinator/store.js";
+import type { AuditEntry } from "../../src/core/admin-protocol.js";
 import { admin, config, originControl, origins, putConfigAndSync, route, variantsOf } from "./helpers.js";
 
 const SYNC = { intervalMs: 100, staleAfterMs: 30_000, coldWaitMs: 500 };
