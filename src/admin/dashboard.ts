@@ -89,8 +89,14 @@ function html(status: number, body: string, nonce: string, extra: Record<string,
 }
 
 /** Serves the dashboard (GET/HEAD `<base>` and `<base>/`) or a 401 login page. */
-export async function serveDashboard(request: Request, env: Env, base: string): Promise<Response> {
-  const nonce = base64url(crypto.getRandomValues(new Uint8Array(16)).buffer);
+export async function serveDashboard(
+  request: Request,
+  env: Env,
+  base: string,
+  now: () => number,
+  randomBytes: (n: number) => Uint8Array,
+): Promise<Response> {
+  const nonce = base64url(randomBytes(16));
   if (request.method !== "GET" && request.method !== "HEAD") {
     return new Response("method not allowed", { status: 405, headers: { ...SECURITY_HEADERS, allow: "GET, HEAD" } });
   }
@@ -101,7 +107,7 @@ export async function serveDashboard(request: Request, env: Env, base: string): 
   const token = url.searchParams.get("token");
   if (token !== null) {
     if (!(await tokenMatches(token, expected))) return html(401, loginPage(base, "Wrong token.", nonce), nonce);
-    const expiresAt = Date.now() + SESSION_MAX_AGE_SEC * 1000;
+    const expiresAt = now() + SESSION_MAX_AGE_SEC * 1000;
     const cookie =
       `${SESSION_COOKIE}=${await sessionValue(expected, expiresAt)}; Path=${base}; Max-Age=${SESSION_MAX_AGE_SEC}; ` +
       "HttpOnly; Secure; SameSite=Strict";
@@ -109,7 +115,7 @@ export async function serveDashboard(request: Request, env: Env, base: string): 
   }
 
   const session = sessionCookie(request);
-  if (session !== undefined && (await sessionMatches(session, expected, Date.now()))) {
+  if (session !== undefined && (await sessionMatches(session, expected, now()))) {
     const res = html(200, dashboardPage(dashboardSettings(base), nonce), nonce);
     return request.method === "HEAD" ? new Response(null, res) : res;
   }

@@ -23,23 +23,25 @@ export interface AdminDeps {
   configCache: ConfigCache;
   coordinator: CoordinatorClient;
   base: string;
+  now: () => number;
+  randomBytes: (n: number) => Uint8Array;
 }
 
 const COMMANDS: ReadonlySet<string> = new Set(ADMIN_COMMANDS);
 
 /** `path` is the request's pathname as the entry already read it. */
 export async function handleAdmin(request: Request, path: string, env: Env, ctx: ExecutionContext, deps: AdminDeps): Promise<Response> {
-  if (path === deps.base || path === `${deps.base}/`) return serveDashboard(request, env, deps.base);
+  if (path === deps.base || path === `${deps.base}/`) return serveDashboard(request, env, deps.base, deps.now, deps.randomBytes);
 
   const router = Router<IRequest, [Env, ExecutionContext]>({
     base: `${deps.base}${ADMIN_API_PATH}`,
-    before: [(req: IRequest, e: Env) => requireToken(req as unknown as Request, e)],
+    before: [(req: IRequest, e: Env) => requireToken(req as unknown as Request, e, deps.now())],
     catch: error,
     finally: [json],
   });
 
   const config = async (): Promise<{ config: Config; error?: string[] }> => {
-    const view = await deps.configCache.get(env.CANARY_CONFIG, Date.now(), Number(env.CONFIG_REFRESH_MS ?? 10_000), (p) => ctx.waitUntil(p));
+    const view = await deps.configCache.get(env.CANARY_CONFIG, deps.now(), Number(env.CONFIG_REFRESH_MS ?? 10_000), (p) => ctx.waitUntil(p));
     if (!view.config) throw new StatusError(503, `no valid config: ${(view.error?.messages ?? []).join("; ")}`);
     return { config: view.config, error: view.error?.messages };
   };

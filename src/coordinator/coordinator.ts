@@ -19,6 +19,7 @@ import { stableErrorBaseline, type StableCounts } from "../core/stats/error-base
 import { frozenLatencyThreshold } from "../core/stats/latency-baseline.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
+import { coordinatorClock } from "./clock.js";
 import { summarize, series } from "./evidence-summary.js";
 import { CoordinatorStore } from "./store.js";
 import { Notifier } from "./notifier.js";
@@ -52,9 +53,14 @@ export class Coordinator extends DurableObject<Env> {
     this.notifier = new Notifier(ctx.storage.sql);
   }
 
+  /** The clock every decision reads (coordinator/clock.ts). */
+  protected now(): number {
+    return coordinatorClock.now();
+  }
+
   /** The one isolate call: deliver a delta, get the state back. */
   async sync(req: SyncRequest): Promise<SyncResponse> {
-    const now = Date.now();
+    const now = this.now();
     await this.loadRoute(req.routeId, now, req.configHash);
     let state = this.store.loadState();
     let duplicate = false;
@@ -67,7 +73,7 @@ export class Coordinator extends DurableObject<Env> {
 
   /** Operator action from the admin API. */
   async command(routeId: string, cmd: OperatorCommand): Promise<Result<RolloutState, TransitionError>> {
-    const now = Date.now();
+    const now = this.now();
     await this.loadRoute(routeId, now);
     const event: RolloutEvent =
       cmd.type === "set_step"
@@ -79,7 +85,7 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   async status(routeId: string): Promise<CoordinatorStatus> {
-    const now = Date.now();
+    const now = this.now();
     await this.loadRoute(routeId, now);
     const state = this.store.loadState();
     const route = this.route?.config;
@@ -111,13 +117,13 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    const now = this.now();
     const routeId = this.store.getMeta<string>("routeId");
     if (routeId) await this.loadRoute(routeId, now);
     this.evaluate(now);
     this.store.prune(now, this.current());
-    await this.notifier.flush(Date.now, this.notify.maxAttempts);
-    await this.schedule(Date.now());
+    await this.notifier.flush(() => this.now(), this.notify.maxAttempts);
+    await this.schedule(this.now());
   }
 
   private current(): { release: string; step: number } | undefined {
@@ -163,7 +169,7 @@ export class Coordinator extends DurableObject<Env> {
     this.store.appendAudit({ ...record, explanation, configHash: state.configHash });
     if (this.notify.webhook) {
       this.notifier.enqueue(this.notify.webhook, { route: state.routeId, ...record }, now);
-      this.ctx.waitUntil(this.notifier.flush(Date.now, this.notify.maxAttempts).then(() => this.schedule(Date.now())));
+      this.ctx.waitUntil(this.notifier.flush(() => this.now(), this.notify.maxAttempts).then(() => this.schedule(this.now())));
     }
     console.log(JSON.stringify({ level: "info", msg: "rollout changed", route: state.routeId, release: state.release, from, to: state.phase, epoch: state.epoch, reason: state.lastChange.reason }));
     this.ctx.waitUntil(this.schedule(now));

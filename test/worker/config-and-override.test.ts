@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signOverride } from "../../src/core/override-token.js";
-import { config, putConfig, route, send } from "./helpers.js";
+import { clock, config, putConfig, route, send } from "./helpers.js";
 
 // Order matters in this file: the isolate's config cache lives across tests, which is
 // exactly what "last good config keeps serving" is about.
@@ -47,7 +47,7 @@ describe("ConfigCache through the entry", () => {
 });
 
 describe("overrideVariant: signed QA override", () => {
-  const nowSec = () => Math.floor(Date.now() / 1000);
+  const nowSec = () => Math.floor(clock.now() / 1000);
 
   it("pins the variant for a token signed with OVERRIDE_SECRET, by header or cookie", async () => {
     await putConfig(config(route({ weight: 0 })));

@@ -1,13 +1,33 @@
 // Request helpers for the Worker tests, in one place so a test-API change touches one
-// file. Requests go through the real entry (src/index.ts default export, the same
-// module instance SELF uses) and wait for ctx.waitUntil work, so background config
-// refreshes and telemetry have finished when a helper returns.
+// file. Requests go through the real Worker (createWorker, what src/index.ts exports)
+// built over `clock`, and wait for ctx.waitUntil work, so background config refreshes,
+// syncs and telemetry have finished when a helper returns.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { inject } from "vitest";
-import worker from "../../src/index.js";
+import { coordinatorClock } from "../../src/coordinator/clock.js";
 import type { ConfigInput } from "../../src/core/config/schema.js";
+import { createWorker, type EdgeWorker } from "../../src/worker.js";
 
 export const origins = inject("origins");
+
+/**
+ * The clock of the Worker and the coordinators under test: real time plus what the
+ * tests skip with `advance` (a sync interval, a staleness bound, a retry delay) instead
+ * of sleeping. It never goes back, so what one test wrote stays in the past of the next.
+ */
+export const clock = (() => {
+  let skipped = 0;
+  return {
+    now: (): number => Date.now() + skipped,
+    advance(ms: number): void {
+      skipped += ms;
+    },
+  };
+})();
+coordinatorClock.now = clock.now;
+
+/** The Worker under test: the entry's factory over the test clock. */
+export const worker = createWorker({ now: clock.now, randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)) });
 export const HOST = "app.test";
 
 export type RouteInput = ConfigInput["routes"][number];
@@ -35,12 +55,12 @@ export interface Sent {
 
 export async function send(
   path: string,
-  init: RequestInit & { host?: string; envOverrides?: Partial<Env> } = {},
+  init: RequestInit & { host?: string; envOverrides?: Partial<Env>; via?: EdgeWorker } = {},
 ): Promise<Sent> {
-  const { host = HOST, envOverrides, ...rest } = init;
+  const { host = HOST, envOverrides, via = worker, ...rest } = init;
   const ctx = createExecutionContext();
   const request = new Request(`http://${host}${path}`, rest);
-  const response = await worker.fetch(request as Parameters<typeof worker.fetch>[0], { ...env, ...envOverrides }, ctx);
+  const response = await via.fetch(request as Parameters<EdgeWorker["fetch"]>[0], { ...env, ...envOverrides }, ctx);
   const body = await response.text();
   await waitOnExecutionContext(ctx);
   return { response, body, variant: response.headers.get("x-canary-variant") };
@@ -54,15 +74,16 @@ export async function putConfig(doc: ConfigInput | string): Promise<void> {
 }
 
 /**
- * Writes a config and waits until the coordinator has taken it in: the coordinator
+ * Writes a config and makes sure the coordinator has taken it in: the coordinator
  * re-reads KV at most every 200 ms when an isolate reports a config it has not seen,
- * and the isolate picks up the new state on its next sync.
+ * and the isolate picks up the new state on its next sync, so the clock skips past
+ * both twice.
  */
 export async function putConfigAndSync(doc: ConfigInput): Promise<void> {
   await putConfig(doc);
   const interval = doc.sync?.intervalMs ?? 1000;
   for (let i = 0; i < 2; i++) {
-    await sleep(Math.max(250, interval));
+    clock.advance(Math.max(250, interval));
     await send("/__warm");
   }
 }
