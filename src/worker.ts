@@ -1,10 +1,11 @@
 // The Worker, built by a factory so time and randomness enter through one seam: the
 // entry (index.ts) passes the runtime's clock and random source; the Worker tests pass a
-// clock they drive. createWorker builds the per-isolate state (config cache, coordinator
-// client, request-path dependencies) once and returns the fetch handler. Only settled
+// clock they drive. createWorker builds the per-isolate state (settings, config cache,
+// coordinator client, request-path dependencies) once and returns the fetch handler. Only settled
 // values live there, never promises or I/O objects, as the Workers I/O model requires.
 import { handleAdmin } from "./admin/handle-admin.js";
 import { ConfigCache } from "./config/config-cache.js";
+import { WorkerSettingsCache, type WorkerSettings } from "./config/worker-settings.js";
 import type { RouteConfig, SyncConfig } from "./core/config/schema.js";
 import { mintIdentity } from "./core/identity.js";
 import { AnalyticsSink } from "./edge/analytics-sink.js";
@@ -25,6 +26,7 @@ export interface WorkerSeams {
 export type EdgeWorker = Required<Pick<ExportedHandler<Env>, "fetch">>;
 
 export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
+  const settingsCache = new WorkerSettingsCache();
   const configCache = new ConfigCache();
   const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), now);
   const weights: WeightSource = {
@@ -37,14 +39,15 @@ export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
       ),
   };
 
-  // Only the sink depends on the env (the AE binding), which is the same object for the
-  // isolate's life in production; the deps are rebuilt only when a different binding is
-  // passed (tests).
-  let depsFor: { dataset: AnalyticsEngineDataset | undefined; deps: EdgeDeps } | undefined;
-  const edgeDeps = (env: Env): EdgeDeps => {
-    if (!depsFor || depsFor.dataset !== env.CANARY_AE) {
+  // Only the sink (the AE binding) and the settings depend on the env, which is the
+  // same for the isolate's life in production; the deps are rebuilt only when a
+  // different binding or different vars are passed (tests).
+  let depsFor: { dataset: AnalyticsEngineDataset | undefined; settings: WorkerSettings; deps: EdgeDeps } | undefined;
+  const edgeDeps = (env: Env, settings: WorkerSettings): EdgeDeps => {
+    if (!depsFor || depsFor.dataset !== env.CANARY_AE || depsFor.settings !== settings) {
       const sink = new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]);
-      depsFor = { dataset: env.CANARY_AE, deps: { configCache, weights, sink, now, randomBytes } };
+      const deps = { configCache, configRefreshMs: settings.configRefreshMs, weights, sink, now, randomBytes };
+      depsFor = { dataset: env.CANARY_AE, settings, deps };
     }
     return depsFor.deps;
   };
@@ -52,13 +55,15 @@ export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
   return {
     async fetch(request, env, ctx) {
       try {
-        const adminBase = env.ADMIN_BASE_PATH || "/__canary";
+        const settings = settingsCache.of(env);
+        const adminBase = settings.adminBasePath;
         const target = requestTarget(new URL(request.url));
         const path = target.pathname;
         if (path === adminBase || path.startsWith(`${adminBase}/`)) {
-          return await handleAdmin(request, path, env, ctx, { configCache, coordinator, base: adminBase, now, randomBytes });
+          const deps = { configCache, configRefreshMs: settings.configRefreshMs, coordinator, base: adminBase, now, randomBytes };
+          return await handleAdmin(request, path, env, ctx, deps);
         }
-        return await handleRequest(request, target, env, ctx, edgeDeps(env));
+        return await handleRequest(request, target, env, ctx, edgeDeps(env, settings));
       } catch (e) {
         console.error(JSON.stringify({ level: "error", msg: "unhandled edge error", error: (e as Error).stack ?? String(e) }));
         return errorResponse(500, "internal", "edge-canary failed to handle the request");

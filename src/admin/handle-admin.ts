@@ -21,7 +21,10 @@ import { serveDashboard } from "./dashboard.js";
 
 export interface AdminDeps {
   configCache: ConfigCache;
+  /** CONFIG_REFRESH_MS, parsed (config/worker-settings.ts). */
+  configRefreshMs: number;
   coordinator: CoordinatorClient;
+  /** ADMIN_BASE_PATH, parsed. */
   base: string;
   now: () => number;
   randomBytes: (n: number) => Uint8Array;
@@ -41,7 +44,7 @@ export async function handleAdmin(request: Request, path: string, env: Env, ctx:
   });
 
   const config = async (): Promise<{ config: Config; error?: string[] }> => {
-    const view = await deps.configCache.get(env.CANARY_CONFIG, deps.now(), Number(env.CONFIG_REFRESH_MS ?? 10_000), (p) => ctx.waitUntil(p));
+    const view = await deps.configCache.get(env.CANARY_CONFIG, deps.now(), deps.configRefreshMs, (p) => ctx.waitUntil(p));
     if (!view.config) throw new StatusError(503, `no valid config: ${(view.error?.messages ?? []).join("; ")}`);
     return { config: view.config, error: view.error?.messages };
   };

@@ -6,7 +6,7 @@
 // operator wants does not depend on which isolate called last.
 import { DurableObject } from "cloudflare:workers";
 import { EVENTS_LIMIT, type AuditEntry, type CoordinatorStatus, type OperatorCommand } from "../core/admin-protocol.js";
-import type { RouteConfig } from "../core/config/schema.js";
+import { NotifySchema, StepsSchema, type NotifyConfig, type RouteConfig } from "../core/config/schema.js";
 import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
 import { effectiveWeight } from "../core/rollout/effective-weight.js";
 import type { RolloutEvent } from "../core/rollout/events.js";
@@ -23,7 +23,6 @@ import { coordinatorClock } from "./clock.js";
 import { summarize, series } from "./evidence-summary.js";
 import { CoordinatorStore } from "./store.js";
 import { Notifier } from "./notifier.js";
-import type { NotifyConfig } from "../core/config/schema.js";
 
 /** Alarm tick while a rollout is active. */
 export const TICK_MS = 1000;
@@ -35,11 +34,17 @@ const EVAL_THROTTLE_MS = 250;
 const CONFIG_MAX_AGE_MS = 10_000;
 /** ...and at most this often when an isolate reports a config we have not seen. */
 const CONFIG_MIN_AGE_MS = 200;
+/**
+ * A manual rollout has no steps and never advances; the engine still judges it (and
+ * may roll it back) with a default step's minimum duration and no request minimum.
+ */
+const MANUAL_STEP = { minDurationSec: StepsSchema.shape.minDurationSec.parse(undefined), minRequests: 0 };
 
 export class Coordinator extends DurableObject<Env> {
   private readonly store: CoordinatorStore;
   private readonly notifier: Notifier;
-  private notify: NotifyConfig = { maxAttempts: 6 };
+  /** Until a config is read: the schema's defaults. */
+  private notify: NotifyConfig = NotifySchema.parse(undefined);
   private readonly configCache = new ConfigCache();
   private route: { config: RouteConfig; hash: string; readAt: number } | undefined;
   private lastEvalAt = 0;
@@ -193,8 +198,8 @@ export class Coordinator extends DurableObject<Env> {
       now,
       stepStartedAt: state.stepStartedAt,
       weight,
-      minDurationMs: (route.steps?.minDurationSec ?? 60) * 1000,
-      minRequests: route.steps?.minRequests ?? 0,
+      minDurationMs: (route.steps ?? MANUAL_STEP).minDurationSec * 1000,
+      minRequests: (route.steps ?? MANUAL_STEP).minRequests,
       windows: this.store.stepWindows(state.release, state.stepIndex),
       ...this.stepBaseline(state, route),
       guardrails: route.guardrails,

@@ -1,4 +1,4 @@
-import { describe, expect, it, beforeAll } from "vitest";
+import { describe, expect, it, beforeAll, vi } from "vitest";
 import { dashboardSettings } from "../../src/admin/dashboard.js";
 import type { DashboardSettings } from "../../src/core/admin-protocol.js";
 import { ADMIN_TOKEN, admin, config, origins, originStats, putConfig, route, send } from "./helpers.js";
@@ -26,6 +26,20 @@ describe("handleAdmin: auth", () => {
     }
     const after = (await originStats(origins.stable)).requests + (await originStats(origins.canary)).requests;
     expect(after).toBe(before);
+  });
+
+  it("stays under the default base when ADMIN_BASE_PATH is invalid, and logs that once", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await send("/__canary/api/status", { envOverrides: { ADMIN_BASE_PATH: "no-slash" as Env["ADMIN_BASE_PATH"] } });
+        expect(r.response.status).toBe(401);
+      }
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(String(logged.mock.calls[0]![0])).toContain("ADMIN_BASE_PATH");
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it("is disabled when no ADMIN_TOKEN secret is set", async () => {
