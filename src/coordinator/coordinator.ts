@@ -21,6 +21,7 @@ import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
 import { coordinatorClock } from "./clock.js";
 import { summarize, series } from "./evidence-summary.js";
+import { migrate } from "./schema.js";
 import { CoordinatorStore } from "./store.js";
 import { Notifier } from "./notifier.js";
 
@@ -54,6 +55,7 @@ export class Coordinator extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    migrate(ctx.storage);
     this.store = new CoordinatorStore(ctx.storage.sql);
     this.notifier = new Notifier(ctx.storage.sql);
   }
