@@ -4,7 +4,7 @@ import { routeHash } from "../../src/core/route-hash.js";
 import { validateConfig } from "../../src/core/config/parse.js";
 import { describe, expect, it } from "vitest";
 import type { Coordinator } from "../../src/coordinator/coordinator.js";
-import { admin, clock, config, putConfigAndSync, route, send, variantsOf } from "./helpers.js";
+import { admin, clock, config, loggedErrors, putConfigAndSync, route, send, variantsOf } from "./helpers.js";
 
 const SYNC = { intervalMs: 100, staleAfterMs: 1500, coldWaitMs: 500 };
 const headerSticky = { source: "header" as const, name: "x-user-id" };
@@ -152,18 +152,25 @@ describe("CoordinatorClient: coordinator failures", () => {
       }),
     } as unknown as DurableObjectNamespace<Coordinator>;
     const started = clock.now();
-    // Within the staleness bound: cached state keeps serving the canary.
-    for (let i = 0; i < 5; i++) {
+    const logged = await loggedErrors(async () => {
+      // Within the staleness bound: cached state keeps serving the canary.
+      for (let i = 0; i < 5; i++) {
+        const r = await send("/", { envOverrides: { COORDINATOR: broken } });
+        expect(r.response.status).toBe(200);
+        expect(r.variant).toBe("canary");
+        clock.advance(50);
+      }
+      expect(clock.now() - started).toBeLessThan(SYNC.staleAfterMs);
+      clock.advance(SYNC.staleAfterMs);
       const r = await send("/", { envOverrides: { COORDINATOR: broken } });
       expect(r.response.status).toBe(200);
-      expect(r.variant).toBe("canary");
-      clock.advance(50);
-    }
-    expect(clock.now() - started).toBeLessThan(SYNC.staleAfterMs);
-    clock.advance(SYNC.staleAfterMs);
-    const r = await send("/", { envOverrides: { COORDINATOR: broken } });
-    expect(r.response.status).toBe(200);
-    expect(r.variant).toBe("stable");
+      expect(r.variant).toBe("stable");
+    });
+    // The failure is said once, and the fail-safe once, however many syncs fail.
+    expect(logged).toEqual([
+      expect.objectContaining({ level: "warn", msg: "coordinator sync failed; serving cached state", route: "www", error: "coordinator exploded" }),
+      expect.objectContaining({ level: "error", msg: "coordinator unreachable past staleAfterMs: serving stable only", route: "www", lastError: "coordinator exploded" }),
+    ]);
     // Reachable again: back to the canary on the next sync.
     clock.advance(SYNC.intervalMs);
     await send("/");
@@ -186,15 +193,19 @@ describe("CoordinatorClient: coordinator failures", () => {
         },
       }),
     } as unknown as DurableObjectNamespace<Coordinator>;
-    await send("/", { envOverrides: { COORDINATOR: failing } }); // picks up the new config
-    calls = 0;
-    const started = clock.now();
-    for (let i = 0; i < 20; i++) {
-      const r = await send("/", { envOverrides: { COORDINATOR: failing }, headers: { "x-user-id": `c${i}` } });
-      expect(r.response.status).toBe(200);
-      expect(r.variant).toBe("stable");
-    }
-    const elapsed = clock.now() - started;
+    let elapsed = 0;
+    const logged = await loggedErrors(async () => {
+      await send("/", { envOverrides: { COORDINATOR: failing } }); // picks up the new config
+      calls = 0;
+      const started = clock.now();
+      for (let i = 0; i < 20; i++) {
+        const r = await send("/", { envOverrides: { COORDINATOR: failing }, headers: { "x-user-id": `c${i}` } });
+        expect(r.response.status).toBe(200);
+        expect(r.variant).toBe("stable");
+      }
+      elapsed = clock.now() - started;
+    });
     expect(calls).toBeLessThanOrEqual(1 + Math.floor(elapsed / 1000));
+    expect(logged).toEqual([expect.objectContaining({ msg: "coordinator sync failed; serving cached state", route: "cold", error: "coordinator down" })]);
   });
 });

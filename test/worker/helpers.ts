@@ -3,12 +3,23 @@
 // built over `clock`, and wait for ctx.waitUntil work, so background config refreshes,
 // syncs and telemetry have finished when a helper returns.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { inject } from "vitest";
+import { inject, vi } from "vitest";
 import { coordinatorClock } from "../../src/coordinator/clock.js";
 import type { ConfigInput } from "../../src/core/config/schema.js";
 import { createWorker, type EdgeWorker } from "../../src/worker.js";
 
 export const origins = inject("origins");
+
+// `origins.down` refuses every connection, the way the runtime reports it (fetch rejects
+// with "Network connection lost."), without dialling it: workerd logs each refused
+// connection as an uncaught exception even when the caller catches the rejection, which
+// would put one stray error per request into a passing run.
+const realFetch = globalThis.fetch.bind(globalThis);
+globalThis.fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+  const url = input instanceof Request ? input.url : String(input);
+  if (url === origins.down || url.startsWith(`${origins.down}/`)) return Promise.reject(new Error("Network connection lost."));
+  return realFetch(input, init);
+};
 
 /**
  * The clock of the Worker and the coordinators under test: real time plus what the
@@ -122,6 +133,33 @@ export async function admin<T = unknown>(
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One structured log line the Worker or a coordinator wrote (they log JSON). */
+export type LogLine = { level: string; msg: string } & Record<string, unknown>;
+
+/**
+ * Runs `fn` with console.error captured and returns what was logged, so a test that
+ * provokes an expected failure asserts its log line instead of leaking it to the run's
+ * output. The Worker, the coordinators and the tests share one isolate, so this sees
+ * both.
+ */
+export async function loggedErrors(fn: () => Promise<unknown>): Promise<LogLine[]> {
+  const lines: LogLine[] = [];
+  const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+    const text = args.map(String).join(" ");
+    try {
+      lines.push(JSON.parse(text) as LogLine);
+    } catch {
+      lines.push({ level: "unstructured", msg: text });
+    }
+  });
+  try {
+    await fn();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines;
+}
 
 /** Distinct users identified by an app header, so no cookie jar is needed. */
 export async function variantsOf(users: number, prefix = "user", path = "/"): Promise<string[]> {
