@@ -3,7 +3,7 @@
 // clock they drive. createWorker builds the per-isolate state (settings, config cache,
 // coordinator client, request-path dependencies) once and returns the fetch handler. Only settled
 // values live there, never promises or I/O objects, as the Workers I/O model requires.
-import { handleAdmin } from "./admin/handle-admin.js";
+import { createAdminHandler, type AdminHandler } from "./admin/handle-admin.js";
 import { ConfigCache } from "./config/config-cache.js";
 import { WorkerSettingsCache, type WorkerSettings } from "./config/worker-settings.js";
 import type { RouteConfig, SyncConfig } from "./core/config/schema.js";
@@ -52,6 +52,16 @@ export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
     return depsFor.deps;
   };
 
+  // The admin router is built once per admin base (once, in production).
+  let adminFor: { settings: WorkerSettings; handle: AdminHandler } | undefined;
+  const admin = (settings: WorkerSettings): AdminHandler => {
+    if (adminFor?.settings !== settings) {
+      const deps = { configCache, configRefreshMs: settings.configRefreshMs, coordinator, base: settings.adminBasePath, now, randomBytes };
+      adminFor = { settings, handle: createAdminHandler(deps) };
+    }
+    return adminFor.handle;
+  };
+
   return {
     async fetch(request, env, ctx) {
       try {
@@ -59,10 +69,7 @@ export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
         const adminBase = settings.adminBasePath;
         const target = requestTarget(new URL(request.url));
         const path = target.pathname;
-        if (path === adminBase || path.startsWith(`${adminBase}/`)) {
-          const deps = { configCache, configRefreshMs: settings.configRefreshMs, coordinator, base: adminBase, now, randomBytes };
-          return await handleAdmin(request, path, env, ctx, deps);
-        }
+        if (path === adminBase || path.startsWith(`${adminBase}/`)) return await admin(settings)(request, path, env, ctx);
         return await handleRequest(request, target, env, ctx, edgeDeps(env, settings));
       } catch (e) {
         console.error(JSON.stringify({ level: "error", msg: "unhandled edge error", error: (e as Error).stack ?? String(e) }));
