@@ -4,6 +4,7 @@
 // syncs and telemetry have finished when a helper returns.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { inject, vi } from "vitest";
+import { CONFIG_KEY } from "../../src/config/config-cache.js";
 import { coordinatorClock } from "../../src/coordinator/clock.js";
 import type { ConfigInput } from "../../src/core/config/schema.js";
 import { createWorker, type EdgeWorker } from "../../src/worker.js";
@@ -79,7 +80,7 @@ export async function send(
 
 /** Writes a config document and makes one request so every cache has re-read it. */
 export async function putConfig(doc: ConfigInput | string): Promise<void> {
-  await env.CANARY_CONFIG.put("config", typeof doc === "string" ? doc : JSON.stringify(doc));
+  await env.CANARY_CONFIG.put(CONFIG_KEY, typeof doc === "string" ? doc : JSON.stringify(doc));
   await send("/__warm");
   await send("/__warm");
 }
