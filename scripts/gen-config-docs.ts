@@ -43,6 +43,8 @@ function typeOf(n: Node): string {
 
 function defaultOf(n: Node, required: boolean): string {
   if (n.default !== undefined) {
+    // An object's defaults are its fields' (the schema's `.prefault({})` fills them in).
+    if (n.default !== null && typeof n.default === "object" && !Array.isArray(n.default)) return "(object, see fields)";
     const d = JSON.stringify(n.default);
     return d.length > 40 ? "(object, see fields)" : `\`${d}\``;
   }

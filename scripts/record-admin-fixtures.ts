@@ -15,7 +15,8 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { adminCall, DEFAULT_ADMIN_BASE } from "./cli/common.js";
+import { DEFAULT_ADMIN_BASE_PATH } from "../src/core/admin-protocol.js";
+import { adminCall } from "./cli/common.js";
 import { repoRoot, startLocalWorker } from "./lib/local-worker.js";
 import { startOrigin } from "./lib/origin-server.js";
 
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   try {
     const base = worker.url;
     // The CLI's own admin client: the fixtures are recorded the way the CLI asks.
-    const target = { base: new URL(DEFAULT_ADMIN_BASE, base).href, token: TOKEN };
+    const target = { base: new URL(DEFAULT_ADMIN_BASE_PATH, base).href, token: TOKEN };
     const admin = (method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> => adminCall({ fetch }, target, method, path, body);
     for (let i = 0; i < 150; i++) {
       for (const path of ["/shop/cart", "/api/items"]) {

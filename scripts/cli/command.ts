@@ -5,11 +5,11 @@
 // A reason is mandatory (it goes to the audit log). A refused transition (409, e.g.
 // promote after a rollback) prints the API's message and exits 1.
 import { parseArgs } from "node:util";
+import { ADMIN_COMMANDS, MAX_REASON_LENGTH, type AdminCommand, type CommandRequest, type CommandResponse } from "../../src/core/admin-protocol.js";
 import { RouteSchema } from "../../src/core/config/schema.js";
-import type { CommandResponse } from "./admin-types.js";
 import { ADMIN_HELP, EXIT_OK, UsageError, adminCall, adminOptions, adminTarget, helpOption, helpText, parse, printJson, type CliIo, type Command } from "./common.js";
 
-type Verb = "rollback" | "promote" | "pause" | "resume" | "step";
+type Verb = AdminCommand;
 
 const SUMMARIES: Record<Verb, string> = {
   rollback: "Send all of a route's traffic to stable now; the release stays rolled back until resumed or replaced.",
@@ -33,15 +33,15 @@ function makeCommand(verb: Verb): Command {
         { min: isStep ? 2 : 1, max: isStep ? 2 : 1, names: isStep ? "<route> <index>" : "<route>" },
       );
       if (help) {
-        io.out(helpText(usage, summary, `Options:\n  --reason <text>  why (required, at most 500 characters; recorded in the audit log)\n  --json           print the API's JSON reply\n\n${ADMIN_HELP}\n\nExit codes: 0 done, 1 refused by the API (e.g. 409), 2 usage error.`));
+        io.out(helpText(usage, summary, `Options:\n  --reason <text>  why (required, at most ${MAX_REASON_LENGTH} characters; recorded in the audit log)\n  --json           print the API's JSON reply\n\n${ADMIN_HELP}\n\nExit codes: 0 done, 1 refused by the API (e.g. 409), 2 usage error.`));
         return EXIT_OK;
       }
       const route = positionals[0]!;
       if (!RouteSchema.shape.id.safeParse(route).success) throw new UsageError(`"${route}" is not a valid route id`);
       const reason = values.reason?.trim();
       if (!reason) throw new UsageError(`--reason is required: say why (it is written to the audit log)`);
-      if (reason.length > 500) throw new UsageError("--reason must be at most 500 characters");
-      const body: { reason: string; step?: number } = { reason };
+      if (reason.length > MAX_REASON_LENGTH) throw new UsageError(`--reason must be at most ${MAX_REASON_LENGTH} characters`);
+      const body: CommandRequest = { reason };
       if (isStep) {
         const index = Number(positionals[1]);
         if (!/^\d+$/.test(positionals[1]!) || !Number.isSafeInteger(index)) throw new UsageError(`<index> must be a step index from 0 (got "${positionals[1]}")`);
@@ -60,4 +60,4 @@ function makeCommand(verb: Verb): Command {
   };
 }
 
-export const routeCommands: Command[] = (["rollback", "promote", "pause", "resume", "step"] as const).map(makeCommand);
+export const routeCommands: Command[] = ADMIN_COMMANDS.map(makeCommand);

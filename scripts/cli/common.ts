@@ -4,6 +4,7 @@
 // parseArgs, and where the admin API is (`--url`/`--token`, else CANARY_URL /
 // CANARY_ADMIN_TOKEN). Errors are rendered once, by the dispatcher, as one line.
 import { lookup as dnsLookup } from "node:dns/promises";
+import { ADMIN_API_PATH, DEFAULT_ADMIN_BASE_PATH } from "../../src/core/admin-protocol.js";
 import type { HostLookup } from "./resolve-origins.js";
 
 export const EXIT_OK = 0;
@@ -100,8 +101,6 @@ export interface AdminTarget {
   token: string;
 }
 
-export const DEFAULT_ADMIN_BASE = "/__canary";
-
 export function adminTarget(values: { url?: string | undefined; token?: string | undefined }, env: CliIo["env"]): AdminTarget {
   const raw = values.url ?? env.CANARY_URL;
   const token = values.token ?? env.CANARY_ADMIN_TOKEN;
@@ -114,12 +113,12 @@ export function adminTarget(values: { url?: string | undefined; token?: string |
     throw new UsageError(`--url "${raw}" is not an absolute URL`);
   }
   const path = url.pathname.replace(/\/+$/, "");
-  return { base: `${url.origin}${path === "" ? DEFAULT_ADMIN_BASE : path}`, token };
+  return { base: `${url.origin}${path === "" ? DEFAULT_ADMIN_BASE_PATH : path}`, token };
 }
 
 /** Calls `<base>/api<path>` and returns the JSON body; a non-2xx becomes one CliError line. */
 export async function adminCall<T>(io: Pick<CliIo, "fetch">, target: AdminTarget, method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-  const url = `${target.base}/api${path}`;
+  const url = `${target.base}${ADMIN_API_PATH}${path}`;
   let res: Response;
   try {
     res = await io.fetch(url, {

@@ -3,7 +3,7 @@
 // --before value to pass.
 import { parseArgs } from "node:util";
 import { RouteSchema } from "../../src/core/config/schema.js";
-import type { EventsResponse } from "./admin-types.js";
+import type { EventsResponse } from "../../src/core/admin-protocol.js";
 import { ADMIN_HELP, EXIT_OK, UsageError, adminCall, adminOptions, adminTarget, helpOption, helpText, parse, printJson, type CliIo, type Command } from "./common.js";
 import { eventsTable } from "./status-view.js";
 

@@ -4,15 +4,15 @@
 // (wrangler 4's own default too); writing to Cloudflare takes an explicit --remote.
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
+import { CONFIG_KEY } from "../../src/config/config-cache.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError, firstLine, helpOption, helpText, parse, printJson, type CliIo, type Command } from "./common.js";
 import { checkConfigFile, formatProblem } from "./config-file.js";
 import { summarizeRoutes, weightsText } from "./route-summary.js";
 import { renderTable } from "./table.js";
 import { runWrangler, type WranglerRunner } from "./wrangler-runner.js";
 
-/** KV binding and key the Worker reads (wrangler.jsonc, README "KV keys"). */
+/** KV binding the Worker reads the config from (wrangler.jsonc, README "KV keys"); the key is the Worker's CONFIG_KEY. */
 export const CONFIG_BINDING = "CANARY_CONFIG";
-export const CONFIG_KEY = "config";
 
 const usage = "push <file> [--local | --remote] [--dry-run] [--config wrangler.jsonc] [--env name] [--persist-to dir]";
 const summary = `Validate a config file, then write it to KV (binding ${CONFIG_BINDING}, key "${CONFIG_KEY}") with wrangler.`;

@@ -1,9 +1,9 @@
 // Turns admin API JSON into table rows; shared by `status`, `events` and `watch` so the
 // three always show a route the same way. Pure: data and the clock in, text out.
-import type { AuditEventView, RouteStatusView, StatusResponse } from "./admin-types.js";
+import type { AuditEvent, RouteStatus, StatusResponse } from "../../src/core/admin-protocol.js";
 import { ago, count, isoShort, ms, percent, renderTable, type Cell } from "./table.js";
 
-const stepText = (r: RouteStatusView): string => {
+const stepText = (r: RouteStatus): string => {
   const s = r.coordinator.state;
   if (!s) return "-";
   // 0-based like steps.weights, the API and the audit log: "1 of 0..4".
@@ -11,7 +11,7 @@ const stepText = (r: RouteStatusView): string => {
 };
 
 /** "ago" against the coordinator's own clock (status carries it), so a skewed laptop clock does not lie. */
-const decisionText = (r: RouteStatusView, now: number): string => {
+const decisionText = (r: RouteStatus, now: number): string => {
   const d = r.coordinator.lastDecision;
   if (!d) return "-";
   // The engine's reasons already start with the action ("hold: ..."); do not say it twice.
@@ -63,9 +63,9 @@ export function statusWarnings(status: StatusResponse): string[] {
   return out;
 }
 
-const phaseChange = (e: AuditEventView): string => (e.fromPhase && e.fromPhase !== e.toPhase ? `${e.fromPhase} > ${e.toPhase}` : e.toPhase);
+const phaseChange = (e: AuditEvent): string => (e.fromPhase && e.fromPhase !== e.toPhase ? `${e.fromPhase} > ${e.toPhase}` : e.toPhase);
 
-export function eventsTable(events: readonly AuditEventView[], now: number): string {
+export function eventsTable(events: readonly AuditEvent[], now: number): string {
   return renderTable(
     ["id", "time", "", "route", "actor", "event", "phase", "step", "weight", "reason"],
     events.map((e) => [e.id, isoShort(e.at), ago(e.at, now), e.route, e.actor, e.event, phaseChange(e), e.step, `${e.weight}%`, e.reason]),

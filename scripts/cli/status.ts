@@ -1,7 +1,7 @@
 // `status`: every route's phase, step, weight and current-step evidence from the admin
 // API (GET <base>/api/status), as tables or as the API's JSON with --json.
 import { parseArgs } from "node:util";
-import type { StatusResponse } from "./admin-types.js";
+import type { StatusResponse } from "../../src/core/admin-protocol.js";
 import { ADMIN_HELP, EXIT_OK, adminCall, adminOptions, adminTarget, helpOption, helpText, parse, printJson, type CliIo, type Command } from "./common.js";
 import { evidenceTable, routesTable, statusWarnings } from "./status-view.js";
 

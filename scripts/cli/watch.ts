@@ -5,7 +5,7 @@
 // engine decision, and the last audit events. A failed refresh is shown in the frame
 // and retried; `--once` prints one frame and exits (1 if the API call failed).
 import { parseArgs } from "node:util";
-import type { EventsResponse, StatusResponse } from "./admin-types.js";
+import type { EventsResponse, StatusResponse } from "../../src/core/admin-protocol.js";
 import { ADMIN_HELP, CliError, EXIT_FAILURE, EXIT_OK, UsageError, adminCall, adminOptions, adminTarget, helpOption, helpText, parse, type AdminTarget, type CliIo, type Command } from "./common.js";
 import { evidenceTable, eventsTable, routesTable, statusWarnings } from "./status-view.js";
 import { isoShort } from "./table.js";

@@ -1,15 +1,8 @@
 // The demo's view of the admin API (`/__canary/api`, bearer ADMIN_TOKEN): the route's
-// rollout status and its audit log, exactly what the CLI and the dashboard read. The
-// wire types are the CLI's (scripts/cli/admin-types.ts): one client-side description
-// of the JSON.
+// rollout status and its audit log, exactly what the CLI and the dashboard read, in
+// the wire types of src/core/admin-protocol.ts.
+import { ADMIN_API_PATH, type AuditEvent, type EventsResponse, type RouteStatus, type StatusResponse } from "../../src/core/admin-protocol.js";
 import type { Printer } from "./print.js";
-import type { AuditEventView, RouteStatusView } from "../cli/admin-types.js";
-
-/** One route of GET /status (the CLI's view of the same wire format). */
-export type RouteStatus = RouteStatusView;
-
-/** An audit row as GET /events returns it (the CLI's view of the same wire format). */
-export type AuditEvent = AuditEventView;
 
 export class AdminClient {
   constructor(
@@ -20,17 +13,17 @@ export class AdminClient {
   ) {}
 
   private async get<T>(path: string): Promise<T> {
-    const res = await fetch(`${this.workerUrl}${this.base}/api${path}`, {
+    const res = await fetch(`${this.workerUrl}${this.base}${ADMIN_API_PATH}${path}`, {
       headers: { authorization: `Bearer ${this.token}` },
       signal: AbortSignal.timeout(10_000),
     });
     const text = await res.text();
-    if (!res.ok) throw new Error(`GET ${this.base}/api${path}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    if (!res.ok) throw new Error(`GET ${this.base}${ADMIN_API_PATH}${path}: HTTP ${res.status} ${text.slice(0, 200)}`);
     return JSON.parse(text) as T;
   }
 
   async route(routeId: string): Promise<RouteStatus> {
-    const status = await this.get<{ routes: RouteStatus[] }>("/status");
+    const status = await this.get<StatusResponse>("/status");
     const route = status.routes.find((r) => r.id === routeId);
     if (!route) throw new Error(`GET /status has no route "${routeId}"`);
     return route;
@@ -38,7 +31,7 @@ export class AdminClient {
 
   /** Newest first. */
   async events(routeId: string, limit = 50): Promise<AuditEvent[]> {
-    return (await this.get<{ events: AuditEvent[] }>(`/events?route=${encodeURIComponent(routeId)}&limit=${limit}`)).events;
+    return (await this.get<EventsResponse>(`/events?route=${encodeURIComponent(routeId)}&limit=${limit}`)).events;
   }
 }
 

@@ -5,7 +5,8 @@
 //   autoRollback  a new release turns bad under load (30% HTTP 500, which users see);
 //                 the engine rolls it back on its own and every isolate follows
 // Both read only what an operator can read: GET /__canary/api/status and /events.
-import { EventFeed, type AuditEvent } from "./admin.js";
+import type { AuditEvent } from "../../src/core/admin-protocol.js";
+import { EventFeed } from "./admin.js";
 import { routeOf, withRelease, type DemoSteps } from "./config.js";
 import type { DemoContext, Phase } from "./context.js";
 import { num, pct, relative, secs } from "./print.js";

@@ -4,7 +4,8 @@
 // served weight, the step's evidence, the engine's last decision) next to what users
 // get, and each audit event is printed the moment it appears. The window ends after
 // its duration, or earlier when `until` says the phase has seen what it came for.
-import type { AuditEvent, EventFeed, RouteStatus } from "./admin.js";
+import type { AuditEvent, RouteStatus } from "../../src/core/admin-protocol.js";
+import type { EventFeed } from "./admin.js";
 import type { DemoContext } from "./context.js";
 import { num, pct } from "./print.js";
 import type { LiveSnapshot, WindowStats } from "./traffic.js";

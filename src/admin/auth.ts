@@ -20,7 +20,7 @@ export const ADMIN_COOKIE = SESSION_COOKIE;
  * dashboard session cookie; 403 for a cookie-authenticated state change without
  * `x-canary-admin: 1`.
  */
-export async function requireToken(request: Request, env: Env): Promise<void> {
+export async function requireToken(request: Request, env: Env, now: number): Promise<void> {
   if (!env.ADMIN_TOKEN) throw new StatusError(401, "admin API disabled: set the ADMIN_TOKEN secret");
   const bearer = bearerToken(request);
   if (bearer !== undefined) {
@@ -29,7 +29,7 @@ export async function requireToken(request: Request, env: Env): Promise<void> {
   }
   const session = sessionCookie(request);
   if (session === undefined) throw new StatusError(401, "missing bearer token");
-  if (!(await sessionMatches(session, env.ADMIN_TOKEN, Date.now()))) {
+  if (!(await sessionMatches(session, env.ADMIN_TOKEN, now))) {
     throw new StatusError(401, "dashboard session invalid or expired (wrong token): log in again with ?token=");
   }
   if (request.method !== "GET" && request.method !== "HEAD" && request.headers.get(ADMIN_CSRF_HEADER) !== "1") {

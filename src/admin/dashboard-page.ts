@@ -3,6 +3,10 @@
 // Every server string reaches the DOM through textContent, never innerHTML: reasons are
 // typed by operators and explanations come from the engine. Given up: no history
 // beyond what the coordinator keeps in `series` (1 h of 10 s windows), no zooming.
+// The script's constants (base path, poll interval, window width, which buttons each
+// phase allows) come from the server as a JSON data block (DashboardSettings), so they
+// are defined once, in TypeScript.
+import type { DashboardSettings } from "../core/admin-protocol.js";
 
 const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -42,11 +46,10 @@ summary{cursor:pointer;color:#2563eb}.muted{color:#6b7280}.audit h2{margin:0 0 8
 // Plain browser JS (no template literals, so it can live in a TS template string).
 const JS = `
 "use strict";
-var BASE = document.body.dataset.base, API = BASE + "/api", POLL_MS = 1500, WINDOW_MS = 10000;
+var SETTINGS = JSON.parse(document.getElementById("settings").textContent);
+var BASE = SETTINGS.base, API = BASE + SETTINGS.apiPath, POLL_MS = SETTINGS.pollMs, WINDOW_MS = SETTINGS.windowMs;
 var COLOR = { stable: "#2563eb", canary: "#ea580c" };
-var ACTIONS = [["pause", "Pause"], ["resume", "Resume"], ["promote", "Promote"], ["rollback", "Roll back"]];
-var ALLOWED = { pause: ["progressing"], resume: ["paused", "rolled_back"], promote: ["progressing", "paused"],
-  rollback: ["idle", "progressing", "paused", "promoted"] };
+var ACTIONS = SETTINGS.actions, ALLOWED = SETTINGS.commandPhases;
 var cards = new Map(), openDetails = new Set(), errors = new Map(), auditKey = "";
 var $ = function (id) { return document.getElementById(id); };
 
@@ -89,7 +92,9 @@ function setError(key, msg) {
 async function api(path, init) {
   init = init || {};
   init.credentials = "same-origin";
-  init.headers = Object.assign({ "x-canary-admin": "1" }, init.headers || {});
+  var marked = {};
+  marked[SETTINGS.csrfHeader] = "1";
+  init.headers = Object.assign(marked, init.headers || {});
   var res = await fetch(API + path, init), text = await res.text(), body;
   try { body = JSON.parse(text); } catch (e) { body = { error: text.slice(0, 300) }; }
   if (!res.ok) {
@@ -281,7 +286,7 @@ function drawAudit(events) {
 }
 
 async function refresh() {
-  var got = await Promise.allSettled([api("/status"), api("/events?limit=50")]);
+  var got = await Promise.allSettled([api("/status"), api("/events?limit=" + SETTINGS.eventsLimit)]);
   if (got[0].status === "fulfilled") {
     var status = got[0].value, seen = new Set();
     setError("status", status.configError ? "config error: " + status.configError.join("; ") : null);
@@ -299,12 +304,17 @@ async function refresh() {
 })();
 `;
 
-/** The dashboard page. `base` is ADMIN_BASE_PATH; `nonce` matches the response's CSP. */
-export function dashboardPage(base: string, nonce: string): string {
+/** JSON safe inside a script element: no `<`, `>` or `&` that could end it or open a comment. */
+const scriptJson = (value: unknown): string =>
+  JSON.stringify(value).replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+/** The dashboard page; `nonce` matches the response's CSP. */
+export function dashboardPage(settings: DashboardSettings, nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>edge-canary dashboard</title><style nonce="${nonce}">${CSS}</style></head>
-<body data-base="${esc(base)}">
+<body>
+<script type="application/json" id="settings">${scriptJson(settings)}</script>
 <header><h1>edge-canary</h1><span id="updated">connecting...</span></header>
 <main>
 <div id="errors" role="alert" hidden></div>

@@ -8,9 +8,11 @@
 // carry `ADMIN_CSRF_HEADER: 1`, which a cross-site form cannot send; SameSite=Strict is
 // the first line, the header the second. Given up: a login link clicked on another site
 // lands on the 401 page (Strict cookies are not sent on that redirect); a reload fixes it.
-import { dashboardPage, loginPage } from "./dashboard-page.js";
+import { ADMIN_API_PATH, COMMAND_PHASES, EVENTS_LIMIT, type DashboardSettings } from "../core/admin-protocol.js";
 import { base64url } from "../core/base64url.js";
 import { readCookie } from "../core/cookies.js";
+import { WINDOW_MS } from "../coordinator/store.js";
+import { dashboardPage, loginPage } from "./dashboard-page.js";
 import { tokenMatches } from "./token-match.js";
 
 /** Name of the dashboard session cookie. */
@@ -19,9 +21,27 @@ export const SESSION_COOKIE = "canary_admin";
 export const ADMIN_CSRF_HEADER = "x-canary-admin";
 /** Session lifetime, in seconds. Default 8 hours. */
 export const SESSION_MAX_AGE_SEC = 8 * 60 * 60;
+/** How often the dashboard polls status and events, in ms. */
+export const DASHBOARD_POLL_MS = 1500;
+
+/** The constants the dashboard's script runs on, for the admin base `base`. */
+export const dashboardSettings = (base: string): DashboardSettings => ({
+  base,
+  apiPath: ADMIN_API_PATH,
+  csrfHeader: ADMIN_CSRF_HEADER,
+  pollMs: DASHBOARD_POLL_MS,
+  windowMs: WINDOW_MS,
+  eventsLimit: EVENTS_LIMIT.default,
+  actions: [
+    ["pause", "Pause"],
+    ["resume", "Resume"],
+    ["promote", "Promote"],
+    ["rollback", "Roll back"],
+  ],
+  commandPhases: COMMAND_PHASES,
+});
 
 const encoder = new TextEncoder();
-
 
 async function signature(token: string, expiresAt: number): Promise<ArrayBuffer> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(token), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -69,8 +89,14 @@ function html(status: number, body: string, nonce: string, extra: Record<string,
 }
 
 /** Serves the dashboard (GET/HEAD `<base>` and `<base>/`) or a 401 login page. */
-export async function serveDashboard(request: Request, env: Env, base: string): Promise<Response> {
-  const nonce = base64url(crypto.getRandomValues(new Uint8Array(16)).buffer);
+export async function serveDashboard(
+  request: Request,
+  env: Env,
+  base: string,
+  now: () => number,
+  randomBytes: (n: number) => Uint8Array,
+): Promise<Response> {
+  const nonce = base64url(randomBytes(16));
   if (request.method !== "GET" && request.method !== "HEAD") {
     return new Response("method not allowed", { status: 405, headers: { ...SECURITY_HEADERS, allow: "GET, HEAD" } });
   }
@@ -81,7 +107,7 @@ export async function serveDashboard(request: Request, env: Env, base: string): 
   const token = url.searchParams.get("token");
   if (token !== null) {
     if (!(await tokenMatches(token, expected))) return html(401, loginPage(base, "Wrong token.", nonce), nonce);
-    const expiresAt = Date.now() + SESSION_MAX_AGE_SEC * 1000;
+    const expiresAt = now() + SESSION_MAX_AGE_SEC * 1000;
     const cookie =
       `${SESSION_COOKIE}=${await sessionValue(expected, expiresAt)}; Path=${base}; Max-Age=${SESSION_MAX_AGE_SEC}; ` +
       "HttpOnly; Secure; SameSite=Strict";
@@ -89,8 +115,8 @@ export async function serveDashboard(request: Request, env: Env, base: string): 
   }
 
   const session = sessionCookie(request);
-  if (session !== undefined && (await sessionMatches(session, expected, Date.now()))) {
-    const res = html(200, dashboardPage(base, nonce), nonce);
+  if (session !== undefined && (await sessionMatches(session, expected, now()))) {
+    const res = html(200, dashboardPage(dashboardSettings(base), nonce), nonce);
     return request.method === "HEAD" ? new Response(null, res) : res;
   }
   const why = session === undefined ? "Not logged in." : "Your session expired or the token was rotated.";

@@ -1,101 +1,121 @@
-// Admin API (and, later, the dashboard) under ADMIN_BASE_PATH. Never proxied to an
-// origin; every route requires the ADMIN_TOKEN bearer token. Handlers throw
-// StatusError for expected failures and one catch renders JSON errors.
+// Admin API and dashboard under ADMIN_BASE_PATH. Never proxied to an origin; every API
+// route requires the ADMIN_TOKEN bearer token. Handlers throw StatusError for expected
+// failures and one catch renders JSON errors. The JSON shapes are core/admin-protocol.ts.
 import { Router, StatusError, error, json, type IRequest } from "itty-router";
+import {
+  ADMIN_API_PATH,
+  ADMIN_COMMANDS,
+  EVENTS_LIMIT,
+  MAX_REASON_LENGTH,
+  type AdminCommand,
+  type CommandResponse,
+  type EventsResponse,
+  type OperatorCommand,
+  type StatusResponse,
+} from "../core/admin-protocol.js";
 import type { Config, RouteConfig } from "../core/config/schema.js";
-import type { OperatorCommand } from "../coordinator/coordinator.js";
-import type { ConfigCache } from "../edge/config-cache.js";
+import type { ConfigCache } from "../config/config-cache.js";
 import type { CoordinatorClient } from "../edge/coordinator-client.js";
 import { requireToken } from "./auth.js";
 import { serveDashboard } from "./dashboard.js";
 
 export interface AdminDeps {
   configCache: ConfigCache;
+  /** CONFIG_REFRESH_MS, parsed (config/worker-settings.ts). */
+  configRefreshMs: number;
   coordinator: CoordinatorClient;
+  /** ADMIN_BASE_PATH, parsed. */
   base: string;
+  now: () => number;
+  randomBytes: (n: number) => Uint8Array;
 }
 
-const COMMANDS = new Set(["rollback", "promote", "pause", "resume", "step"]);
+const COMMANDS: ReadonlySet<string> = new Set(ADMIN_COMMANDS);
 
-/** `path` is the request's pathname as the entry already read it. */
-export async function handleAdmin(request: Request, path: string, env: Env, ctx: ExecutionContext, deps: AdminDeps): Promise<Response> {
-  if (path === deps.base || path === `${deps.base}/`) return serveDashboard(request, env, deps.base);
+/** Serves one request under the admin base; `path` is its pathname as the entry already read it. */
+export type AdminHandler = (request: Request, path: string, env: Env, ctx: ExecutionContext) => Promise<Response>;
 
-  const router = Router<IRequest, [Env, ExecutionContext]>({
-    base: `${deps.base}/api`,
-    before: [(req: IRequest, e: Env) => requireToken(req as unknown as Request, e)],
+/**
+ * The admin handler, built once per isolate and admin base: the dashboard at the base
+ * itself, then a router over everything under it whose last stage answers 404.
+ */
+export function createAdminHandler(deps: AdminDeps): AdminHandler {
+  const api = deps.base + ADMIN_API_PATH;
+  const router = Router<IRequest, [Env, ExecutionContext, string]>({
+    base: deps.base,
+    before: [(req: IRequest, env: Env) => requireToken(req as unknown as Request, env, deps.now())],
     catch: error,
     finally: [json],
   });
 
-  const config = async (): Promise<{ config: Config; error?: string[] }> => {
-    const view = await deps.configCache.get(env.CANARY_CONFIG, Date.now(), Number(env.CONFIG_REFRESH_MS ?? 10_000), (p) => ctx.waitUntil(p));
+  const config = async (env: Env, ctx: ExecutionContext): Promise<{ config: Config; error?: string[] }> => {
+    const view = await deps.configCache.get(env.CANARY_CONFIG, deps.now(), deps.configRefreshMs, (p) => ctx.waitUntil(p));
     if (!view.config) throw new StatusError(503, `no valid config: ${(view.error?.messages ?? []).join("; ")}`);
     return { config: view.config, error: view.error?.messages };
   };
-  const stub = (routeId: string) => env.COORDINATOR.get(env.COORDINATOR.idFromName(routeId));
+  const stub = (env: Env, routeId: string) => env.COORDINATOR.get(env.COORDINATOR.idFromName(routeId));
   const findRoute = (cfg: Config, id: string): RouteConfig => {
     const route = cfg.routes.find((r) => r.id === id);
     if (!route) throw new StatusError(404, `unknown route "${id}"`);
     return route;
   };
 
-  router.get("/status", async () => {
-    const { config: cfg, error: configError } = await config();
+  router.get(`${ADMIN_API_PATH}/status`, async (_req, env, ctx): Promise<StatusResponse> => {
+    const { config: cfg, error: configError } = await config(env, ctx);
     const routes = await Promise.all(
       cfg.routes.map(async (route) => ({
         id: route.id,
         config: route,
-        coordinator: await stub(route.id).status(route.id),
+        coordinator: await stub(env, route.id).status(route.id),
         isolate: deps.coordinator.status(route.id) ?? null,
       })),
     );
     return { configError: configError ?? null, sync: cfg.sync, routes };
   });
 
-  router.get("/events", async (req) => {
-    const { config: cfg } = await config();
+  router.get(`${ADMIN_API_PATH}/events`, async (req, env, ctx): Promise<EventsResponse> => {
+    const { config: cfg } = await config(env, ctx);
     const url = new URL(req.url);
-    const limit = clampInt(url.searchParams.get("limit"), 50, 1, 500);
+    const limit = clampInt(url.searchParams.get("limit"), EVENTS_LIMIT.default, EVENTS_LIMIT.min, EVENTS_LIMIT.max);
     const before = url.searchParams.get("before");
     const only = url.searchParams.get("route");
     const ids = only ? [findRoute(cfg, only).id] : cfg.routes.map((r) => r.id);
     const lists = await Promise.all(
-      ids.map(async (id) => (await stub(id).events(limit, before ? Number(before) : undefined)).map((e) => ({ route: id, ...e }))),
+      ids.map(async (id) => (await stub(env, id).events(limit, before ? Number(before) : undefined)).map((e) => ({ route: id, ...e }))),
     );
     const events = lists.flat().sort((a, b) => b.at - a.at || b.id - a.id).slice(0, limit);
     return { events, next: events.length === limit && only ? events[events.length - 1]!.id : null };
   });
 
-  router.post("/routes/:id/:command", async (req) => {
-    const { config: cfg } = await config();
+  router.post(`${ADMIN_API_PATH}/routes/:id/:command`, async (req, env, ctx): Promise<CommandResponse> => {
+    const { config: cfg } = await config(env, ctx);
     const route = findRoute(cfg, String(req.params.id));
     const command = String(req.params.command);
     if (!COMMANDS.has(command)) throw new StatusError(404, `unknown command "${command}"`);
     const body = await readBody(req as unknown as Request);
     const reason = body.reason;
-    if (typeof reason !== "string" || reason.trim() === "" || reason.length > 500) {
-      throw new StatusError(400, "body must be JSON with a non-empty string field reason (at most 500 characters)");
+    if (typeof reason !== "string" || reason.trim() === "" || reason.length > MAX_REASON_LENGTH) {
+      throw new StatusError(400, `body must be JSON with a non-empty string field reason (at most ${MAX_REASON_LENGTH} characters)`);
     }
     let cmd: OperatorCommand;
     if (command === "step") {
       if (!Number.isInteger(body.step)) throw new StatusError(400, "body field step must be an integer step index");
       cmd = { type: "set_step", stepIndex: body.step as number, reason: reason.trim() };
     } else {
-      cmd = { type: command as "rollback" | "promote" | "pause" | "resume", reason: reason.trim() };
+      cmd = { type: command as Exclude<AdminCommand, "step">, reason: reason.trim() };
     }
-    const result = await stub(route.id).command(route.id, cmd);
+    const result = await stub(env, route.id).command(route.id, cmd);
     if (!result.ok) throw new StatusError(409, result.error.message);
     return { route: route.id, state: result.value };
   });
 
-  const notFound = (): Response => error(404, `no such admin endpoint: ${request.method} ${path} (the API is under ${deps.base}/api)`);
-  router.all("*", notFound);
+  // Last stage: anything under the admin base that is no endpoint, /api or not.
+  router.all("*", (req, _env, _ctx, path) => error(404, `no such admin endpoint: ${req.method} ${path} (the API is under ${api})`));
 
-  // The router only sees paths under its base; anything else under the admin base (say
-  // /__canary/routes/...) matches no route at all and must still get an answer.
-  const response = (await router.fetch(request as unknown as IRequest, env, ctx)) as Response | undefined;
-  return response ?? notFound();
+  return async (request, path, env, ctx) => {
+    if (path === deps.base || path === `${deps.base}/`) return serveDashboard(request, env, deps.base, deps.now, deps.randomBytes);
+    return (await router.fetch(request as unknown as IRequest, env, ctx, path)) as Response;
+  };
 }
 
 async function readBody(request: Request): Promise<Record<string, unknown>> {

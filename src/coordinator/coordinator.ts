@@ -5,7 +5,8 @@
 // statistics to the audit log. It reads the KV config itself, so its view of what the
 // operator wants does not depend on which isolate called last.
 import { DurableObject } from "cloudflare:workers";
-import type { RouteConfig } from "../core/config/schema.js";
+import { EVENTS_LIMIT, type AuditEntry, type CoordinatorStatus, type OperatorCommand } from "../core/admin-protocol.js";
+import { NotifySchema, StepsSchema, type NotifyConfig, type RouteConfig } from "../core/config/schema.js";
 import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
 import { effectiveWeight } from "../core/rollout/effective-weight.js";
 import type { RolloutEvent } from "../core/rollout/events.js";
@@ -13,15 +14,16 @@ import type { RolloutState } from "../core/rollout/state.js";
 import { transition, type TransitionError } from "../core/rollout/transition.js";
 import { ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
-import { decide, type Decision, type Explanation } from "../core/stats/decision-engine.js";
+import { decide, type Explanation } from "../core/stats/decision-engine.js";
 import { stableErrorBaseline, type StableCounts } from "../core/stats/error-baseline.js";
 import { frozenLatencyThreshold } from "../core/stats/latency-baseline.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
-import { ConfigCache } from "../edge/config-cache.js";
-import { summarize, type EvidenceSummary, type SeriesPoint, series } from "./evidence-summary.js";
-import { CoordinatorStore, type AuditEntry } from "./store.js";
+import { ConfigCache } from "../config/config-cache.js";
+import { coordinatorClock } from "./clock.js";
+import { summarize, series } from "./evidence-summary.js";
+import { migrate } from "./schema.js";
+import { CoordinatorStore } from "./store.js";
 import { Notifier } from "./notifier.js";
-import type { NotifyConfig } from "../core/config/schema.js";
 
 /** Alarm tick while a rollout is active. */
 export const TICK_MS = 1000;
@@ -33,29 +35,17 @@ const EVAL_THROTTLE_MS = 250;
 const CONFIG_MAX_AGE_MS = 10_000;
 /** ...and at most this often when an isolate reports a config we have not seen. */
 const CONFIG_MIN_AGE_MS = 200;
-
-export type OperatorCommand =
-  | { type: "rollback" | "promote" | "pause" | "resume"; reason: string }
-  | { type: "set_step"; stepIndex: number; reason: string };
-
-export interface CoordinatorStatus {
-  routeId: string | undefined;
-  state: RolloutState | undefined;
-  effectiveWeight: number;
-  configHash: string | undefined;
-  configError: string[] | undefined;
-  step: { index: number; weight: number; startedAt: number; evidence: EvidenceSummary } | undefined;
-  /** The engine's latest verdict; `epoch` is the state epoch it was made on (stale once the epoch moves). */
-  lastDecision: (Pick<Decision, "action" | "reason" | "explanation"> & { at: number; epoch: number }) | undefined;
-  isolates: number;
-  series: SeriesPoint[];
-  now: number;
-}
+/**
+ * A manual rollout has no steps and never advances; the engine still judges it (and
+ * may roll it back) with a default step's minimum duration and no request minimum.
+ */
+const MANUAL_STEP = { minDurationSec: StepsSchema.shape.minDurationSec.parse(undefined), minRequests: 0 };
 
 export class Coordinator extends DurableObject<Env> {
   private readonly store: CoordinatorStore;
   private readonly notifier: Notifier;
-  private notify: NotifyConfig = { maxAttempts: 6 };
+  /** Until a config is read: the schema's defaults. */
+  private notify: NotifyConfig = NotifySchema.parse(undefined);
   private readonly configCache = new ConfigCache();
   private route: { config: RouteConfig; hash: string; readAt: number } | undefined;
   private lastEvalAt = 0;
@@ -65,13 +55,19 @@ export class Coordinator extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    migrate(ctx.storage);
     this.store = new CoordinatorStore(ctx.storage.sql);
     this.notifier = new Notifier(ctx.storage.sql);
   }
 
+  /** The clock every decision reads (coordinator/clock.ts). */
+  protected now(): number {
+    return coordinatorClock.now();
+  }
+
   /** The one isolate call: deliver a delta, get the state back. */
   async sync(req: SyncRequest): Promise<SyncResponse> {
-    const now = Date.now();
+    const now = this.now();
     await this.loadRoute(req.routeId, now, req.configHash);
     let state = this.store.loadState();
     let duplicate = false;
@@ -84,7 +80,7 @@ export class Coordinator extends DurableObject<Env> {
 
   /** Operator action from the admin API. */
   async command(routeId: string, cmd: OperatorCommand): Promise<Result<RolloutState, TransitionError>> {
-    const now = Date.now();
+    const now = this.now();
     await this.loadRoute(routeId, now);
     const event: RolloutEvent =
       cmd.type === "set_step"
@@ -96,7 +92,7 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   async status(routeId: string): Promise<CoordinatorStatus> {
-    const now = Date.now();
+    const now = this.now();
     await this.loadRoute(routeId, now);
     const state = this.store.loadState();
     const route = this.route?.config;
@@ -123,18 +119,18 @@ export class Coordinator extends DurableObject<Env> {
     };
   }
 
-  async events(limit = 50, before?: number): Promise<AuditEntry[]> {
-    return this.store.audit(Math.min(Math.max(1, limit), 500), before);
+  async events(limit: number = EVENTS_LIMIT.default, before?: number): Promise<AuditEntry[]> {
+    return this.store.audit(Math.min(Math.max(EVENTS_LIMIT.min, limit), EVENTS_LIMIT.max), before);
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    const now = this.now();
     const routeId = this.store.getMeta<string>("routeId");
     if (routeId) await this.loadRoute(routeId, now);
     this.evaluate(now);
     this.store.prune(now, this.current());
-    await this.notifier.flush(Date.now, this.notify.maxAttempts);
-    await this.schedule(Date.now());
+    await this.notifier.flush(() => this.now(), this.notify.maxAttempts);
+    await this.schedule(this.now());
   }
 
   private current(): { release: string; step: number } | undefined {
@@ -180,7 +176,7 @@ export class Coordinator extends DurableObject<Env> {
     this.store.appendAudit({ ...record, explanation, configHash: state.configHash });
     if (this.notify.webhook) {
       this.notifier.enqueue(this.notify.webhook, { route: state.routeId, ...record }, now);
-      this.ctx.waitUntil(this.notifier.flush(Date.now, this.notify.maxAttempts).then(() => this.schedule(Date.now())));
+      this.ctx.waitUntil(this.notifier.flush(() => this.now(), this.notify.maxAttempts).then(() => this.schedule(this.now())));
     }
     console.log(JSON.stringify({ level: "info", msg: "rollout changed", route: state.routeId, release: state.release, from, to: state.phase, epoch: state.epoch, reason: state.lastChange.reason }));
     this.ctx.waitUntil(this.schedule(now));
@@ -204,8 +200,8 @@ export class Coordinator extends DurableObject<Env> {
       now,
       stepStartedAt: state.stepStartedAt,
       weight,
-      minDurationMs: (route.steps?.minDurationSec ?? 60) * 1000,
-      minRequests: route.steps?.minRequests ?? 0,
+      minDurationMs: (route.steps ?? MANUAL_STEP).minDurationSec * 1000,
+      minRequests: (route.steps ?? MANUAL_STEP).minRequests,
       windows: this.store.stepWindows(state.release, state.stepIndex),
       ...this.stepBaseline(state, route),
       guardrails: route.guardrails,

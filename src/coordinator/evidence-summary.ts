@@ -1,31 +1,10 @@
 // Evidence turned into numbers a human reads: per arm requests, errors, error rate and
 // latency quantiles; and per-window series for the dashboard's charts.
-import type { ArmEvidence, Evidence } from "../core/evidence.js";
+// The shapes are the admin API's (core/admin-protocol.ts).
+import type { ArmTraffic, EvidenceSummary, SeriesPoint } from "../core/admin-protocol.js";
+import { mergeEvidence, type ArmEvidence, type Evidence } from "../core/evidence.js";
 import { quantile } from "../core/stats/ddsketch.js";
-import { mergeEvidence } from "../core/evidence.js";
 import type { EvidenceWindow } from "./store.js";
-
-export interface ArmTraffic {
-  requests: number;
-  errors: number;
-  errorRate: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-}
-
-export interface EvidenceSummary {
-  stable: ArmTraffic;
-  canary: ArmTraffic;
-  /** Observed canary share of requests, 0..1. */
-  canaryShare: number;
-}
-
-export interface SeriesPoint {
-  t: number;
-  stable: ArmTraffic;
-  canary: ArmTraffic;
-}
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 

@@ -9,16 +9,11 @@ import { retryDelayMs, webhookMessage, type DecisionRecord } from "../core/notif
 export const OUTBOX_LIMIT = 100;
 const DELIVERY_TIMEOUT_MS = 5000;
 
-const SCHEMA = `CREATE TABLE IF NOT EXISTS outbox (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, body TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT)`;
-
 export class Notifier {
   private flushing = false;
 
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(SCHEMA);
-  }
+  /** `sql` must be migrated (schema.ts) first: the outbox table is created there. */
+  constructor(private readonly sql: SqlStorage) {}
 
   /** Queues a decision for `url` (synchronous: commits with the state change). */
   enqueue(url: string, decision: DecisionRecord, now: number): void {

@@ -1,39 +1,20 @@
 // The coordinator's SQLite storage: one table per concept, documented in README
-// "Storage keys". Synchronous SQL calls with no await between them commit together,
-// so a sync's dedupe check, its evidence merge and its seq bump are atomic.
+// "Storage keys", created and upgraded by schema.ts. Synchronous SQL calls with no
+// await between them commit together, so a sync's dedupe check, its evidence merge and
+// its seq bump are atomic.
 import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
 import type { RolloutState } from "../core/rollout/state.js";
+import type { AuditEntry } from "../core/admin-protocol.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
-import type { DecisionRecord } from "../core/notification.js";
 
 /** Width of an evidence window. */
 export const WINDOW_MS = 10_000;
 /** How long windows of past steps are kept (the current step's are kept while it lasts). */
-export const BUCKET_RETENTION_MS = 60 * 60_000;
+export const WINDOW_RETENTION_MS = 60 * 60_000;
 /** Audit rows kept per route. */
 export const AUDIT_RETENTION_ROWS = 2000;
 /** Isolates not heard from for this long are forgotten (their seq no longer deduped). */
 export const ISOLATE_RETENTION_MS = 10 * 60_000;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS isolates (isolate_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, seen_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS buckets (
-  release TEXT NOT NULL, step INTEGER NOT NULL, start INTEGER NOT NULL, evidence TEXT NOT NULL,
-  PRIMARY KEY (release, step, start));
-CREATE TABLE IF NOT EXISTS audit (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, event TEXT NOT NULL,
-  release TEXT NOT NULL, from_phase TEXT, to_phase TEXT NOT NULL, epoch INTEGER NOT NULL, step INTEGER NOT NULL,
-  weight REAL NOT NULL, reason TEXT NOT NULL, explanation TEXT, config_hash TEXT NOT NULL);
-`;
-
-/** One audit row: the decision as notified, plus the engine's statistics and the config in force. */
-export interface AuditEntry extends Omit<DecisionRecord, "route"> {
-  id: number;
-  /** The engine's statistics behind the change, when the engine acted. */
-  explanation: Explanation | undefined;
-  configHash: string;
-}
 
 export interface EvidenceWindow {
   release: string;
@@ -52,9 +33,8 @@ export class CoordinatorStore {
    */
   private stepCache: { release: string; step: number; windows: EvidenceWindow[] } | undefined;
 
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(SCHEMA);
-  }
+  /** `sql` must be migrated (schema.ts) first. */
+  constructor(private readonly sql: SqlStorage) {}
 
   getMeta<T>(key: string): T | undefined {
     const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
@@ -98,13 +78,13 @@ export class CoordinatorStore {
     if (cache) existing = at !== -1 && cache[at]!.start === start ? cache[at]!.evidence : undefined;
     else {
       const row = this.sql
-        .exec<{ evidence: string }>("SELECT evidence FROM buckets WHERE release = ? AND step = ? AND start = ?", release, step, start)
+        .exec<{ evidence: string }>("SELECT evidence FROM windows WHERE release = ? AND step = ? AND start = ?", release, step, start)
         .toArray()[0];
       existing = row ? (JSON.parse(row.evidence) as Evidence) : undefined;
     }
     const merged = mergeEvidence(existing ?? emptyEvidence(), delta);
     this.sql.exec(
-      "INSERT OR REPLACE INTO buckets (release, step, start, evidence) VALUES (?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO windows (release, step, start, evidence) VALUES (?, ?, ?, ?)",
       release,
       step,
       start,
@@ -126,17 +106,17 @@ export class CoordinatorStore {
     return this.stepCache.windows;
   }
 
-  /** Buckets of one release, optionally one step, from `since` on, oldest first. */
+  /** Windows of one release, optionally one step, from `since` on, oldest first. */
   windows(release: string, since: number, step?: number): EvidenceWindow[] {
     const rows =
       step === undefined
         ? this.sql.exec<{ release: string; step: number; start: number; evidence: string }>(
-            "SELECT release, step, start, evidence FROM buckets WHERE release = ? AND start >= ? ORDER BY start",
+            "SELECT release, step, start, evidence FROM windows WHERE release = ? AND start >= ? ORDER BY start",
             release,
             since,
           )
         : this.sql.exec<{ release: string; step: number; start: number; evidence: string }>(
-            "SELECT release, step, start, evidence FROM buckets WHERE release = ? AND step = ? AND start >= ? ORDER BY start",
+            "SELECT release, step, start, evidence FROM windows WHERE release = ? AND step = ? AND start >= ? ORDER BY start",
             release,
             step,
             since,
@@ -144,11 +124,11 @@ export class CoordinatorStore {
     return rows.toArray().map((r) => ({ release: r.release, step: r.step, start: r.start, evidence: JSON.parse(r.evidence) as Evidence }));
   }
 
-  /** Buckets of every release and step in [from, to), oldest first. */
+  /** Windows of every release and step in [from, to), oldest first. */
   windowsBetween(from: number, to: number): EvidenceWindow[] {
     return this.sql
       .exec<{ release: string; step: number; start: number; evidence: string }>(
-        "SELECT release, step, start, evidence FROM buckets WHERE start >= ? AND start < ? ORDER BY start",
+        "SELECT release, step, start, evidence FROM windows WHERE start >= ? AND start < ? ORDER BY start",
         from,
         to,
       )
@@ -210,8 +190,8 @@ export class CoordinatorStore {
   prune(now: number, current: { release: string; step: number } | undefined): void {
     if (this.stepCache && (this.stepCache.release !== current?.release || this.stepCache.step !== current.step)) this.stepCache = undefined;
     this.sql.exec(
-      "DELETE FROM buckets WHERE start < ? AND NOT (release = ? AND step = ?)",
-      now - BUCKET_RETENTION_MS,
+      "DELETE FROM windows WHERE start < ? AND NOT (release = ? AND step = ?)",
+      now - WINDOW_RETENTION_MS,
       current?.release ?? "",
       current?.step ?? -1,
     );

@@ -5,6 +5,7 @@
 // coldWaitMs, then serves stable. If no sync has succeeded for staleAfterMs the isolate
 // serves stable only (fail-safe): we give up canary exposure, never safety, when we
 // cannot hear a rollback. Coordinator load is isolates / interval, not requests.
+import type { IsolateSyncStatus } from "../core/admin-protocol.js";
 import type { RouteConfig, SyncConfig } from "../core/config/schema.js";
 import { emptyEvidence, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
 import type { Outcome, OutcomeSink } from "../core/outcome.js";
@@ -25,14 +26,6 @@ interface RouteSync {
   pendingRelease: string;
   guardrails: RouteConfig["guardrails"];
   unacked: { seq: number; delta: Evidence; release: string } | undefined;
-  failSafe: boolean;
-  lastError: string | undefined;
-  syncs: number;
-}
-
-export interface RouteSyncStatus {
-  epoch: number | undefined;
-  syncedAgoMs: number | null;
   failSafe: boolean;
   lastError: string | undefined;
   syncs: number;
@@ -82,7 +75,7 @@ export class CoordinatorClient implements OutcomeSink {
     recordOutcome(entry.pending, outcome.variant, countsAsError(outcome, entry.guardrails), outcome.originMs);
   }
 
-  status(routeId: string): RouteSyncStatus | undefined {
+  status(routeId: string): IsolateSyncStatus | undefined {
     const e = this.routes.get(routeId);
     if (!e) return undefined;
     return {

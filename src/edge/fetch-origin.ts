@@ -1,8 +1,8 @@
 // One origin fetch with a timeout on the response headers only: a slow body keeps
 // streaming, a silent origin is abandoned after timeoutMs. Failures are values.
 // `AbortSignal.timeout` would be one runtime call instead of three, but its signal stays
-// armed after the headers arrive and cuts a body still being read (the worker test "times
-// out only the response headers" fails with it), so the timer is cleared by hand.
+// armed after the headers arrive and cuts a body still being read, so the timer is
+// cleared by hand (the Worker test "times out only the response headers" holds this).
 import type { ErrorKind } from "../core/outcome.js";
 
 export interface OriginResult {

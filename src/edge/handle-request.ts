@@ -8,7 +8,7 @@ import { mintIdentity, resolveIdentity } from "../core/identity.js";
 import type { Outcome, OutcomeSink } from "../core/outcome.js";
 import { verifyOverride } from "../core/override-token.js";
 import { hostWithoutPort, matchRoute } from "../core/route-match.js";
-import type { ConfigCache } from "./config-cache.js";
+import type { ConfigCache } from "../config/config-cache.js";
 import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
 import { buildOriginRequest } from "./origin-request.js";
 import { errorResponse } from "./error-response.js";
@@ -24,6 +24,8 @@ export interface WeightSource {
 
 export interface EdgeDeps {
   configCache: ConfigCache;
+  /** CONFIG_REFRESH_MS, parsed (config/worker-settings.ts). */
+  configRefreshMs: number;
   weights: WeightSource;
   sink: OutcomeSink;
   now: () => number;
@@ -32,11 +34,10 @@ export interface EdgeDeps {
 
 /** `url` is request.url as the entry parsed and read it (once per request). */
 export async function handleRequest(request: Request, url: RequestTarget, env: Env, ctx: ExecutionContext, deps: EdgeDeps): Promise<Response> {
-  const refreshMs = Number(env.CONFIG_REFRESH_MS ?? 10_000);
   const now = deps.now();
   // Values that are usually ready are awaited only when they are not: each await of a
   // settled value is still a microtask turn on every request.
-  const cached = deps.configCache.get(env.CANARY_CONFIG, now, refreshMs, (p) => ctx.waitUntil(p));
+  const cached = deps.configCache.get(env.CANARY_CONFIG, now, deps.configRefreshMs, (p) => ctx.waitUntil(p));
   const view = cached instanceof Promise ? await cached : cached;
   if (!view.config) {
     return errorResponse(503, "no_config", "edge-canary has no valid config yet", view.error?.messages);

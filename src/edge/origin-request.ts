@@ -1,12 +1,11 @@
 // Builds the request edge-canary sends to an origin. The target host comes only from
 // config: the client controls path, query, method and body, never the host. Hop-by-hop
 // headers and any client-sent x-canary-* header are dropped, so a client cannot spoof
-// what the origin is told about variant and release. Built for workerd's costs
-// (`npm run bench:micro`, `perf` on the bench): every Headers object is a C++ map of
-// heap strings, so the client's headers are copied once, by the Request constructor,
-// and edited in place; a fresh Headers filled by append and then copied again by fetch
-// cost a second copy. Passing fetch() a list of pairs was tried too: workerd's
-// conversion of the pair arrays cost more than the appends it saved.
+// what the origin is told about variant and release. Built for workerd's costs: every
+// Headers object is a C++ map of heap strings, so the client's headers are copied once,
+// by the Request constructor, and edited in place. A fresh Headers filled by append
+// would be copied again by fetch, and a list of pairs costs workerd more to convert
+// than the appends it saves.
 import type { OriginConfig, Variant } from "../core/config/schema.js";
 import type { RequestTarget } from "./request-target.js";
 

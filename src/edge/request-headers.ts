@@ -1,8 +1,7 @@
 // The client request's headers as the request path reads them.
 /**
  * The request's headers with the Cookie header read at most once: identity and override
- * both look at cookies, and each read is a call into workerd that copies the string
- * (cheap, under a microsecond under load: docs/benchmarks.md, "Findings, seventh session").
+ * both look at cookies, and each read is a call into workerd that copies the string.
  */
 export class RequestHeaders {
   private cookie: string | null | undefined;

@@ -1,7 +1,6 @@
 // The parts of the request URL the request path uses, read from the parsed URL once.
-// Each URL getter is a call into workerd; under load a call that creates nothing costs
-// under a microsecond (`npm run bench -- --probe headers-get:40`, docs/benchmarks.md,
-// "Findings, seventh session"), so this is tidiness more than speed.
+// Each URL getter is a call into workerd, but a cheap one (it creates nothing), so this
+// is tidiness more than speed.
 
 export interface RequestTarget {
   /** Host with port, lower-cased by the URL parser ("example.com:8443"). */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderStatus } from "../../scripts/cli/status.js";
 import { eventsTable } from "../../scripts/cli/status-view.js";
 import { renderWatchFrame } from "../../scripts/cli/watch.js";
-import type { EventsResponse, StatusResponse } from "../../scripts/cli/admin-types.js";
+import type { EventsResponse, StatusResponse } from "../../src/core/admin-protocol.js";
 import { fixtureJson, runCli, startServer, type FakeServer } from "./cli-harness.js";
 
 const TOKEN = "test-admin-token";

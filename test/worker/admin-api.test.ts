@@ -1,4 +1,6 @@
-import { describe, expect, it, beforeAll } from "vitest";
+import { describe, expect, it, beforeAll, vi } from "vitest";
+import { dashboardSettings } from "../../src/admin/dashboard.js";
+import type { DashboardSettings } from "../../src/core/admin-protocol.js";
 import { ADMIN_TOKEN, admin, config, origins, originStats, putConfig, route, send } from "./helpers.js";
 
 const cfg = () => ({
@@ -24,6 +26,20 @@ describe("handleAdmin: auth", () => {
     }
     const after = (await originStats(origins.stable)).requests + (await originStats(origins.canary)).requests;
     expect(after).toBe(before);
+  });
+
+  it("stays under the default base when ADMIN_BASE_PATH is invalid, and logs that once", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await send("/__canary/api/status", { envOverrides: { ADMIN_BASE_PATH: "no-slash" as Env["ADMIN_BASE_PATH"] } });
+        expect(r.response.status).toBe(401);
+      }
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(String(logged.mock.calls[0]![0])).toContain("ADMIN_BASE_PATH");
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it("is disabled when no ADMIN_TOKEN secret is set", async () => {
@@ -89,5 +105,17 @@ describe("handleAdmin: status and commands", () => {
     expect(page2.json.events[0]!.id).toBeLessThan(r.json.events[1]!.id);
     const all = await admin<{ events: Array<{ actor: string }> }>("/events");
     expect(all.json.events.some((e) => e.actor === "config")).toBe(true);
+  });
+});
+
+describe("serveDashboard", () => {
+  it("hands the page its constants from the server as one JSON data block", async () => {
+    const login = await send(`/__canary?token=${ADMIN_TOKEN}`);
+    expect(login.response.status).toBe(303);
+    const cookie = login.response.headers.get("set-cookie")!.split(";")[0]!;
+    const page = await send("/__canary/", { headers: { cookie } });
+    expect(page.response.status).toBe(200);
+    const block = /<script type="application\/json" id="settings">([^<]*)<\/script>/.exec(page.body);
+    expect(JSON.parse(block![1]!) as DashboardSettings).toEqual(JSON.parse(JSON.stringify(dashboardSettings("/__canary"))));
   });
 });

@@ -2,8 +2,8 @@
 // engine promotes a healthy steps rollout and rolls back a canary whose error rate
 // jumps to 5x, and the audit log says why.
 import { describe, expect, it } from "vitest";
-import type { AuditEntry } from "../../src/coordinator/store.js";
-import { admin, config, originControl, origins, putConfigAndSync, route, variantsOf } from "./helpers.js";
+import type { AuditEntry } from "../../src/core/admin-protocol.js";
+import { admin, clock, config, originControl, origins, putConfigAndSync, route, variantsOf } from "./helpers.js";
 
 const SYNC = { intervalMs: 100, staleAfterMs: 30_000, coldWaitMs: 500 };
 const sticky = { source: "header" as const, name: "x-user-id" };
@@ -43,6 +43,8 @@ describe("decision engine end to end", () => {
     let batch = 0;
     while (Date.now() < deadline) {
       await variantsOf(40, `h${batch++}`);
+      // Each batch counts as a second: steps last minDurationSec on the driven clock.
+      clock.advance(1000);
       const p = await phase();
       seen.push(`${p.phase}@${p.weight}`);
       if (p.phase === "promoted") break;
@@ -80,7 +82,7 @@ describe("decision engine end to end", () => {
       expect(rollback.explanation?.errors.logRatio).toBeGreaterThan(0);
       // every user is on stable after the next sync
       await variantsOf(5, "sync");
-      await new Promise((r) => setTimeout(r, SYNC.intervalMs * 2));
+      clock.advance(SYNC.intervalMs * 2);
       await variantsOf(5, "sync2");
       expect((await variantsOf(40, "after-rollback")).every((v) => v === "stable")).toBe(true);
     } finally {

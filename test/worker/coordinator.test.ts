@@ -4,7 +4,7 @@ import { routeHash } from "../../src/core/route-hash.js";
 import { validateConfig } from "../../src/core/config/parse.js";
 import { describe, expect, it } from "vitest";
 import type { Coordinator } from "../../src/coordinator/coordinator.js";
-import { admin, config, putConfigAndSync, route, send, sleep, variantsOf } from "./helpers.js";
+import { admin, clock, config, loggedErrors, putConfigAndSync, route, send, variantsOf } from "./helpers.js";
 
 const SYNC = { intervalMs: 100, staleAfterMs: 1500, coldWaitMs: 500 };
 const headerSticky = { source: "header" as const, name: "x-user-id" };
@@ -23,7 +23,7 @@ describe("Coordinator: rollback reaches every user after one sync", () => {
     expect(cookie).not.toBe("");
     const rb = await admin("/routes/www/rollback", { body: { reason: "bad canary" } });
     expect(rb.status).toBe(200);
-    await sleep(SYNC.intervalMs);
+    clock.advance(SYNC.intervalMs);
     await send("/"); // this request triggers the sync; the next ones see the rollback
     const after = await variantsOf(60);
     expect(after.every((v) => v === "stable")).toBe(true);
@@ -80,7 +80,7 @@ describe("Coordinator: durability and idempotent alarms", () => {
 
   it("hands the engine the stable traffic of the 15 minutes before the step, so bursty errors are known at once", async () => {
     const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName("www"));
-    const now = Date.now();
+    const now = clock.now();
     // The previous release's last 15 minutes: stable errors in clumps (2, 40, 2, 40, ...).
     await runInDurableObject(stub, (instance: Coordinator) => {
       const store = (instance as unknown as { store: { applyDelta: (...a: unknown[]) => boolean } }).store;
@@ -92,7 +92,7 @@ describe("Coordinator: durability and idempotent alarms", () => {
     });
     await putConfigAndSync({ ...config(route({ weight: 10, release: "bursty-1", sticky: headerSticky })), sync: SYNC });
     for (let i = 0; i < 40; i++) await send("/", { headers: { "x-user-id": `u${i}` } });
-    await sleep(SYNC.intervalMs);
+    clock.advance(SYNC.intervalMs);
     await send("/");
     await runDurableObjectAlarm(stub);
     const decision = (await stub.status("www")).lastDecision;
@@ -151,21 +151,28 @@ describe("CoordinatorClient: coordinator failures", () => {
         },
       }),
     } as unknown as DurableObjectNamespace<Coordinator>;
-    const started = Date.now();
-    // Within the staleness bound: cached state keeps serving the canary.
-    for (let i = 0; i < 5; i++) {
+    const started = clock.now();
+    const logged = await loggedErrors(async () => {
+      // Within the staleness bound: cached state keeps serving the canary.
+      for (let i = 0; i < 5; i++) {
+        const r = await send("/", { envOverrides: { COORDINATOR: broken } });
+        expect(r.response.status).toBe(200);
+        expect(r.variant).toBe("canary");
+        clock.advance(50);
+      }
+      expect(clock.now() - started).toBeLessThan(SYNC.staleAfterMs);
+      clock.advance(SYNC.staleAfterMs);
       const r = await send("/", { envOverrides: { COORDINATOR: broken } });
       expect(r.response.status).toBe(200);
-      expect(r.variant).toBe("canary");
-      await sleep(50);
-    }
-    expect(Date.now() - started).toBeLessThan(SYNC.staleAfterMs);
-    await sleep(SYNC.staleAfterMs);
-    const r = await send("/", { envOverrides: { COORDINATOR: broken } });
-    expect(r.response.status).toBe(200);
-    expect(r.variant).toBe("stable");
+      expect(r.variant).toBe("stable");
+    });
+    // The failure is said once, and the fail-safe once, however many syncs fail.
+    expect(logged).toEqual([
+      expect.objectContaining({ level: "warn", msg: "coordinator sync failed; serving cached state", route: "www", error: "coordinator exploded" }),
+      expect.objectContaining({ level: "error", msg: "coordinator unreachable past staleAfterMs: serving stable only", route: "www", lastError: "coordinator exploded" }),
+    ]);
     // Reachable again: back to the canary on the next sync.
-    await sleep(SYNC.intervalMs);
+    clock.advance(SYNC.intervalMs);
     await send("/");
     expect((await send("/")).variant).toBe("canary");
   });
@@ -186,15 +193,19 @@ describe("CoordinatorClient: coordinator failures", () => {
         },
       }),
     } as unknown as DurableObjectNamespace<Coordinator>;
-    await send("/", { envOverrides: { COORDINATOR: failing } }); // picks up the new config
-    calls = 0;
-    const started = Date.now();
-    for (let i = 0; i < 20; i++) {
-      const r = await send("/", { envOverrides: { COORDINATOR: failing }, headers: { "x-user-id": `c${i}` } });
-      expect(r.response.status).toBe(200);
-      expect(r.variant).toBe("stable");
-    }
-    const elapsed = Date.now() - started;
+    let elapsed = 0;
+    const logged = await loggedErrors(async () => {
+      await send("/", { envOverrides: { COORDINATOR: failing } }); // picks up the new config
+      calls = 0;
+      const started = clock.now();
+      for (let i = 0; i < 20; i++) {
+        const r = await send("/", { envOverrides: { COORDINATOR: failing }, headers: { "x-user-id": `c${i}` } });
+        expect(r.response.status).toBe(200);
+        expect(r.variant).toBe("stable");
+      }
+      elapsed = clock.now() - started;
+    });
     expect(calls).toBeLessThanOrEqual(1 + Math.floor(elapsed / 1000));
+    expect(logged).toEqual([expect.objectContaining({ msg: "coordinator sync failed; serving cached state", route: "cold", error: "coordinator down" })]);
   });
 });

@@ -1,13 +1,45 @@
 // Request helpers for the Worker tests, in one place so a test-API change touches one
-// file. Requests go through the real entry (src/index.ts default export, the same
-// module instance SELF uses) and wait for ctx.waitUntil work, so background config
-// refreshes and telemetry have finished when a helper returns.
+// file. Requests go through the real Worker (createWorker, what src/index.ts exports)
+// built over `clock`, and wait for ctx.waitUntil work, so background config refreshes,
+// syncs and telemetry have finished when a helper returns.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { inject } from "vitest";
-import worker from "../../src/index.js";
+import { inject, vi } from "vitest";
+import { CONFIG_KEY } from "../../src/config/config-cache.js";
+import { coordinatorClock } from "../../src/coordinator/clock.js";
 import type { ConfigInput } from "../../src/core/config/schema.js";
+import { createWorker, type EdgeWorker } from "../../src/worker.js";
 
 export const origins = inject("origins");
+
+// `origins.down` refuses every connection, the way the runtime reports it (fetch rejects
+// with "Network connection lost."), without dialling it: workerd logs each refused
+// connection as an uncaught exception even when the caller catches the rejection, which
+// would put one stray error per request into a passing run.
+const realFetch = globalThis.fetch.bind(globalThis);
+globalThis.fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+  const url = input instanceof Request ? input.url : String(input);
+  if (url === origins.down || url.startsWith(`${origins.down}/`)) return Promise.reject(new Error("Network connection lost."));
+  return realFetch(input, init);
+};
+
+/**
+ * The clock of the Worker and the coordinators under test: real time plus what the
+ * tests skip with `advance` (a sync interval, a staleness bound, a retry delay) instead
+ * of sleeping. It never goes back, so what one test wrote stays in the past of the next.
+ */
+export const clock = (() => {
+  let skipped = 0;
+  return {
+    now: (): number => Date.now() + skipped,
+    advance(ms: number): void {
+      skipped += ms;
+    },
+  };
+})();
+coordinatorClock.now = clock.now;
+
+/** The Worker under test: the entry's factory over the test clock. */
+export const worker = createWorker({ now: clock.now, randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)) });
 export const HOST = "app.test";
 
 export type RouteInput = ConfigInput["routes"][number];
@@ -35,12 +67,12 @@ export interface Sent {
 
 export async function send(
   path: string,
-  init: RequestInit & { host?: string; envOverrides?: Partial<Env> } = {},
+  init: RequestInit & { host?: string; envOverrides?: Partial<Env>; via?: EdgeWorker } = {},
 ): Promise<Sent> {
-  const { host = HOST, envOverrides, ...rest } = init;
+  const { host = HOST, envOverrides, via = worker, ...rest } = init;
   const ctx = createExecutionContext();
   const request = new Request(`http://${host}${path}`, rest);
-  const response = await worker.fetch(request as Parameters<typeof worker.fetch>[0], { ...env, ...envOverrides }, ctx);
+  const response = await via.fetch(request as Parameters<EdgeWorker["fetch"]>[0], { ...env, ...envOverrides }, ctx);
   const body = await response.text();
   await waitOnExecutionContext(ctx);
   return { response, body, variant: response.headers.get("x-canary-variant") };
@@ -48,21 +80,22 @@ export async function send(
 
 /** Writes a config document and makes one request so every cache has re-read it. */
 export async function putConfig(doc: ConfigInput | string): Promise<void> {
-  await env.CANARY_CONFIG.put("config", typeof doc === "string" ? doc : JSON.stringify(doc));
+  await env.CANARY_CONFIG.put(CONFIG_KEY, typeof doc === "string" ? doc : JSON.stringify(doc));
   await send("/__warm");
   await send("/__warm");
 }
 
 /**
- * Writes a config and waits until the coordinator has taken it in: the coordinator
+ * Writes a config and makes sure the coordinator has taken it in: the coordinator
  * re-reads KV at most every 200 ms when an isolate reports a config it has not seen,
- * and the isolate picks up the new state on its next sync.
+ * and the isolate picks up the new state on its next sync, so the clock skips past
+ * both twice.
  */
 export async function putConfigAndSync(doc: ConfigInput): Promise<void> {
   await putConfig(doc);
   const interval = doc.sync?.intervalMs ?? 1000;
   for (let i = 0; i < 2; i++) {
-    await sleep(Math.max(250, interval));
+    clock.advance(Math.max(250, interval));
     await send("/__warm");
   }
 }
@@ -101,6 +134,33 @@ export async function admin<T = unknown>(
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One structured log line the Worker or a coordinator wrote (they log JSON). */
+export type LogLine = { level: string; msg: string } & Record<string, unknown>;
+
+/**
+ * Runs `fn` with console.error captured and returns what was logged, so a test that
+ * provokes an expected failure asserts its log line instead of leaking it to the run's
+ * output. The Worker, the coordinators and the tests share one isolate, so this sees
+ * both.
+ */
+export async function loggedErrors(fn: () => Promise<unknown>): Promise<LogLine[]> {
+  const lines: LogLine[] = [];
+  const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+    const text = args.map(String).join(" ");
+    try {
+      lines.push(JSON.parse(text) as LogLine);
+    } catch {
+      lines.push({ level: "unstructured", msg: text });
+    }
+  });
+  try {
+    await fn();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines;
+}
 
 /** Distinct users identified by an app header, so no cookie jar is needed. */
 export async function variantsOf(users: number, prefix = "user", path = "/"): Promise<string[]> {

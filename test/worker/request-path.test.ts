@@ -1,4 +1,5 @@
 import { describe, expect, it, beforeAll } from "vitest";
+import entry from "../../src/index.js";
 import { config, cookieFrom, originControl, origins, originStats, putConfigAndSync, route, send } from "./helpers.js";
 
 const FAST = { intervalMs: 100 };
@@ -117,6 +118,18 @@ describe("handleRequest: header hygiene and routing", () => {
   });
 });
 
+describe("src/index.ts", () => {
+  it("exports the Worker over the runtime clock: it serves what the Worker under test serves", async () => {
+    await putConfigAndSync({ ...config(route({ weight: 100, release: "entry-1", match: { hosts: ["app.test"], pathPrefix: "/" } })), sync: FAST });
+    const miss = await send("/x", { host: "other.test", via: entry });
+    expect(miss.response.status).toBe(404);
+    expect(miss.response.headers.get("x-canary-error")).toBe("no_route");
+    const hit = await send("/page", { via: entry });
+    expect(hit.response.status).toBe(200);
+    expect(hit.response.headers.get("x-canary-release")).toBe("entry-1");
+  });
+});
+
 describe("handleRequest: fallback", () => {
   it("retries every failed canary GET on stable: zero failed GETs with the canary down", async () => {
     await putConfigAndSync({ ...config(route({ weight: 100, release: "fb-down", canary: { origin: origins.down } })), sync: FAST });
@@ -164,7 +177,14 @@ describe("handleRequest: fallback", () => {
     await putConfigAndSync({ ...config(route({ weight: 100, release: "fb-timeout", canary: { origin: origins.canary, timeoutMs: 200 } })), sync: FAST });
     const points: AnalyticsEngineDataPoint[] = [];
     const ae = { writeDataPoint: (p: AnalyticsEngineDataPoint) => void points.push(p) } as AnalyticsEngineDataset;
-    const r = await send("/slow?delayMs=2000", { envOverrides: { CANARY_AE: ae } });
+    // Only the canary is silent (2 s); stable answers the replay at once.
+    await originControl(origins.canary, { delayMs: 2000 });
+    let r: Awaited<ReturnType<typeof send>>;
+    try {
+      r = await send("/slow", { envOverrides: { CANARY_AE: ae } });
+    } finally {
+      await originControl(origins.canary, { delayMs: 0 });
+    }
     expect(r.response.status).toBe(200);
     expect(r.response.headers.get("x-canary-fallback")).toBe("1");
     // recorded as a canary timeout (not a network error), status 0, after ~timeoutMs

@@ -3,8 +3,7 @@
 // canary is down. Real WebSocket origins on 127.0.0.1 (scripts/lib/origin-server.ts /ws).
 import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it, beforeAll } from "vitest";
-import worker from "../../src/index.js";
-import { config, origins, putConfigAndSync, route, send, HOST } from "./helpers.js";
+import { config, origins, putConfigAndSync, route, send, worker, HOST } from "./helpers.js";
 
 const FAST = { intervalMs: 100 };
 

@@ -44,7 +44,7 @@ export const OriginSchema = z.strictObject({
     .min(100)
     .max(120_000)
     .default(10_000)
-    .describe("Time to wait for the origin's response headers, in ms. Default 10000."),
+    .describe("Time to wait for the origin's response headers, in ms."),
 });
 
 export const MatchSchema = z
@@ -52,15 +52,15 @@ export const MatchSchema = z
     hosts: z
       .array(z.string().min(1).max(253).check(normalised(checkHostPattern)))
       .default([])
-      .describe("Hostnames this route serves, without port; `*.example.com` matches any subdomain but not example.com itself; empty matches any host. Default []."),
+      .describe("Hostnames this route serves, without port; `*.example.com` matches any subdomain but not example.com itself; empty matches any host."),
     pathPrefix: z
       .string()
       .startsWith("/", { error: "must start with /" })
       .check(normalised(checkPathPrefix))
       .default("/")
-      .describe("Path prefix this route serves, matched on segment boundaries; stored percent-encoded, no ., .. or empty segments. Default /."),
+      .describe("Path prefix this route serves, matched on segment boundaries; stored percent-encoded, no ., .. or empty segments."),
   })
-  .default({ hosts: [], pathPrefix: "/" });
+  .prefault({});
 
 export const StepsSchema = z
   .strictObject({
@@ -75,13 +75,13 @@ export const StepsSchema = z
       .min(1)
       .max(86_400)
       .default(60)
-      .describe("Minimum time a step lasts before it may advance, in seconds. Default 60."),
+      .describe("Minimum time a step lasts before it may advance, in seconds."),
     minRequests: z
       .number()
       .int()
       .min(0)
       .default(200)
-      .describe("Minimum canary requests seen in a step before it may advance. Default 200."),
+      .describe("Minimum canary requests seen in a step before it may advance."),
   })
   .describe("Steps mode: the coordinator advances through these weights and promotes at the end.");
 
@@ -90,7 +90,7 @@ export const StickinessSchema = z
     source: z
       .enum(["own-cookie", "cookie", "header"])
       .default("own-cookie")
-      .describe("Where the user identity comes from. Default own-cookie."),
+      .describe("Where the user identity comes from."),
     name: z
       .string()
       .regex(tokenName, { error: "must be a cookie or header name" })
@@ -100,20 +100,20 @@ export const StickinessSchema = z
       .string()
       .regex(tokenName, { error: "must be a cookie name" })
       .default("canary_id")
-      .describe("Cookie edge-canary mints when no identity is present. Default canary_id."),
+      .describe("Cookie edge-canary mints when no identity is present."),
     maxAgeSec: z
       .number()
       .int()
       .min(60)
       .max(400 * 86_400)
       .default(30 * 86_400)
-      .describe("Max-Age of the minted cookie, in seconds. Default 2592000 (30 days)."),
+      .describe("Max-Age of the minted cookie, in seconds."),
   })
   .refine((s) => s.source === "own-cookie" || s.name !== undefined, {
     error: "is required when source is cookie or header",
     path: ["name"],
   })
-  .default({ source: "own-cookie", cookieName: "canary_id", maxAgeSec: 30 * 86_400 });
+  .prefault({});
 
 export const OverrideSchema = z
   .strictObject({
@@ -121,14 +121,14 @@ export const OverrideSchema = z
       .string()
       .regex(tokenName)
       .default("x-canary-override")
-      .describe("Request header that can carry a signed QA override token. Default x-canary-override."),
+      .describe("Request header that can carry a signed QA override token."),
     cookie: z
       .string()
       .regex(tokenName)
       .default("canary_override")
-      .describe("Cookie that can carry a signed QA override token. Default canary_override."),
+      .describe("Cookie that can carry a signed QA override token."),
   })
-  .default({ header: "x-canary-override", cookie: "canary_override" })
+  .prefault({})
   .describe("QA override: honoured only when signed with the OVERRIDE_SECRET Worker secret.");
 
 const country = z.string().regex(/^[A-Z]{2}$/, { error: "must be an ISO 3166-1 alpha-2 code like DE" });
@@ -142,13 +142,13 @@ export const CountriesSchema = z
 
 export const FallbackSchema = z
   .strictObject({
-    enabled: z.boolean().default(true).describe("Retry failed idempotent canary requests on stable. Default true."),
+    enabled: z.boolean().default(true).describe("Retry failed idempotent canary requests on stable."),
     onStatus: z
       .array(z.number().int().min(400).max(599))
       .default([502, 503, 504])
-      .describe("Canary statuses that count as failed and are retried. Default [502, 503, 504]."),
+      .describe("Canary statuses that count as failed and are retried."),
   })
-  .default({ enabled: true, onStatus: [502, 503, 504] });
+  .prefault({});
 
 export const RouteSchema = z.strictObject({
   id: z
@@ -162,7 +162,7 @@ export const RouteSchema = z.strictObject({
     .string()
     .regex(releasePattern, { error: "must be 1-64 chars of A-Z, a-z, 0-9, ., _, : and -" })
     .describe("Canary release id. A new id re-salts the cohorts and starts a new rollout."),
-  weight: weight.default(0).describe("Manual mode canary weight in percent, 0-100 in steps of 0.01. Default 0."),
+  weight: weight.default(0).describe("Manual mode canary weight in percent, 0-100 in steps of 0.01."),
   steps: StepsSchema.optional(),
   sticky: StickinessSchema,
   override: OverrideSchema,
@@ -172,7 +172,7 @@ export const RouteSchema = z.strictObject({
   exposeHeaders: z
     .boolean()
     .default(true)
-    .describe("Add x-canary-variant and x-canary-release to responses. Default true."),
+    .describe("Add x-canary-variant and x-canary-release to responses."),
 });
 
 export const SyncSchema = z
@@ -183,23 +183,23 @@ export const SyncSchema = z
       .min(100)
       .max(60_000)
       .default(1000)
-      .describe("How often each isolate syncs evidence and state with a route's coordinator, in ms. Default 1000."),
+      .describe("How often each isolate syncs evidence and state with a route's coordinator, in ms."),
     staleAfterMs: z
       .number()
       .int()
       .min(1000)
       .max(3_600_000)
       .default(30_000)
-      .describe("Without a successful sync for this long, an isolate serves stable only (fail-safe), in ms. Default 30000."),
+      .describe("Without a successful sync for this long, an isolate serves stable only (fail-safe), in ms."),
     coldWaitMs: z
       .number()
       .int()
       .min(0)
       .max(5000)
       .default(500)
-      .describe("How long a cold isolate waits for its first sync before serving stable, in ms. Default 500."),
+      .describe("How long a cold isolate waits for its first sync before serving stable, in ms."),
   })
-  .default({ intervalMs: 1000, staleAfterMs: 30_000, coldWaitMs: 500 })
+  .prefault({})
   .describe("Isolate <-> coordinator sync settings.");
 
 export const NotifySchema = z
@@ -215,9 +215,9 @@ export const NotifySchema = z
       .min(1)
       .max(20)
       .default(6)
-      .describe("Delivery attempts per notification, with exponential backoff from 1 s. Default 6."),
+      .describe("Delivery attempts per notification, with exponential backoff from 1 s."),
   })
-  .default({ maxAttempts: 6 })
+  .prefault({})
   .describe("Notifications of rollout decisions (rollback, promotion, step, pause, resume, new release).");
 
 export const ConfigSchema = z

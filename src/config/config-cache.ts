@@ -1,4 +1,6 @@
-// The KV config, cached per isolate. The request path never waits on KV once a good
+// The KV config (binding CANARY_CONFIG, key CONFIG_KEY), cached per isolate: the one
+// reader of that binding, used by the request path, the admin API and the coordinator
+// alike, so it lives with none of them. The request path never waits on KV once a good
 // config is cached: stale entries are refreshed in the background (ctx.waitUntil). An
 // invalid or missing document never replaces the last good config; its error is logged
 // once per distinct document and kept for the status API. Only settled values live in

@@ -1,0 +1,163 @@
+// The admin API's wire format, once: what `<base>/api/*` takes and returns
+// (src/admin/handle-admin.ts), what the coordinator's status and command RPCs carry,
+// and what the CLI (scripts/cli), the demo and the dashboard read. Types and constants
+// only, so Node scripts import it without the Worker runtime. Fields that can be
+// undefined on the server are optional here, because JSON drops undefined.
+import type { RouteConfig, SyncConfig } from "./config/schema.js";
+import type { DecisionRecord } from "./notification.js";
+import type { Phase, RolloutState } from "./rollout/state.js";
+import type { Decision, Explanation } from "./stats/decision-types.js";
+
+/** ADMIN_BASE_PATH when the Worker's env does not set it. */
+export const DEFAULT_ADMIN_BASE_PATH = "/__canary";
+
+/** Path of the API under ADMIN_BASE_PATH; the dashboard is served at the base itself. */
+export const ADMIN_API_PATH = "/api";
+
+/** The `<command>` of POST `<base>/api/routes/:id/<command>`. */
+export const ADMIN_COMMANDS = ["rollback", "promote", "pause", "resume", "step"] as const;
+export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
+
+/** Longest accepted `reason`, in characters (it goes to the audit log and webhooks). */
+export const MAX_REASON_LENGTH = 500;
+
+/** Body of POST `<base>/api/routes/:id/<command>`; `step` (0-based) only for `step`. */
+export interface CommandRequest {
+  reason: string;
+  step?: number;
+}
+
+/** A command as the admin API hands it to the route's coordinator. */
+export type OperatorCommand =
+  | { type: "rollback" | "promote" | "pause" | "resume"; reason: string }
+  | { type: "set_step"; stepIndex: number; reason: string };
+
+/**
+ * The phases in which a command changes the rollout (elsewhere it is refused or a
+ * no-op); the dashboard enables its buttons by it. A unit test holds it equal to what
+ * the state machine (rollout/transition.ts) does.
+ */
+export const COMMAND_PHASES: Readonly<Record<Exclude<AdminCommand, "step">, readonly Phase[]>> = {
+  pause: ["progressing"],
+  resume: ["paused", "rolled_back"],
+  promote: ["progressing", "paused"],
+  rollback: ["idle", "progressing", "paused", "promoted"],
+};
+
+/** One arm of a step's evidence, in numbers a human reads. */
+export interface ArmTraffic {
+  requests: number;
+  errors: number;
+  errorRate: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface EvidenceSummary {
+  stable: ArmTraffic;
+  canary: ArmTraffic;
+  /** Observed canary share of requests, 0..1. */
+  canaryShare: number;
+}
+
+/** One evidence window of the chart series; `t` is the window's start (ms epoch). */
+export interface SeriesPoint {
+  t: number;
+  stable: ArmTraffic;
+  canary: ArmTraffic;
+}
+
+/** The engine's latest verdict; `epoch` is the state epoch it was made on (stale once the epoch moves). */
+export type LastDecision = Pick<Decision, "action" | "reason" | "explanation"> & { at: number; epoch: number };
+
+/** The coordinator's view of one route (its `status` RPC). */
+export interface CoordinatorStatus {
+  routeId?: string;
+  state?: RolloutState;
+  effectiveWeight: number;
+  configHash?: string;
+  configError?: string[];
+  step?: { index: number; weight: number; startedAt: number; evidence: EvidenceSummary };
+  lastDecision?: LastDecision;
+  /** Isolates heard from in the last minute. */
+  isolates: number;
+  series: SeriesPoint[];
+  /** The coordinator's clock, so clients say "ago" without trusting their own. */
+  now: number;
+}
+
+/** The answering isolate's sync with the route's coordinator. */
+export interface IsolateSyncStatus {
+  epoch?: number;
+  syncedAgoMs: number | null;
+  failSafe: boolean;
+  lastError?: string;
+  syncs: number;
+}
+
+export interface RouteStatus {
+  id: string;
+  config: RouteConfig;
+  coordinator: CoordinatorStatus;
+  /** null until this isolate has served the route. */
+  isolate: IsolateSyncStatus | null;
+}
+
+/** GET `<base>/api/status` */
+export interface StatusResponse {
+  configError: string[] | null;
+  sync: SyncConfig;
+  routes: RouteStatus[];
+}
+
+/** One audit row: the decision as notified, plus the engine's statistics and the config in force. */
+export interface AuditEntry extends Omit<DecisionRecord, "route"> {
+  id: number;
+  /** The engine's statistics behind the change, when the engine acted. */
+  explanation?: Explanation;
+  configHash: string;
+}
+
+/** An audit row as GET /events returns it, with its route. */
+export interface AuditEvent extends AuditEntry {
+  route: string;
+}
+
+/** Defaults and bounds of GET /events' `limit`. */
+export const EVENTS_LIMIT = { default: 50, min: 1, max: 500 } as const;
+
+/** GET `<base>/api/events[?route=&limit=&before=]`; `next` is the `before` of the next page (one route only). */
+export interface EventsResponse {
+  events: AuditEvent[];
+  next: number | null;
+}
+
+/** POST `<base>/api/routes/:id/<command>` */
+export interface CommandResponse {
+  route: string;
+  state: RolloutState;
+}
+
+/** Every non-2xx answer of the API. */
+export interface ErrorResponse {
+  status: number;
+  error: string;
+}
+
+/** What the server hands the dashboard's script (rendered into the page as JSON). */
+export interface DashboardSettings {
+  /** ADMIN_BASE_PATH. */
+  base: string;
+  /** ADMIN_API_PATH. */
+  apiPath: string;
+  /** Header the dashboard sends on every API call (required on cookie-authenticated POSTs). */
+  csrfHeader: string;
+  pollMs: number;
+  /** Width of one evidence window, ms: the newest point's rate divides by the time it has covered. */
+  windowMs: number;
+  eventsLimit: number;
+  /** The buttons, in order: [command, label]. */
+  actions: ReadonlyArray<readonly [Exclude<AdminCommand, "step">, string]>;
+  commandPhases: typeof COMMAND_PHASES;
+}

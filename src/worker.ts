@@ -1,0 +1,80 @@
+// The Worker, built by a factory so time and randomness enter through one seam: the
+// entry (index.ts) passes the runtime's clock and random source; the Worker tests pass a
+// clock they drive. createWorker builds the per-isolate state (settings, config cache,
+// coordinator client, request-path dependencies) once and returns the fetch handler. Only settled
+// values live there, never promises or I/O objects, as the Workers I/O model requires.
+import { createAdminHandler, type AdminHandler } from "./admin/handle-admin.js";
+import { ConfigCache } from "./config/config-cache.js";
+import { WorkerSettingsCache, type WorkerSettings } from "./config/worker-settings.js";
+import type { RouteConfig, SyncConfig } from "./core/config/schema.js";
+import { mintIdentity } from "./core/identity.js";
+import { AnalyticsSink } from "./edge/analytics-sink.js";
+import { CompositeSink } from "./edge/composite-sink.js";
+import { CoordinatorClient } from "./edge/coordinator-client.js";
+import { errorResponse } from "./edge/error-response.js";
+import { handleRequest, type EdgeDeps, type WeightSource } from "./edge/handle-request.js";
+import { requestTarget } from "./edge/request-target.js";
+
+export interface WorkerSeams {
+  /** The clock, ms epoch (Date.now in production). */
+  now: () => number;
+  /** n random bytes (crypto.getRandomValues in production); used on first request, never at global scope. */
+  randomBytes: (n: number) => Uint8Array;
+}
+
+/** A Worker whose fetch handler is always there (ExportedHandler's is optional). */
+export type EdgeWorker = Required<Pick<ExportedHandler<Env>, "fetch">>;
+
+export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
+  const settingsCache = new WorkerSettingsCache();
+  const configCache = new ConfigCache();
+  const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), now);
+  const weights: WeightSource = {
+    weight: (route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext) =>
+      coordinator.weight(
+        route,
+        sync,
+        (routeId, req) => env.COORDINATOR.get(env.COORDINATOR.idFromName(routeId)).sync(req),
+        (p) => ctx.waitUntil(p),
+      ),
+  };
+
+  // Only the sink (the AE binding) and the settings depend on the env, which is the
+  // same for the isolate's life in production; the deps are rebuilt only when a
+  // different binding or different vars are passed (tests).
+  let depsFor: { dataset: AnalyticsEngineDataset | undefined; settings: WorkerSettings; deps: EdgeDeps } | undefined;
+  const edgeDeps = (env: Env, settings: WorkerSettings): EdgeDeps => {
+    if (!depsFor || depsFor.dataset !== env.CANARY_AE || depsFor.settings !== settings) {
+      const sink = new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]);
+      const deps = { configCache, configRefreshMs: settings.configRefreshMs, weights, sink, now, randomBytes };
+      depsFor = { dataset: env.CANARY_AE, settings, deps };
+    }
+    return depsFor.deps;
+  };
+
+  // The admin router is built once per admin base (once, in production).
+  let adminFor: { settings: WorkerSettings; handle: AdminHandler } | undefined;
+  const admin = (settings: WorkerSettings): AdminHandler => {
+    if (adminFor?.settings !== settings) {
+      const deps = { configCache, configRefreshMs: settings.configRefreshMs, coordinator, base: settings.adminBasePath, now, randomBytes };
+      adminFor = { settings, handle: createAdminHandler(deps) };
+    }
+    return adminFor.handle;
+  };
+
+  return {
+    async fetch(request, env, ctx) {
+      try {
+        const settings = settingsCache.of(env);
+        const adminBase = settings.adminBasePath;
+        const target = requestTarget(new URL(request.url));
+        const path = target.pathname;
+        if (path === adminBase || path.startsWith(`${adminBase}/`)) return await admin(settings)(request, path, env, ctx);
+        return await handleRequest(request, target, env, ctx, edgeDeps(env, settings));
+      } catch (e) {
+        console.error(JSON.stringify({ level: "error", msg: "unhandled edge error", error: (e as Error).stack ?? String(e) }));
+        return errorResponse(500, "internal", "edge-canary failed to handle the request");
+      }
+    },
+  };
+}
