@@ -26,7 +26,7 @@ export function buildJsonSchema(): Record<string, unknown> {
   return {
     $schema,
     title: "edge-canary config",
-    description: "The KV document (binding CANARY_CONFIG, key \"config\") that edge-canary reads. Generated from src/core/config/schema.ts by scripts/gen-schema.ts; do not edit by hand.",
+    description: "The KV document (binding CANARY_CONFIG, key \"config\") that edge-canary reads. Generated from src/core/config/schema.ts by scripts/checks/gen-schema.ts; do not edit by hand.",
     ...rest,
   };
 }

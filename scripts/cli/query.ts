@@ -1,9 +1,9 @@
-// `query <name>`: runs one of the named Analytics Engine queries (scripts/queries.ts)
+// `query <name>`: runs one of the named Analytics Engine queries (scripts/cli/queries.ts)
 // through the SQL API and prints the result as a table, or as JSON rows with --json.
 // Needs an account id and an API token with Account Analytics Read; without them it
 // says so and exits 1 rather than guessing. `--sql` prints the query without running it.
 import { parseArgs } from "node:util";
-import { QUERIES, QueryInputError, findQuery } from "../queries.js";
+import { QUERIES, QueryInputError, findQuery } from "./queries.js";
 import { DEFAULT_API_BASE, isNumericType, runAeSql, type AeSqlResult } from "./ae-sql.js";
 import { CliError, EXIT_OK, UsageError, helpOption, helpText, parse, parseDuration, printJson, type CliIo, type Command } from "./common.js";
 import { count, ms, percent, renderTable, type Cell } from "./table.js";

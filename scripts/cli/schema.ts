@@ -1,5 +1,5 @@
 // `schema`: prints the config's JSON Schema, or writes it with --out. The committed
-// copy (schema/edge-canary.config.schema.json) is written by scripts/gen-schema.ts.
+// copy (schema/edge-canary.config.schema.json) is written by scripts/checks/gen-schema.ts.
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";

@@ -1,5 +1,5 @@
 // What a demo phase gets to work with, and the check ledger that decides the exit code.
-// A phase is a title plus `run(ctx)`; the demo is a list of them (scripts/demo.ts), so
+// A phase is a title plus `run(ctx)`; the demo is a list of them (scripts/demo/main.ts), so
 // a new scenario is one more entry that uses the same context: change the config, drive
 // traffic, poke the origins, read the admin API, record checks.
 import type { OriginServer } from "../lib/origin-server.js";

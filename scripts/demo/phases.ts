@@ -1,4 +1,4 @@
-// The demo's scenarios, one Phase each. scripts/demo.ts lists them in order; a new
+// The demo's scenarios, one Phase each. scripts/demo/main.ts lists them in order; a new
 // scenario is a new Phase here (or in its own file) added to that list.
 //   split       weight 20: the split follows the weight, cohorts are sticky
 //   rampUp      weight 50 written to KV: the split follows, users move only stable -> canary

@@ -1,10 +1,10 @@
-// scripts/check-imports.ts on tiny source trees written to a temp directory: one with
+// scripts/checks/check-imports.ts on tiny source trees written to a temp directory: one with
 // an import circle and layer violations, one that follows the layers.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkImports, importSpecifiers } from "../../scripts/check-imports.js";
+import { checkImports, importSpecifiers } from "../../scripts/checks/check-imports.js";
 
 let dirs: string[] = [];
 afterEach(() => {

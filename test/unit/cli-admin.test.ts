@@ -164,7 +164,7 @@ describe("watch", () => {
 describe("renderStatus with recorded replies", () => {
   // recorded-*.json: replies of the real Worker (the deploy bundle in Miniflare, real
   // origins on 127.0.0.1) after traffic, a pause, a promote and a rollback; re-record with
-  // `npx tsx scripts/record-admin-fixtures.ts`. The engine's last decision predates the
+  // `npx tsx scripts/checks/record-admin-fixtures.ts`. The engine's last decision predates the
   // operator's commands, and the table says so.
   it("renders what the real admin API returned", () => {
     const status = fixtureJson("admin/recorded-status.json") as StatusResponse;

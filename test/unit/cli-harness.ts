@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { main } from "../../scripts/cli.js";
+import { main } from "../../scripts/cli/main.js";
 import type { CliIo } from "../../scripts/cli/common.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");

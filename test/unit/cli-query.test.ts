@@ -8,7 +8,7 @@
 // network here to record a live account; UInt64 sums are strings, as ClickHouse's JSON
 // format quotes 64-bit integers, and the parser accepts numbers too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QUERIES, QueryInputError, findQuery, routeLiteral } from "../../scripts/queries.js";
+import { QUERIES, QueryInputError, findQuery, routeLiteral } from "../../scripts/cli/queries.js";
 import { parseAeSqlResponse } from "../../scripts/cli/ae-sql.js";
 import { fixtureJson, runCli, startServer, type FakeServer } from "./cli-harness.js";
 

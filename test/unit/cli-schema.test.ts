@@ -11,7 +11,7 @@ import { ROOT, runCli } from "./cli-harness.js";
 const EXAMPLE = join(ROOT, "examples/config.json");
 
 describe("buildJsonSchema", () => {
-  it("equals the committed schema file (run `npx tsx scripts/gen-schema.ts` after a schema change)", () => {
+  it("equals the committed schema file (run `npx tsx scripts/checks/gen-schema.ts` after a schema change)", () => {
     expect(readFileSync(join(ROOT, SCHEMA_FILE), "utf8")).toBe(jsonSchemaText());
   });
 

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { COMMANDS } from "../../scripts/cli.js";
+import { COMMANDS } from "../../scripts/cli/main.js";
 import { checkConfigText } from "../../scripts/cli/config-file.js";
 import { JsonLocator, JsonSyntaxError } from "../../scripts/cli/json-locator.js";
 import { resolveBlockedOrigins, type HostLookup } from "../../scripts/cli/resolve-origins.js";

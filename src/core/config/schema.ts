@@ -1,6 +1,6 @@
 // The KV config document: one zod schema is the single source for the TypeScript
 // types, the validator the Worker runs, the CLI's `validate`, and the shipped JSON
-// Schema (scripts/gen-schema.ts). Strict objects everywhere: a typo is an error,
+// Schema (scripts/checks/gen-schema.ts). Strict objects everywhere: a typo is an error,
 // never a silently ignored field.
 import * as z from "zod";
 import { GuardrailsSchema } from "../stats/guardrails.js";

@@ -9,16 +9,16 @@
 // from 150 users on each, then as an operator: pause shop, promote api, roll shop back
 // ("drill"); it writes GET /status and GET /events as the API returned them.
 //
-//   npx tsx scripts/record-admin-fixtures.ts [--out test/fixtures/admin] [--keep]
+//   npx tsx scripts/checks/record-admin-fixtures.ts [--out test/fixtures/admin] [--keep]
 //     --keep: leave the Worker running afterwards (prints its admin URL and token, for the
 //     CLI or the dashboard) until Ctrl-C
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_ADMIN_BASE_PATH } from "../src/core/admin-protocol.js";
-import { adminCall } from "./cli/common.js";
-import { repoRoot, startLocalWorker } from "./lib/local-worker.js";
-import { startOrigin } from "./lib/origin-server.js";
+import { DEFAULT_ADMIN_BASE_PATH } from "../../src/core/admin-protocol.js";
+import { adminCall } from "../cli/common.js";
+import { repoRoot, startLocalWorker } from "../lib/local-worker.js";
+import { startOrigin } from "../lib/origin-server.js";
 
 const TOKEN = "record-admin-token";
 

@@ -3,16 +3,16 @@
 // as one line; exit codes: 0 ok, 1 failure or invalid input, 2 usage error.
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { routeCommands } from "./cli/command.js";
-import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, processIo, type CliIo, type Command } from "./cli/common.js";
-import { eventsCommand } from "./cli/events.js";
-import { overrideTokenCommand } from "./cli/override-token.js";
-import { pushCommand } from "./cli/push.js";
-import { queryCommand } from "./cli/query.js";
-import { schemaCommand } from "./cli/schema.js";
-import { statusCommand } from "./cli/status.js";
-import { validateCommand } from "./cli/validate.js";
-import { watchCommand } from "./cli/watch.js";
+import { routeCommands } from "./command.js";
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, processIo, type CliIo, type Command } from "./common.js";
+import { eventsCommand } from "./events.js";
+import { overrideTokenCommand } from "./override-token.js";
+import { pushCommand } from "./push.js";
+import { queryCommand } from "./query.js";
+import { schemaCommand } from "./schema.js";
+import { statusCommand } from "./status.js";
+import { validateCommand } from "./validate.js";
+import { watchCommand } from "./watch.js";
 
 export const COMMANDS: readonly Command[] = [
   validateCommand,

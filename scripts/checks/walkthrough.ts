@@ -1,4 +1,4 @@
-// `npx tsx scripts/walkthrough.ts [--readme README.md]`: runs the README's walkthroughs in
+// `npx tsx scripts/checks/walkthrough.ts [--readme README.md]`: runs the README's walkthroughs in
 // CI so every command in them is really exercised.
 //
 // Local block (between `<!-- walkthrough:local:start -->` and `...:end -->`): run for real
@@ -30,7 +30,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const FALLBACK_DOC = "docs/walkthrough.md";
 const PORTS = [8001, 8002, 8787];
 /** Files the local block writes: restored to their previous content, or removed if new. */
@@ -249,7 +249,7 @@ function localScript(block: Block, install: boolean): { script: string; offset: 
     )
     .join("\n");
   const prelude = [
-    "# Added by scripts/walkthrough.ts. Job control as in the interactive shell the block is",
+    "# Added by scripts/checks/walkthrough.ts. Job control as in the interactive shell the block is",
     "# typed into: each background job gets its own process group, so `kill %1` stops its tree.",
     "set -m",
     "exec 2>&1",
@@ -612,7 +612,7 @@ async function checkRemote(block: Block): Promise<boolean> {
 
 // ---------------------------------------------------------------------------- main
 
-const usage = "usage: npx tsx scripts/walkthrough.ts [--readme README.md] [--timeout 180] [--skip-local] [--skip-remote] [--install]";
+const usage = "usage: npx tsx scripts/checks/walkthrough.ts [--readme README.md] [--timeout 180] [--skip-local] [--skip-remote] [--install]";
 
 async function main(): Promise<number> {
   let values;

@@ -106,7 +106,7 @@ export function checkImports(srcDir: string): string[] {
 
 const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 if (invokedDirectly) {
-  const srcDir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), "../src");
+  const srcDir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), "../../src");
   const problems = checkImports(srcDir);
   for (const p of problems) console.error(p);
   if (problems.length > 0) process.exit(1);

@@ -1,4 +1,4 @@
-// `npx tsx scripts/origins.ts`: the two demo origins of the README walkthrough, on fixed
+// `npx tsx scripts/demo/origins.ts`: the two demo origins of the README walkthrough, on fixed
 // ports so a config can name them: stable on 127.0.0.1:8001, canary on 127.0.0.1:8002
 // (`--stable-port N`, `--canary-port N` to move them). Each is a real HTTP server
 // (scripts/lib/origin-server.ts) whose responses name the version that served them;
@@ -6,9 +6,9 @@
 // SIGTERM and closes both servers.
 import { createServer } from "node:net";
 import { parseArgs } from "node:util";
-import { startOrigin, type OriginServer } from "./lib/origin-server.js";
+import { startOrigin, type OriginServer } from "../lib/origin-server.js";
 
-const usage = "usage: npx tsx scripts/origins.ts [--stable-port 8001] [--canary-port 8002]";
+const usage = "usage: npx tsx scripts/demo/origins.ts [--stable-port 8001] [--canary-port 8002]";
 
 function port(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;

@@ -13,23 +13,23 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startOrigin, type OriginServer } from "./lib/origin-server.js";
-import { AdminClient } from "./demo/admin.js";
-import { DEMO_SYNC_MS, demoConfig, firstWeight, routeOf, writeConfigFile } from "./demo/config.js";
-import type { CheckResult, DemoContext, Phase } from "./demo/context.js";
-import { waitForConfig } from "./demo/convergence.js";
-import { autoRollback, rollout } from "./demo/engine-phases.js";
-import { canaryDown, rampUp, split, whereNext } from "./demo/phases.js";
-import { num, Printer, secs } from "./demo/print.js";
-import { freePort, groupAlive, Lifecycle, workerdPids } from "./demo/processes.js";
-import { liveLine, printWindow } from "./demo/report.js";
-import { Traffic, type WindowStats } from "./demo/traffic.js";
-import { kvPut, startDev, waitReady, WranglerError, type DevServer } from "./demo/wrangler.js";
+import { startOrigin, type OriginServer } from "../lib/origin-server.js";
+import { AdminClient } from "./admin.js";
+import { DEMO_SYNC_MS, demoConfig, firstWeight, routeOf, writeConfigFile } from "./config.js";
+import type { CheckResult, DemoContext, Phase } from "./context.js";
+import { waitForConfig } from "./convergence.js";
+import { autoRollback, rollout } from "./engine-phases.js";
+import { canaryDown, rampUp, split, whereNext } from "./phases.js";
+import { num, Printer, secs } from "./print.js";
+import { freePort, groupAlive, Lifecycle, workerdPids } from "./processes.js";
+import { liveLine, printWindow } from "./report.js";
+import { Traffic, type WindowStats } from "./traffic.js";
+import { kvPut, startDev, waitReady, WranglerError, type DevServer } from "./wrangler.js";
 
 /** The demo, in order. Add a scenario by adding a Phase. */
 const phases: Phase[] = [split, rampUp, canaryDown, rollout, autoRollback, whereNext];
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const REFRESH_MS = 1_000;
 const ADMIN_TOKEN = "demo-token";
 

@@ -17,10 +17,10 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
-import { startOrigin, type OriginServer } from "./lib/origin-server.js";
-import { startLocalWorker } from "./lib/local-worker.js";
+import { startOrigin, type OriginServer } from "../lib/origin-server.js";
+import { startLocalWorker } from "../lib/local-worker.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const artifacts = join(root, "test-artifacts");
 const BASE = "/__canary";
 const TOKEN = "browser-test-admin-token";

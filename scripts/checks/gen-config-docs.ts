@@ -1,12 +1,12 @@
 // Generates the README's config reference (every field, type, default, description)
 // from the same JSON Schema the validator produces, so the docs cannot drift from the
 // code. Writes between the README markers <!-- config-reference:start/end -->.
-//   npx tsx scripts/gen-config-docs.ts           rewrite README.md
-//   npx tsx scripts/gen-config-docs.ts --check   exit 1 if README.md is stale
+//   npx tsx scripts/checks/gen-config-docs.ts           rewrite README.md
+//   npx tsx scripts/checks/gen-config-docs.ts --check   exit 1 if README.md is stale
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildJsonSchema } from "./cli/json-schema.js";
-import { repoRoot } from "./lib/local-worker.js";
+import { buildJsonSchema } from "../cli/json-schema.js";
+import { repoRoot } from "../lib/local-worker.js";
 
 interface Node {
   type?: string | string[];
@@ -83,7 +83,7 @@ if (start < 0 || end < start) {
 const next = `${readme.slice(0, start + START.length)}\n${configReference()}\n${readme.slice(end)}`;
 if (process.argv.includes("--check")) {
   if (next !== readme) {
-    console.error("README.md config reference is stale: run npx tsx scripts/gen-config-docs.ts");
+    console.error("README.md config reference is stale: run npx tsx scripts/checks/gen-config-docs.ts");
     process.exit(1);
   }
   console.log("README.md config reference is up to date");

@@ -9,7 +9,7 @@
 // but only after it passed the config schema's own id pattern ([a-z0-9_-]), which
 // leaves no room for a quote. The filter is on blob1 (route), not index1: index1 is
 // "<route>:<variant>" trimmed to 64 bytes, which cuts long route ids.
-import { RouteSchema } from "../src/core/config/schema.js";
+import { RouteSchema } from "../../src/core/config/schema.js";
 
 export const DATASET = "edge_canary";
 /** double3 of every point; rows of another layout version are left out. */
