@@ -77,7 +77,9 @@ export async function startOrigin(name: string, port = 0, random: () => number =
   };
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://origin");
-    const body = await readBody(req);
+    // A client (or proxy) that goes away mid-upload: nothing to answer, and no crash.
+    const body = await readBody(req).catch(() => undefined);
+    if (body === undefined) return void res.destroy();
     if (url.pathname === "/__origin/received") {
       return json(res, 200, state.received);
     }

@@ -11,7 +11,7 @@
 // load is isolates / interval, not requests.
 import type { RouteConfig, SyncConfig } from "../core/config/schema.js";
 import { emptyEvidence, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
-import type { Outcome, OutcomeSink } from "../core/outcome.js";
+import { NOT_EVIDENCE, type Outcome, type OutcomeSink } from "../core/outcome.js";
 import { effectiveWeight } from "../core/rollout/effective-weight.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { routeHash } from "../core/route-hash.js";
@@ -82,7 +82,8 @@ export class CoordinatorClient implements OutcomeSink {
 
   record(outcome: Outcome): void {
     const entry = this.routes.get(outcome.routeId);
-    if (!entry || outcome.forced) return;
+    // Client-caused outcomes (an abandoned or stalled upload) and refused loops say nothing about the origin.
+    if (!entry || outcome.forced || NOT_EVIDENCE.has(outcome.errorKind)) return;
     if (entry.pendingRelease !== outcome.release) {
       entry.pending = emptyEvidence();
       entry.pendingRelease = outcome.release;

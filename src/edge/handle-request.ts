@@ -13,6 +13,7 @@ import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
 import { buildOriginRequest } from "./origin-request.js";
 import { errorResponse } from "./error-response.js";
 import { RequestHeaders } from "./request-headers.js";
+import { UploadWatch } from "./upload-watch.js";
 import type { RequestTarget } from "./request-target.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -71,7 +72,7 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   else {
     response = served.response
       ? rewrap(served.response, served.status)
-      : errorResponse(502, served.errorKind === "timeout" ? "origin_timeout" : "origin_unreachable", `${result.servedBy} origin failed: ${served.message ?? served.errorKind}`);
+      : failureResponse(served, result.servedBy);
     out = response.headers;
     if (route.exposeHeaders) {
       out.set("x-canary-variant", result.servedBy);
@@ -96,6 +97,14 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
   return response;
+}
+
+/** The edge's answer when no origin response came: the client's fault is a 4xx, never a 502. */
+function failureResponse(served: OriginResult, servedBy: Variant): Response {
+  const message = served.message ?? served.errorKind;
+  if (served.errorKind === "client_stall") return errorResponse(408, "client_stall", `request body stalled: ${message}`);
+  if (served.errorKind === "client_abort") return errorResponse(400, "client_abort", `request body aborted: ${message}`);
+  return errorResponse(502, served.errorKind === "timeout" ? "origin_timeout" : "origin_unreachable", `${servedBy} origin failed: ${message}`);
 }
 
 /**
@@ -142,16 +151,19 @@ async function proxy(
 ): Promise<ProxyOutcome> {
   const origin = variant === "canary" ? route.canary : route.stable;
   const failStatuses = variant === "canary" && route.fallback.enabled ? route.fallback.onStatus : [];
+  // A body is watched on its way (upload-watch.ts); a bodiless request pays nothing.
+  const upload = request.body === null ? undefined : new UploadWatch(request.body, request.headers.get("content-length"), origin.timeoutMs);
   const primary = await fetchOrigin(
-    (signal) => buildOriginRequest(request, method, url, origin, variant, route.release, route.override.header, signal),
+    (signal) => buildOriginRequest(request, method, url, origin, variant, route.release, route.override.header, signal, upload?.body),
     origin.timeoutMs,
     failStatuses,
     now,
+    upload,
   );
   // Only a failed canary fetch of a bodiless idempotent request is replayed: a body
   // stream can be read once, and a POST may have had side effects on the canary. The
   // body is looked at last, only once a replay is otherwise due.
-  const replay = variant === "canary" && primary.errorKind !== "none" && route.fallback.enabled && IDEMPOTENT.has(method) && request.body === null;
+  const replay = variant === "canary" && primary.errorKind !== "none" && route.fallback.enabled && IDEMPOTENT.has(method) && upload === undefined;
   if (!replay) return { primary, served: primary, servedBy: variant, fallback: false };
   await primary.response?.body?.cancel();
   const served = await fetchOrigin(

@@ -67,8 +67,9 @@ export function buildOriginRequest(
   release: string,
   stripHeader: string,
   signal: AbortSignal,
+  body: ReadableStream<Uint8Array> | null = request.body,
 ): Request {
-  const out = new Request(originUrl(origin.origin, url), { method, headers: request.headers, body: request.body, redirect: "manual", signal });
+  const out = new Request(originUrl(origin.origin, url), { method, headers: request.headers, body, redirect: "manual", signal });
   sanitizeOriginHeaders(out.headers, url, variant, release, stripHeader);
   return out;
 }

@@ -108,3 +108,32 @@ export async function variantsOf(users: number, prefix = "user", path = "/"): Pr
   for (let u = 0; u < users; u++) out.push((await send(path, { headers: { "x-user-id": `${prefix}-${u}` } })).variant ?? "none");
   return out;
 }
+
+/**
+ * A request body that arrives in `chunks` pieces `everyMs` apart, as a slow client
+ * uploads it; `fail` makes the client vanish after `after` chunks ("abort": the stream
+ * errors, as a disconnect does) or go silent ("stall": no more bytes until cancelled).
+ */
+export function slowBody(chunks: number, everyMs: number, fail?: { after: number; how: "abort" | "stall" }): ReadableStream<Uint8Array> {
+  let sent = 0;
+  const bytes = new TextEncoder().encode("x".repeat(100));
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (fail && sent === fail.after) {
+        if (fail.how === "abort") controller.error(new Error("client disconnected"));
+        else await new Promise(() => {}); // silent until the reader cancels
+        return;
+      }
+      if (sent === chunks) return controller.close();
+      if (sent > 0) await sleep(everyMs);
+      sent++;
+      controller.enqueue(bytes);
+    },
+  });
+}
+
+/** An Analytics Engine stand-in that keeps the points written through it. */
+export function capturingAE(): { ae: AnalyticsEngineDataset; points: AnalyticsEngineDataPoint[] } {
+  const points: AnalyticsEngineDataPoint[] = [];
+  return { ae: { writeDataPoint: (p: AnalyticsEngineDataPoint) => void points.push(p) } as AnalyticsEngineDataset, points };
+}
