@@ -7,6 +7,7 @@ import { ConfigCache } from "./edge/config-cache.js";
 import { CoordinatorClient } from "./edge/coordinator-client.js";
 import { errorResponse } from "./edge/error-response.js";
 import { handleRequest, type EdgeDeps } from "./edge/handle-request.js";
+import { IdentityCheck } from "./edge/identity-check.js";
 import { requestTarget } from "./edge/request-target.js";
 import type { RouteConfig, SyncConfig } from "./core/config/schema.js";
 
@@ -14,6 +15,7 @@ import type { RouteConfig, SyncConfig } from "./core/config/schema.js";
 const randomBytes = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 const configCache = new ConfigCache();
 const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), Date.now);
+const identities = new IdentityCheck();
 
 const weights = {
   weight: (route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext) =>
@@ -32,7 +34,7 @@ let depsFor: { dataset: AnalyticsEngineDataset | undefined; deps: EdgeDeps } | u
 function edgeDeps(env: Env): EdgeDeps {
   if (!depsFor || depsFor.dataset !== env.CANARY_AE) {
     const sink = new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]);
-    depsFor = { dataset: env.CANARY_AE, deps: { configCache, weights, sink, now: Date.now, randomBytes } };
+    depsFor = { dataset: env.CANARY_AE, deps: { configCache, weights, sink, identities, now: Date.now, randomBytes } };
   }
   return depsFor.deps;
 }

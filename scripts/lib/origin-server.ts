@@ -75,7 +75,8 @@ export async function startOrigin(name: string, port = 0, random: () => number =
     received: [],
     close: async () => {},
   };
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  // Node's default header limit is 16 KB; sites behind edge-canary send bigger Cookie headers.
+  const server = createServer({ maxHeaderSize: 256 * 1024 }, async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://origin");
     // A client (or proxy) that goes away mid-upload: nothing to answer, and no crash.
     const body = await readBody(req).catch(() => undefined);

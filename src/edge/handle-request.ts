@@ -5,6 +5,7 @@ import { bucketOf, releaseSalt, variantFor } from "../core/bucket.js";
 import type { RouteConfig, SyncConfig, Variant } from "../core/config/schema.js";
 import { readCookie, serializeCookie } from "../core/cookies.js";
 import { mintIdentity, resolveIdentity } from "../core/identity.js";
+import { tagIdentity } from "../core/identity-tag.js";
 import type { Outcome, OutcomeSink } from "../core/outcome.js";
 import { verifyOverride } from "../core/override-token.js";
 import { hostWithoutPort, matchRoute } from "../core/route-match.js";
@@ -12,6 +13,7 @@ import type { ConfigCache } from "./config-cache.js";
 import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
 import { buildOriginRequest } from "./origin-request.js";
 import { errorResponse } from "./error-response.js";
+import { identitySecrets, type IdentityCheck } from "./identity-check.js";
 import { RequestHeaders } from "./request-headers.js";
 import { UploadWatch } from "./upload-watch.js";
 import type { RequestTarget } from "./request-target.js";
@@ -27,6 +29,7 @@ export interface EdgeDeps {
   configCache: ConfigCache;
   weights: WeightSource;
   sink: OutcomeSink;
+  identities: IdentityCheck;
   now: () => number;
   randomBytes: (n: number) => Uint8Array;
 }
@@ -48,7 +51,19 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   }
 
   const headers = new RequestHeaders(request.headers);
-  const identity = resolveIdentity(headers, route.sticky, () => mintIdentity(deps.randomBytes));
+  let identity = resolveIdentity(headers, route.sticky, () => mintIdentity(deps.randomBytes));
+  // With IDENTITY_SECRET set our cookie must carry a valid tag; a previous secret's tag
+  // is accepted and re-issued under the current one.
+  const secrets = identitySecrets(env);
+  let issue = identity.source === "minted";
+  if (secrets && identity.source === "own-cookie") {
+    const checked = deps.identities.check(identity, secrets);
+    const verdict = checked instanceof Promise ? await checked : checked;
+    if (verdict === undefined) identity = { id: mintIdentity(deps.randomBytes), source: "minted" };
+    issue = verdict !== "current";
+  }
+  // Tagging is a WebCrypto call: started now, awaited once the origin has answered.
+  const cookieValue = issue ? (secrets ? tagIdentity(secrets.current, identity.id) : identity.id) : undefined;
   const cf = request.cf as { colo?: string; country?: string } | undefined;
   const country = cf?.country ?? "";
   const override = overrideVariant(headers, route, env, now);
@@ -63,12 +78,11 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   const method = request.method;
   const result = await proxy(request, method, url, route, variant, deps.now);
   const served = result.served;
-  const minted = identity.source === "minted";
   let response: Response;
   // The re-wrapped response's headers, read once (a runtime call) for the writes and the size.
   let out: Headers | undefined;
   // Nothing to add: hand the origin's response through untouched (no re-wrap).
-  if (served.response && !route.exposeHeaders && !result.fallback && !minted) response = served.response;
+  if (served.response && !route.exposeHeaders && !result.fallback && !issue) response = served.response;
   else {
     response = served.response
       ? rewrap(served.response, served.status)
@@ -79,7 +93,11 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
       out.set("x-canary-release", route.release);
     }
     if (result.fallback) out.set("x-canary-fallback", "1");
-    if (minted) out.append("set-cookie", serializeCookie(route.sticky.cookieName, identity.id, route.sticky.maxAgeSec));
+    if (cookieValue !== undefined) {
+      const value = typeof cookieValue === "string" ? cookieValue : await cookieValue;
+      const secure = route.sticky.secure === "auto" ? url.protocol === "https:" : route.sticky.secure;
+      out.append("set-cookie", serializeCookie(route.sticky.cookieName, value, { maxAgeSec: route.sticky.maxAgeSec, secure, domain: route.sticky.domain }));
+    }
   }
   const outcome: Outcome = {
     routeId: route.id,

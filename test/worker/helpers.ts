@@ -35,11 +35,11 @@ export interface Sent {
 
 export async function send(
   path: string,
-  init: RequestInit & { host?: string; envOverrides?: Partial<Env> } = {},
+  init: RequestInit & { host?: string; scheme?: "http" | "https"; envOverrides?: Partial<Env> } = {},
 ): Promise<Sent> {
-  const { host = HOST, envOverrides, ...rest } = init;
+  const { host = HOST, scheme = "http", envOverrides, ...rest } = init;
   const ctx = createExecutionContext();
-  const request = new Request(`http://${host}${path}`, rest);
+  const request = new Request(`${scheme}://${host}${path}`, rest);
   const response = await worker.fetch(request as Parameters<typeof worker.fetch>[0], { ...env, ...envOverrides }, ctx);
   const body = await response.text();
   await waitOnExecutionContext(ctx);
