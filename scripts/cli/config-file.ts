@@ -28,7 +28,8 @@ export async function readConfigFile(file: string): Promise<string> {
   }
 }
 
-export function checkConfigText(file: string, text: string): ConfigCheck {
+/** `adminBase` (the CLI's --url / CANARY_URL) lets the check refuse origins that are the Worker itself. */
+export function checkConfigText(file: string, text: string, adminBase?: string): ConfigCheck {
   let locator: JsonLocator;
   let value: unknown;
   try {
@@ -50,7 +51,7 @@ export function checkConfigText(file: string, text: string): ConfigCheck {
     return { ok: false, file, problems: [{ path: "config", line, column, message: `config is not valid JSON: ${detail}` }] };
   }
 
-  const result = validateConfig(value);
+  const result = validateConfig(value, { adminBase });
   if (result.ok) return { ok: true, file, text, config: result.value };
 
   const issues = ConfigSchema.safeParse(value, { reportInput: true }).error?.issues ?? [];
@@ -76,8 +77,8 @@ export function checkConfigText(file: string, text: string): ConfigCheck {
   return { ok: false, file, problems };
 }
 
-export async function checkConfigFile(file: string): Promise<ConfigCheck> {
-  return checkConfigText(file, await readConfigFile(file));
+export async function checkConfigFile(file: string, adminBase?: string): Promise<ConfigCheck> {
+  return checkConfigText(file, await readConfigFile(file), adminBase);
 }
 
 /** Fallback when issues and messages cannot be paired: the message starts with the path. */

@@ -197,6 +197,9 @@ function forwardedHeaders(req: IncomingMessage): Record<string, string | string[
     "keep-alive": req.headers["keep-alive"],
     upgrade: req.headers.upgrade,
     "x-custom": req.headers["x-custom"],
+    forwarded: req.headers.forwarded,
+    "cdn-loop": req.headers["cdn-loop"],
+    cookie: req.headers.cookie,
   };
 }
 

@@ -11,7 +11,7 @@ import { verifyOverride } from "../core/override-token.js";
 import { hostWithoutPort, matchRoute } from "../core/route-match.js";
 import type { ConfigCache } from "./config-cache.js";
 import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
-import { buildOriginRequest } from "./origin-request.js";
+import { buildOriginRequest, CDN_LOOP_ID, hasOurLoopToken } from "./origin-request.js";
 import { errorResponse } from "./error-response.js";
 import { identitySecrets, type IdentityCheck } from "./identity-check.js";
 import { RequestHeaders } from "./request-headers.js";
@@ -49,6 +49,11 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   if (!route) {
     return errorResponse(404, "no_route", `no edge-canary route matches host "${hostWithoutPort(url.host)}" and path "${url.pathname}"`);
   }
+
+  // Our CDN-Loop token on the way in: an origin points back at this Worker. Refused,
+  // recorded (never as evidence: the hop before us records the 508 as its origin's).
+  const loop = request.headers.get("cdn-loop");
+  if (loop !== null && hasOurLoopToken(loop)) return refuseLoop(request, route, ctx, deps);
 
   const headers = new RequestHeaders(request.headers);
   let identity = resolveIdentity(headers, route.sticky, () => mintIdentity(deps.randomBytes));
@@ -117,6 +122,36 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   return response;
 }
 
+// A loop repeats on every request: logged at most once per 10 s per isolate; every one is in AE.
+const LOOP_LOG_EVERY_MS = 10_000;
+let loopLoggedAt = Number.NEGATIVE_INFINITY;
+
+function refuseLoop(request: Request, route: RouteConfig, ctx: ExecutionContext, deps: EdgeDeps): Response {
+  const cf = request.cf as { colo?: string; country?: string } | undefined;
+  const claimed = request.headers.get("x-canary-variant");
+  const outcome: Outcome = {
+    routeId: route.id,
+    variant: claimed === "canary" ? "canary" : "stable",
+    release: route.release,
+    method: request.method,
+    status: 508,
+    originMs: 0,
+    fallback: false,
+    errorKind: "loop",
+    colo: cf?.colo ?? "",
+    country: cf?.country ?? "",
+    bytes: -1,
+    forced: true,
+  };
+  ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
+  const now = deps.now();
+  if (now - loopLoggedAt >= LOOP_LOG_EVERY_MS) {
+    loopLoggedAt = now;
+    console.error(JSON.stringify({ level: "error", msg: "request loop: an origin points back at edge-canary", route: route.id, cdnLoop: request.headers.get("cdn-loop") }));
+  }
+  return errorResponse(508, "loop_detected", `request loop: route "${route.id}" has an origin that points back at edge-canary (CDN-Loop already names ${CDN_LOOP_ID})`);
+}
+
 /** The edge's answer when no origin response came: the client's fault is a 4xx, never a 502. */
 function failureResponse(served: OriginResult, servedBy: Variant): Response {
   const message = served.message ?? served.errorKind;
@@ -172,7 +207,7 @@ async function proxy(
   // A body is watched on its way (upload-watch.ts); a bodiless request pays nothing.
   const upload = request.body === null ? undefined : new UploadWatch(request.body, request.headers.get("content-length"), origin.timeoutMs);
   const primary = await fetchOrigin(
-    (signal) => buildOriginRequest(request, method, url, origin, variant, route.release, route.override.header, signal, upload?.body),
+    (signal) => buildOriginRequest(request, method, url, origin, variant, route.release, route.override.header, signal, upload?.body, route.override.cookie),
     origin.timeoutMs,
     failStatuses,
     now,
@@ -181,11 +216,12 @@ async function proxy(
   // Only a failed canary fetch of a bodiless idempotent request is replayed: a body
   // stream can be read once, and a POST may have had side effects on the canary. The
   // body is looked at last, only once a replay is otherwise due.
-  const replay = variant === "canary" && primary.errorKind !== "none" && route.fallback.enabled && IDEMPOTENT.has(method) && upload === undefined;
+  // A 508 is our own loop refusal one hop further (the canary origin points back at us).
+  const replay = variant === "canary" && (primary.errorKind !== "none" || primary.status === 508) && route.fallback.enabled && IDEMPOTENT.has(method) && upload === undefined;
   if (!replay) return { primary, served: primary, servedBy: variant, fallback: false };
   await primary.response?.body?.cancel();
   const served = await fetchOrigin(
-    (signal) => buildOriginRequest(request, method, url, route.stable, "stable", route.release, route.override.header, signal),
+    (signal) => buildOriginRequest(request, method, url, route.stable, "stable", route.release, route.override.header, signal, null, route.override.cookie),
     route.stable.timeoutMs,
     [],
     now,
