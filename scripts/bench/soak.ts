@@ -5,7 +5,9 @@
 // (node:http Agent, like curl/browsers reuse connections): GETs and a share of POSTs
 // with a 1 KB body, users with cookie jars. Every `--sample` seconds the RSS of each
 // side's workerd process and its isolate's JS heap (V8 inspector, Runtime.getHeapUsage)
-// are read. Client-side errors are counted by kind (ECONNRESET, socket hang up, ...).
+// are read; with --gc (default) a full GC is asked for first (HeapProfiler.collectGarbage),
+// so the heap figure is what is retained, not garbage V8 has not collected yet.
+// Client-side errors are counted by kind (ECONNRESET, socket hang up, ...).
 //
 //   npm run bench:soak -- [--minutes 20] [--rate 200] [--post 0.1] [--users 5000]
 //                         [--weight 30] [--sample 30] [--out scripts/bench/results/soak.md]
@@ -29,6 +31,8 @@ const { values: args } = parseArgs({
     weight: { type: "string", default: "30" },
     sample: { type: "string", default: "30" },
     sockets: { type: "string", default: "32" },
+    gc: { type: "boolean", default: true },
+    "no-gc": { type: "boolean", default: false },
     out: { type: "string", default: join(repoRoot, "scripts/bench/results/soak.md") },
   },
 });
@@ -39,6 +43,7 @@ const USERS = Number(args.users);
 const WEIGHT = Number(args.weight);
 const SAMPLE_S = Number(args.sample);
 const SOCKETS = Number(args.sockets);
+const GC = args.gc && !args["no-gc"];
 
 interface Side {
   name: string;
@@ -82,7 +87,10 @@ async function heapMb(port: number): Promise<number | undefined> {
       const ws = new WebSocket(t.webSocketDebuggerUrl);
       const used = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("inspector timeout")), 5000);
-        ws.on("open", () => ws.send(JSON.stringify({ id: 1, method: "Runtime.getHeapUsage" })));
+        ws.on("open", () => {
+          if (GC) ws.send(JSON.stringify({ id: 0, method: "HeapProfiler.collectGarbage" }));
+          ws.send(JSON.stringify({ id: 1, method: "Runtime.getHeapUsage" }));
+        });
         ws.on("message", (data) => {
           const msg = JSON.parse(String(data)) as { id?: number; result?: { usedSize: number } };
           if (msg.id === 1) {
@@ -216,9 +224,9 @@ async function main(): Promise<void> {
   };
   log(`# Soak: edge-canary and the bare passthrough, side by side`);
   log();
-  log(`- date: ${new Date(started).toISOString()}; command: \`npm run bench:soak -- --minutes ${MINUTES} --rate ${RATE} --post ${POST_SHARE} --users ${USERS} --weight ${WEIGHT} --sample ${SAMPLE_S}\``);
+  log(`- date: ${new Date(started).toISOString()}; command: \`npm run bench:soak -- --minutes ${MINUTES} --rate ${RATE} --post ${POST_SHARE} --users ${USERS} --weight ${WEIGHT} --sample ${SAMPLE_S}${GC ? "" : " --no-gc"}\``);
   log(`- both Workers in Miniflare (workerd), each its own process, loaded at the same time by one Node client: ${RATE} req/s each, ${POST_SHARE * 100}% POST (1 KB JSON), ${USERS} users with cookie jars, keep-alive Agent with at most ${SOCKETS} sockets per side; edge-canary at weight ${WEIGHT} with a healthy canary, IDENTITY_SECRET set; origins on 127.0.0.1`);
-  log(`- RSS: /proc/<workerd pid>/status VmRSS; JS heap: V8 inspector Runtime.getHeapUsage (usedSize) over the isolates of that process`);
+  log(`- RSS: /proc/<workerd pid>/status VmRSS; JS heap: V8 inspector Runtime.getHeapUsage (usedSize) over the isolates of that process${GC ? ", each read after a full GC (HeapProfiler.collectGarbage): retained memory" : ", without forcing a GC"}`);
   log();
   log(`| | edge-canary | passthrough |`);
   log(`|---|---:|---:|`);
