@@ -26,6 +26,7 @@ export default defineConfig({
               bindings: {
                 ADMIN_TOKEN: "test-admin-token",
                 OVERRIDE_SECRET: "test-override-secret",
+                IDENTITY_SECRET: "test-identity-secret",
                 CONFIG_REFRESH_MS: "0",
               },
             },

@@ -13,6 +13,7 @@ import { CompositeSink } from "./edge/composite-sink.js";
 import { CoordinatorClient } from "./edge/coordinator-client.js";
 import { errorResponse } from "./edge/error-response.js";
 import { handleRequest, type EdgeDeps, type WeightSource } from "./edge/handle-request.js";
+import { IdentityCheck } from "./edge/identity-check.js";
 import { requestTarget } from "./edge/request-target.js";
 
 export interface WorkerSeams {
@@ -29,6 +30,7 @@ export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
   const settingsCache = new WorkerSettingsCache();
   const configCache = new ConfigCache();
   const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), now);
+  const identities = new IdentityCheck();
   const weights: WeightSource = {
     weight: (route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext) =>
       coordinator.weight(
@@ -46,7 +48,7 @@ export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
   const edgeDeps = (env: Env, settings: WorkerSettings): EdgeDeps => {
     if (!depsFor || depsFor.dataset !== env.CANARY_AE || depsFor.settings !== settings) {
       const sink = new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]);
-      const deps = { configCache, configRefreshMs: settings.configRefreshMs, weights, sink, now, randomBytes };
+      const deps = { configCache, configRefreshMs: settings.configRefreshMs, weights, sink, identities, now, randomBytes };
       depsFor = { dataset: env.CANARY_AE, settings, deps };
     }
     return depsFor.deps;

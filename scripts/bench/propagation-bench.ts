@@ -12,13 +12,19 @@
 //    canary request, at the request rate this machine sustains.
 // 3. Coordinator load: syncs per isolate per second at a low and a high request rate,
 //    from the isolate's own sync counter (GET /status). It must not grow with requests.
+// 4. Idle isolate: all traffic stops for --idle seconds (3 and 20 by default); the
+//    operator rolls back during the silence; the first request afterwards comes from a
+//    canary-cohort user. It must be served stable, and its latency is the price of the
+//    freshness rule (a state older than intervalMs + coldWaitMs waits for a fresh sync).
+//    The same after a silence without a rollback (that user must stay canary).
+//    `--only idle` runs just this phase; `--ref <commit>` builds the Worker from a commit.
 // The Worker runs in Miniflare (one isolate); origins are real HTTP servers on 127.0.0.1.
 import { writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startOrigin } from "../lib/origin-server.js";
 import { invokedAs, machineLine } from "../lib/bench-report.js";
-import { repoRoot, startLocalWorker } from "../lib/local-worker.js";
+import { repoRoot, snapshotSource, startLocalWorker } from "../lib/local-worker.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -26,8 +32,13 @@ const { values: args } = parseArgs({
     clients: { type: "string", default: "32" },
     users: { type: "string", default: "5000" },
     out: { type: "string", default: join(repoRoot, "scripts/bench/results/propagation.md") },
+    idle: { type: "string", default: "3,20" },
+    only: { type: "string" },
+    ref: { type: "string" },
   },
 });
+const IDLE_S = args.idle!.split(",").map(Number);
+const ONLY_IDLE = args.only === "idle";
 const TRIALS = Number(args.trials);
 const CLIENTS = Number(args.clients);
 const USERS = Number(args.users);
@@ -64,7 +75,8 @@ async function main(): Promise<void> {
       },
     ],
   });
-  const worker = await startLocalWorker({ bindings: { ADMIN_TOKEN: TOKEN, CONFIG_REFRESH_MS: "1000" }, config: config("prop-1") });
+  const snapshot = args.ref ? await snapshotSource(args.ref) : undefined;
+  const worker = await startLocalWorker({ srcDir: snapshot?.dir, bindings: { ADMIN_TOKEN: TOKEN, CONFIG_REFRESH_MS: "1000" }, config: config("prop-1") });
   const base = worker.url;
   const adminCall = async (path: string, body?: unknown): Promise<any> => {
     const r = await fetch(new URL(`/__canary/api${path}`, base), {
@@ -76,11 +88,16 @@ async function main(): Promise<void> {
   };
 
   let running = true;
+  let paused = false;
   let rate = Number.POSITIVE_INFINITY; // requests/s across all clients
   const samples: Sample[] = [];
   const client = async (i: number) => {
     let n = 0;
     while (running) {
+      if (paused) {
+        await sleep(20);
+        continue;
+      }
       const user = `u${Math.floor(Math.random() * USERS)}`;
       const sentAt = Date.now();
       try {
@@ -105,8 +122,63 @@ async function main(): Promise<void> {
   log(`- date: ${new Date().toISOString()}`);
   log(`- machine: ${machineLine()}`);
   log(`- command: \`${invokedAs("bench:propagation")}\``);
-  log(`- runtime: Miniflare (workerd), one isolate; origins on 127.0.0.1; sync interval ${SYNC_MS} ms; weight 50; ${USERS} distinct users, ${CLIENTS} concurrent clients`);
+  log(`- runtime: Miniflare (workerd), one isolate; origins on 127.0.0.1; sync interval ${SYNC_MS} ms; weight 50; ${USERS} distinct users, ${CLIENTS} concurrent clients${snapshot ? `; Worker built from ${snapshot.commit.slice(0, 7)}` : ""}`);
   log("");
+  const idlePhase = async (): Promise<void> => {
+    log(`## Idle isolate: no traffic for a while, a rollback during the silence, then one canary-cohort user`);
+    log("");
+    log(`| idle (s) | rollback during idle | first request after idle: variant | its latency (ms) | warm request latency (ms) |`);
+    log(`|---:|---|---|---:|---:|`);
+    paused = true;
+    await sleep(1000);
+    const get = async (user: string): Promise<{ variant: string; ms: number }> => {
+      const t0 = performance.now();
+      const r = await fetch(new URL("/idle", base), { headers: { "x-user-id": user } });
+      await r.arrayBuffer();
+      return { variant: r.headers.get("x-canary-variant") ?? "none", ms: performance.now() - t0 };
+    };
+    for (const idle of IDLE_S) {
+      for (const rollback of [true, false]) {
+        await worker.putConfig(config(`idle-${idle}-${rollback ? "rb" : "hold"}`));
+        await sleep(1500); // config refresh (1 s)
+        await get("warm");
+        await sleep(SYNC_MS + 200);
+        let user = "";
+        for (let u = 0; u < 200 && !user; u++) if ((await get(`idle-user-${u}`)).variant === "canary") user = `idle-user-${u}`;
+        await sleep(SYNC_MS + 100);
+        const warm = await get(user); // a sync is started; the state is fresh
+        await sleep(50);
+        const warm2 = await get(user);
+        const silentFrom = Date.now();
+        if (rollback) {
+          await sleep(Math.random() * idle * 500);
+          await adminCall("/routes/www/rollback", { reason: `bench idle ${idle}s` });
+        }
+        await sleep(Math.max(0, silentFrom + idle * 1000 - Date.now()));
+        const first = await get(user);
+        log(`| ${idle} | ${rollback ? "yes" : "no"} | ${first.variant}${rollback === (first.variant === "canary") ? " (wrong)" : ""} | ${first.ms.toFixed(1)} | ${Math.min(warm.ms, warm2.ms).toFixed(1)} |`);
+        if (rollback) await adminCall("/routes/www/resume", { reason: "bench idle: resume" });
+      }
+    }
+    log("");
+    log(`With a rollback during the silence the first request must be stable; without one, canary. Its latency above the warm one is the wait for the sync it starts (at most coldWaitMs, 500 ms here).`);
+    log("");
+    await worker.putConfig(config("prop-1"));
+    await sleep(1500);
+    paused = false;
+  };
+  if (ONLY_IDLE) {
+    await idlePhase();
+    running = false;
+    await Promise.all(clients);
+    await worker.dispose();
+    await snapshot?.cleanup();
+    await canary.close();
+    await stable.close();
+    await writeFile(args.out!, `${lines.join("\n")}\n`);
+    console.log(`\nwritten to ${args.out}`);
+    return;
+  }
 
   // --- 1. operator rollback -----------------------------------------------------
   await sleep(3000);
@@ -180,6 +252,9 @@ async function main(): Promise<void> {
   if (onsets.length) log(`Median onset -> last canary request: ${median(onsets)} ms.`);
   log("");
 
+  // --- 4. idle isolate (before the load phase, which ends with unthrottled load) -----
+  await idlePhase();
+
   // --- 3. coordinator load ---------------------------------------------------------
   log(`## Coordinator calls per isolate per second`);
   log("");
@@ -208,6 +283,7 @@ async function main(): Promise<void> {
   running = false;
   await Promise.all(clients);
   await worker.dispose();
+  await snapshot?.cleanup();
   await canary.close();
   await stable.close();
   await mkdir(join(repoRoot, "scripts/bench/results"), { recursive: true });

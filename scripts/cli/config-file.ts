@@ -31,7 +31,8 @@ export async function readConfigFile(file: string): Promise<string> {
   }
 }
 
-export function checkConfigText(file: string, text: string): ConfigCheck {
+/** `adminBase` (the CLI's --url / CANARY_URL) lets the check refuse origins that are the Worker itself. */
+export function checkConfigText(file: string, text: string, adminBase?: string): ConfigCheck {
   let locator: JsonLocator;
   let value: unknown;
   try {
@@ -61,7 +62,7 @@ export function checkConfigText(file: string, text: string): ConfigCheck {
       message: `${duplicateKeyMessage(d.path)} (first at ${first.line}:${first.column})`,
     };
   });
-  const result = validateConfig(value);
+  const result = validateConfig(value, { adminBase });
   if (result.ok) return problems.length ? { ok: false, file, problems } : { ok: true, file, text, config: result.value };
 
   const issues = ConfigSchema.safeParse(value, { reportInput: true }).error?.issues ?? [];
@@ -85,12 +86,15 @@ export function checkConfigText(file: string, text: string): ConfigCheck {
   return { ok: false, file, problems };
 }
 
-/** checkConfigText, then (given a lookup, and only for a valid file) the DNS check of origins. */
-export async function checkConfigFile(file: string, lookup?: HostLookup): Promise<ConfigCheck> {
+/**
+ * checkConfigText, then (given a lookup, and only for a valid file) the DNS check of
+ * origins. `adminBase` is the Worker's own admin URL: an origin there would loop.
+ */
+export async function checkConfigFile(file: string, opts: { lookup?: HostLookup; adminBase?: string } = {}): Promise<ConfigCheck> {
   const text = await readConfigFile(file);
-  const check = checkConfigText(file, text);
-  if (!check.ok || !lookup) return check;
-  const resolved = await resolveBlockedOrigins(check.config, lookup);
+  const check = checkConfigText(file, text, opts.adminBase);
+  if (!check.ok || !opts.lookup) return check;
+  const resolved = await resolveBlockedOrigins(check.config, opts.lookup);
   if (resolved.length === 0) return check;
   const locator = new JsonLocator(text);
   return {

@@ -60,7 +60,7 @@ export function makePushCommand(runner: WranglerRunner = runWrangler): Command {
       const file = positionals[0]!;
       const target = values.remote ? "remote" : "local";
 
-      const check = await checkConfigFile(file, io.lookup);
+      const check = await checkConfigFile(file, { lookup: io.lookup, adminBase: io.env.CANARY_URL });
       if (!check.ok) {
         for (const p of check.problems) io.err(`${formatProblem(p, file)}\n`);
         io.err(`refusing to push ${file}: ${check.problems.length} error${check.problems.length === 1 ? "" : "s"}; nothing was written\n`);

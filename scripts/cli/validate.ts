@@ -23,7 +23,7 @@ export const validateCommand: Command = {
       return EXIT_OK;
     }
     const file = positionals[0]!;
-    const check = await checkConfigFile(file, io.lookup);
+    const check = await checkConfigFile(file, { lookup: io.lookup, adminBase: io.env.CANARY_URL });
     if (values.json) {
       printJson(io, check.ok ? { ok: true, file, routes: summarizeRoutes(check.config) } : { ok: false, file, errors: check.problems });
       return check.ok ? EXIT_OK : EXIT_FAILURE;

@@ -75,9 +75,12 @@ export async function startOrigin(name: string, port = 0, random: () => number =
     received: [],
     close: async () => {},
   };
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  // Node's default header limit is 16 KB; sites behind edge-canary send bigger Cookie headers.
+  const server = createServer({ maxHeaderSize: 256 * 1024 }, async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://origin");
-    const body = await readBody(req);
+    // A client (or proxy) that goes away mid-upload: nothing to answer, and no crash.
+    const body = await readBody(req).catch(() => undefined);
+    if (body === undefined) return void res.destroy();
     if (url.pathname === "/__origin/received") {
       return json(res, 200, state.received);
     }
@@ -194,6 +197,9 @@ function forwardedHeaders(req: IncomingMessage): Record<string, string | string[
     "keep-alive": req.headers["keep-alive"],
     upgrade: req.headers.upgrade,
     "x-custom": req.headers["x-custom"],
+    forwarded: req.headers.forwarded,
+    "cdn-loop": req.headers["cdn-loop"],
+    cookie: req.headers.cookie,
   };
 }
 

@@ -2,8 +2,14 @@
 import type { Variant } from "./config/schema.js";
 
 /** none: the origin answered; status: it answered with a status counted as failed;
- *  network: the connection failed; timeout: no response headers within timeoutMs. */
-export type ErrorKind = "none" | "status" | "network" | "timeout";
+ *  network: the connection failed; timeout: no response headers within timeoutMs after
+ *  the request body was sent; client_abort: the client went away during the upload;
+ *  client_stall: the client's upload went silent for timeoutMs; loop: the request
+ *  already carried our CDN-Loop token and was refused (508). */
+export type ErrorKind = "none" | "status" | "network" | "timeout" | "client_abort" | "client_stall" | "loop";
+
+/** Kinds that say nothing about the origin: recorded in telemetry, never rollout evidence. */
+export const NOT_EVIDENCE: ReadonlySet<ErrorKind> = new Set<ErrorKind>(["client_abort", "client_stall", "loop"]);
 
 export interface Outcome {
   routeId: string;

@@ -1,14 +1,18 @@
 // The isolate side of the feedback and control paths. Per route it keeps the last
 // state the coordinator returned, and the evidence gathered since the last sync. At
 // most one sync per route per interval is made, in ctx.waitUntil, so the request path
-// never waits on the coordinator once a state is cached; a cold isolate waits at most
-// coldWaitMs, then serves stable. If no sync has succeeded for staleAfterMs the isolate
-// serves stable only (fail-safe): we give up canary exposure, never safety, when we
-// cannot hear a rollback. Coordinator load is isolates / interval, not requests.
+// never waits on the coordinator while its state is trusted. A state is trusted for
+// intervalMs + coldWaitMs from the start of the sync that brought it (the rollback
+// bound: one interval plus a round trip, coldWaitMs being the round trip we budget).
+// Past that - a cold isolate, or one that was idle - a request waits at most coldWaitMs
+// for a fresh sync and serves stable if none lands. While syncs are being tried and
+// fail, the last state keeps serving until they have failed for staleAfterMs (the
+// fail-safe: stable only, logged once). An idle spell is never a failure. Coordinator
+// load is isolates / interval, not requests.
 import type { IsolateSyncStatus } from "../core/admin-protocol.js";
 import type { RouteConfig, SyncConfig } from "../core/config/schema.js";
 import { emptyEvidence, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
-import type { Outcome, OutcomeSink } from "../core/outcome.js";
+import { NOT_EVIDENCE, type Outcome, type OutcomeSink } from "../core/outcome.js";
 import { effectiveWeight } from "../core/rollout/effective-weight.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { routeHash } from "../core/route-hash.js";
@@ -19,6 +23,10 @@ interface RouteSync {
   state: RolloutState | undefined;
   /** Isolate time of the last successful sync; -Infinity before the first. */
   syncedAt: number;
+  /** Until when the state may serve the canary (see trustMs); -Infinity while cold. */
+  trustedUntil: number;
+  /** Start of the first failed attempt since the last success; undefined while none failed. */
+  failingSince: number | undefined;
   lastAttemptAt: number;
   inflightSince: number | undefined;
   seq: number;
@@ -48,7 +56,7 @@ export class CoordinatorClient implements OutcomeSink {
     return this.id;
   }
 
-  /** The canary weight to serve for a route; a promise only while the isolate is cold. */
+  /** The canary weight to serve for a route; a promise only while its state is not trusted. */
   weight(route: RouteConfig, sync: SyncConfig, call: CoordinatorCall, waitUntil: (p: Promise<unknown>) => void): number | Promise<number> {
     const entry = this.entry(route);
     entry.guardrails = route.guardrails;
@@ -58,16 +66,17 @@ export class CoordinatorClient implements OutcomeSink {
     // called once per request.
     const attempt = !inflight && now - entry.lastAttemptAt >= sync.intervalMs ? this.sync(route, sync, call) : undefined;
     if (attempt) waitUntil(attempt);
-    if (entry.syncedAt === Number.NEGATIVE_INFINITY) {
-      // Cold (never synced): wait a bounded time for the first state, otherwise serve stable.
-      return Promise.race([attempt ?? Promise.resolve(), sleep(sync.coldWaitMs)]).then(() => this.served(route, sync, entry));
-    }
-    return this.served(route, sync, entry);
+    if (now <= entry.trustedUntil) return effectiveWeight(route, entry.state);
+    // Cold, idle past the bound, or failing past staleAfterMs: wait a bounded time for a
+    // sync in flight to land, otherwise serve stable.
+    if (!attempt && entry.inflightSince === undefined) return 0;
+    return this.waitForSync(entry, attempt, now + sync.coldWaitMs).then(() => this.served(route, entry));
   }
 
   record(outcome: Outcome): void {
     const entry = this.routes.get(outcome.routeId);
-    if (!entry || outcome.forced) return;
+    // Client-caused outcomes (an abandoned or stalled upload) and refused loops say nothing about the origin.
+    if (!entry || outcome.forced || NOT_EVIDENCE.has(outcome.errorKind)) return;
     if (entry.pendingRelease !== outcome.release) {
       entry.pending = emptyEvidence();
       entry.pendingRelease = outcome.release;
@@ -87,16 +96,23 @@ export class CoordinatorClient implements OutcomeSink {
     };
   }
 
-  private served(route: RouteConfig, sync: SyncConfig, entry: RouteSync): number {
-    const stale = this.now() - entry.syncedAt > sync.staleAfterMs;
-    if (stale && entry.syncedAt !== Number.NEGATIVE_INFINITY && !entry.failSafe) {
-      entry.failSafe = true;
-      console.error(
-        JSON.stringify({ level: "error", msg: "coordinator unreachable past staleAfterMs: serving stable only", route: route.id, staleAfterMs: sync.staleAfterMs, lastError: entry.lastError }),
-      );
+  private served(route: RouteConfig, entry: RouteSync): number {
+    return this.now() <= entry.trustedUntil ? effectiveWeight(route, entry.state) : 0;
+  }
+
+  /**
+   * Waits until the state is trusted again, the sync in flight settles or the deadline
+   * passes. This request's own attempt is raced directly; one started by another request
+   * is polled, since a promise must not be shared across requests.
+   */
+  private async waitForSync(entry: RouteSync, attempt: Promise<void> | undefined, deadline: number): Promise<void> {
+    if (attempt) {
+      await Promise.race([attempt, sleep(Math.max(0, deadline - this.now()))]);
+      return;
     }
-    if (stale) return 0;
-    return effectiveWeight(route, entry.state);
+    while (entry.inflightSince !== undefined && this.now() > entry.trustedUntil && this.now() < deadline) {
+      await sleep(Math.min(POLL_MS, deadline - this.now()));
+    }
   }
 
   private entry(route: RouteConfig): RouteSync {
@@ -105,6 +121,8 @@ export class CoordinatorClient implements OutcomeSink {
       e = {
         state: undefined,
         syncedAt: Number.NEGATIVE_INFINITY,
+        trustedUntil: Number.NEGATIVE_INFINITY,
+        failingSince: undefined,
         lastAttemptAt: Number.NEGATIVE_INFINITY,
         inflightSince: undefined,
         seq: 0,
@@ -126,6 +144,9 @@ export class CoordinatorClient implements OutcomeSink {
     const started = this.now();
     entry.inflightSince = started;
     entry.lastAttemptAt = started;
+    // Only an attempt made while the state was still trusted may extend its trust on
+    // failure: after an idle spell a failed sync proves nothing about the old state.
+    const trustedAtStart = started <= entry.trustedUntil;
     // A delta that was sent but not acknowledged is resent as is, under its seq, so the
     // coordinator counts it once whether or not the first attempt landed.
     if (!entry.unacked && !isEmptyEvidence(entry.pending)) {
@@ -142,6 +163,9 @@ export class CoordinatorClient implements OutcomeSink {
       entry.unacked = undefined;
       entry.state = res.state;
       entry.syncedAt = this.now();
+      // The state is as of some moment after `started`: the bound counts from there.
+      entry.trustedUntil = Math.max(entry.trustedUntil, started + trustMs(sync));
+      entry.failingSince = undefined;
       entry.syncs += 1;
       if (entry.failSafe) {
         entry.failSafe = false;
@@ -154,11 +178,27 @@ export class CoordinatorClient implements OutcomeSink {
         console.error(JSON.stringify({ level: "warn", msg: "coordinator sync failed; serving cached state", route: route.id, error: message }));
       }
       entry.lastError = message;
+      entry.failingSince ??= started;
+      if (trustedAtStart) {
+        entry.trustedUntil = Math.max(entry.trustedUntil, Math.min(started + trustMs(sync), entry.failingSince + sync.staleAfterMs));
+      }
+      const failingFor = this.now() - entry.failingSince;
+      if (failingFor >= sync.staleAfterMs && !entry.failSafe) {
+        entry.failSafe = true;
+        console.error(
+          JSON.stringify({ level: "error", msg: "coordinator unreachable past staleAfterMs: serving stable only", route: route.id, staleAfterMs: sync.staleAfterMs, failingForMs: failingFor, lastError: message }),
+        );
+      }
     } finally {
       entry.inflightSince = undefined;
     }
   }
 }
+
+/** How long a state may serve the canary after the start of the sync that brought it. */
+export const trustMs = (sync: SyncConfig): number => sync.intervalMs + sync.coldWaitMs;
+
+const POLL_MS = 5;
 
 const syncTimeout = (sync: SyncConfig): number => Math.max(2000, sync.intervalMs * 2);
 

@@ -5,14 +5,17 @@ import { bucketOf, releaseSalt, variantFor } from "../core/bucket.js";
 import type { RouteConfig, SyncConfig, Variant } from "../core/config/schema.js";
 import { readCookie, serializeCookie } from "../core/cookies.js";
 import { mintIdentity, resolveIdentity } from "../core/identity.js";
+import { tagIdentity } from "../core/identity-tag.js";
 import type { Outcome, OutcomeSink } from "../core/outcome.js";
 import { verifyOverride } from "../core/override-token.js";
 import { hostWithoutPort, matchRoute } from "../core/route-match.js";
 import type { ConfigCache } from "../config/config-cache.js";
 import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
-import { buildOriginRequest } from "./origin-request.js";
+import { buildOriginRequest, CDN_LOOP_ID, hasOurLoopToken } from "./origin-request.js";
 import { errorResponse } from "./error-response.js";
+import { identitySecrets, type IdentityCheck } from "./identity-check.js";
 import { RequestHeaders } from "./request-headers.js";
+import { UploadWatch } from "./upload-watch.js";
 import type { RequestTarget } from "./request-target.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -28,6 +31,7 @@ export interface EdgeDeps {
   configRefreshMs: number;
   weights: WeightSource;
   sink: OutcomeSink;
+  identities: IdentityCheck;
   now: () => number;
   randomBytes: (n: number) => Uint8Array;
 }
@@ -47,8 +51,25 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
     return errorResponse(404, "no_route", `no edge-canary route matches host "${hostWithoutPort(url.host)}" and path "${url.pathname}"`);
   }
 
+  // Our CDN-Loop token on the way in: an origin points back at this Worker. Refused,
+  // recorded (never as evidence: the hop before us records the 508 as its origin's).
+  const loop = request.headers.get("cdn-loop");
+  if (loop !== null && hasOurLoopToken(loop)) return refuseLoop(request, route, ctx, deps);
+
   const headers = new RequestHeaders(request.headers);
-  const identity = resolveIdentity(headers, route.sticky, () => mintIdentity(deps.randomBytes));
+  let identity = resolveIdentity(headers, route.sticky, () => mintIdentity(deps.randomBytes));
+  // With IDENTITY_SECRET set our cookie must carry a valid tag; a previous secret's tag
+  // is accepted and re-issued under the current one.
+  const secrets = identitySecrets(env);
+  let issue = identity.source === "minted";
+  if (secrets && identity.source === "own-cookie") {
+    const checked = deps.identities.check(identity, secrets);
+    const verdict = checked instanceof Promise ? await checked : checked;
+    if (verdict === undefined) identity = { id: mintIdentity(deps.randomBytes), source: "minted" };
+    issue = verdict !== "current";
+  }
+  // Tagging is a WebCrypto call: started now, awaited once the origin has answered.
+  const cookieValue = issue ? (secrets ? tagIdentity(secrets.current, identity.id) : identity.id) : undefined;
   const cf = request.cf as { colo?: string; country?: string } | undefined;
   const country = cf?.country ?? "";
   const override = overrideVariant(headers, route, env, now);
@@ -63,23 +84,26 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   const method = request.method;
   const result = await proxy(request, method, url, route, variant, deps.now);
   const served = result.served;
-  const minted = identity.source === "minted";
   let response: Response;
   // The re-wrapped response's headers, read once (a runtime call) for the writes and the size.
   let out: Headers | undefined;
   // Nothing to add: hand the origin's response through untouched (no re-wrap).
-  if (served.response && !route.exposeHeaders && !result.fallback && !minted) response = served.response;
+  if (served.response && !route.exposeHeaders && !result.fallback && !issue) response = served.response;
   else {
     response = served.response
       ? rewrap(served.response, served.status)
-      : errorResponse(502, served.errorKind === "timeout" ? "origin_timeout" : "origin_unreachable", `${result.servedBy} origin failed: ${served.message ?? served.errorKind}`);
+      : failureResponse(served, result.servedBy);
     out = response.headers;
     if (route.exposeHeaders) {
       out.set("x-canary-variant", result.servedBy);
       out.set("x-canary-release", route.release);
     }
     if (result.fallback) out.set("x-canary-fallback", "1");
-    if (minted) out.append("set-cookie", serializeCookie(route.sticky.cookieName, identity.id, route.sticky.maxAgeSec));
+    if (cookieValue !== undefined) {
+      const value = typeof cookieValue === "string" ? cookieValue : await cookieValue;
+      const secure = route.sticky.secure === "auto" ? url.protocol === "https:" : route.sticky.secure;
+      out.append("set-cookie", serializeCookie(route.sticky.cookieName, value, { maxAgeSec: route.sticky.maxAgeSec, secure, domain: route.sticky.domain }));
+    }
   }
   const outcome: Outcome = {
     routeId: route.id,
@@ -97,6 +121,44 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
   return response;
+}
+
+// A loop repeats on every request: logged at most once per 10 s per isolate; every one is in AE.
+const LOOP_LOG_EVERY_MS = 10_000;
+let loopLoggedAt = Number.NEGATIVE_INFINITY;
+
+function refuseLoop(request: Request, route: RouteConfig, ctx: ExecutionContext, deps: EdgeDeps): Response {
+  const cf = request.cf as { colo?: string; country?: string } | undefined;
+  const claimed = request.headers.get("x-canary-variant");
+  const outcome: Outcome = {
+    routeId: route.id,
+    variant: claimed === "canary" ? "canary" : "stable",
+    release: route.release,
+    method: request.method,
+    status: 508,
+    originMs: 0,
+    fallback: false,
+    errorKind: "loop",
+    colo: cf?.colo ?? "",
+    country: cf?.country ?? "",
+    bytes: -1,
+    forced: true,
+  };
+  ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
+  const now = deps.now();
+  if (now - loopLoggedAt >= LOOP_LOG_EVERY_MS) {
+    loopLoggedAt = now;
+    console.error(JSON.stringify({ level: "error", msg: "request loop: an origin points back at edge-canary", route: route.id, cdnLoop: request.headers.get("cdn-loop") }));
+  }
+  return errorResponse(508, "loop_detected", `request loop: route "${route.id}" has an origin that points back at edge-canary (CDN-Loop already names ${CDN_LOOP_ID})`);
+}
+
+/** The edge's answer when no origin response came: the client's fault is a 4xx, never a 502. */
+function failureResponse(served: OriginResult, servedBy: Variant): Response {
+  const message = served.message ?? served.errorKind;
+  if (served.errorKind === "client_stall") return errorResponse(408, "client_stall", `request body stalled: ${message}`);
+  if (served.errorKind === "client_abort") return errorResponse(400, "client_abort", `request body aborted: ${message}`);
+  return errorResponse(502, served.errorKind === "timeout" ? "origin_timeout" : "origin_unreachable", `${servedBy} origin failed: ${message}`);
 }
 
 /**
@@ -143,20 +205,24 @@ async function proxy(
 ): Promise<ProxyOutcome> {
   const origin = variant === "canary" ? route.canary : route.stable;
   const failStatuses = variant === "canary" && route.fallback.enabled ? route.fallback.onStatus : [];
+  // A body is watched on its way (upload-watch.ts); a bodiless request pays nothing.
+  const upload = request.body === null ? undefined : new UploadWatch(request.body, request.headers.get("content-length"), origin.timeoutMs);
   const primary = await fetchOrigin(
-    (signal) => buildOriginRequest(request, method, url, origin, variant, route.release, route.override.header, signal),
+    (signal) => buildOriginRequest(request, method, url, origin, variant, route.release, route.override.header, signal, upload?.body, route.override.cookie),
     origin.timeoutMs,
     failStatuses,
     now,
+    upload,
   );
   // Only a failed canary fetch of a bodiless idempotent request is replayed: a body
   // stream can be read once, and a POST may have had side effects on the canary. The
   // body is looked at last, only once a replay is otherwise due.
-  const replay = variant === "canary" && primary.errorKind !== "none" && route.fallback.enabled && IDEMPOTENT.has(method) && request.body === null;
+  // A 508 is our own loop refusal one hop further (the canary origin points back at us).
+  const replay = variant === "canary" && (primary.errorKind !== "none" || primary.status === 508) && route.fallback.enabled && IDEMPOTENT.has(method) && upload === undefined;
   if (!replay) return { primary, served: primary, servedBy: variant, fallback: false };
   await primary.response?.body?.cancel();
   const served = await fetchOrigin(
-    (signal) => buildOriginRequest(request, method, url, route.stable, "stable", route.release, route.override.header, signal),
+    (signal) => buildOriginRequest(request, method, url, route.stable, "stable", route.release, route.override.header, signal, null, route.override.cookie),
     route.stable.timeoutMs,
     [],
     now,

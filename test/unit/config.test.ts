@@ -36,7 +36,7 @@ describe("validateConfig", () => {
           canary: { origin: "https://canary.example", timeoutMs: 10_000 },
           release: "r1",
           weight: 0,
-          sticky: { source: "own-cookie", cookieName: "canary_id", maxAgeSec: 2_592_000 },
+          sticky: { source: "own-cookie", cookieName: "canary_id", maxAgeSec: 2_592_000, secure: "auto" },
           override: { header: "x-canary-override", cookie: "canary_override" },
           fallback: { enabled: true, onStatus: [502, 503, 504] },
           guardrails: GuardrailsSchema.parse(undefined),
@@ -72,7 +72,7 @@ describe("validateConfig", () => {
     expect(route.canary).toEqual({ origin: "http://canary.internal:8080/base", timeoutMs: 2_500 });
     expect(route.weight).toBe(12.34);
     expect(route.steps).toEqual({ weights: [1, 5, 25, 50, 100], minDurationSec: 60, minRequests: 200 });
-    expect(route.sticky).toEqual({ source: "header", name: "x-user-id", cookieName: "canary_id", maxAgeSec: 2_592_000 });
+    expect(route.sticky).toEqual({ source: "header", name: "x-user-id", cookieName: "canary_id", maxAgeSec: 2_592_000, secure: "auto" });
     expect(route.countries).toEqual({ deny: ["CN"] });
     expect(route.fallback).toEqual({ enabled: false, onStatus: [502, 503, 504] });
     expect(route.exposeHeaders).toBe(false);

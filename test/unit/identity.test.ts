@@ -6,12 +6,13 @@ import { MAX_APP_IDENTITY, mintIdentity, resolveIdentity } from "../../src/core/
 
 type Sticky = RouteConfig["sticky"];
 
-const ownCookie: Sticky = { source: "own-cookie", cookieName: "canary_id", maxAgeSec: 2_592_000 };
-const appCookie: Sticky = { source: "cookie", name: "uid", cookieName: "canary_id", maxAgeSec: 2_592_000 };
-const appHeader: Sticky = { source: "header", name: "x-user-id", cookieName: "canary_id", maxAgeSec: 2_592_000 };
+const ownCookie: Sticky = { source: "own-cookie", cookieName: "canary_id", maxAgeSec: 2_592_000, secure: "auto" };
+const appCookie: Sticky = { source: "cookie", name: "uid", cookieName: "canary_id", maxAgeSec: 2_592_000, secure: "auto" };
+const appHeader: Sticky = { source: "header", name: "x-user-id", cookieName: "canary_id", maxAgeSec: 2_592_000, secure: "auto" };
 
-const OWN = "AbCdEfGhIjKlMnOpQrSt-_"; // 22 chars, like a minted id
-const MINTED = "mintedmintedmintedmint";
+const OWN = "AbCdEfGhIjKlMnOpQrSt-A"; // 22 chars, like a minted id (last char: 2 bits)
+const TAG = "0123456789abcdef"; // 16 chars, the shape of a tag (verified by the edge)
+const MINTED = "mintedmintedmintedminA";
 
 /** Resolves with a mint that records how often it was called. */
 function resolve(headers: Record<string, string>, sticky: Sticky): { id: string; source: string; mints: number } {
@@ -37,10 +38,11 @@ describe("resolveIdentity", () => {
     ["app identity of exactly 256 chars", { "x-user-id": "u".repeat(MAX_APP_IDENTITY) }, appHeader, "u".repeat(256), "header"],
     ["own cookie when the app identity is longer than 256", { "x-user-id": "u".repeat(257), cookie: `canary_id=${OWN}` }, appHeader, OWN, "own-cookie"],
     ["minted when the app cookie is longer than 256 and no own cookie", { cookie: `uid=${"u".repeat(257)}` }, appCookie, MINTED, "minted"],
-    ["own cookie of 16 chars (shortest accepted)", { cookie: `canary_id=${"a".repeat(16)}` }, ownCookie, "a".repeat(16), "own-cookie"],
-    ["own cookie of 64 chars (longest accepted)", { cookie: `canary_id=${"a".repeat(64)}` }, ownCookie, "a".repeat(64), "own-cookie"],
-    ["minted for an own cookie of 15 chars", { cookie: `canary_id=${"a".repeat(15)}` }, ownCookie, MINTED, "minted"],
-    ["minted for an own cookie of 65 chars", { cookie: `canary_id=${"a".repeat(65)}` }, ownCookie, MINTED, "minted"],
+    ["own cookie with a tag, id part only", { cookie: `canary_id=${OWN}.${TAG}` }, ownCookie, OWN, "own-cookie"],
+    ["minted for a 16-char own cookie (not the minted shape)", { cookie: `canary_id=${"a".repeat(16)}` }, ownCookie, MINTED, "minted"],
+    ["minted for a 64-char own cookie (not the minted shape)", { cookie: `canary_id=${"a".repeat(64)}` }, ownCookie, MINTED, "minted"],
+    ["minted for a 22-char own cookie whose spare bits are set", { cookie: "canary_id=AbCdEfGhIjKlMnOpQrSt-_" }, ownCookie, MINTED, "minted"],
+    ["minted for a tag of the wrong length", { cookie: `canary_id=${OWN}.${TAG}x` }, ownCookie, MINTED, "minted"],
     ["minted for an own cookie with bad chars", { cookie: "canary_id=AbCdEfGhIjKlMnOp.rSt+/" }, ownCookie, MINTED, "minted"],
     ["minted for an own cookie with an encoded space", { cookie: "canary_id=AbCdEfGhIjKl%20nOpQrSt" }, ownCookie, MINTED, "minted"],
     ["minted for an oversized own cookie", { cookie: `canary_id=${"a".repeat(5000)}` }, ownCookie, MINTED, "minted"],

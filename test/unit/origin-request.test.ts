@@ -14,7 +14,9 @@ describe("sanitizeOriginHeaders", () => {
     const h = headersOf({ accept: "text/html", cookie: "a=1", "user-agent": "t" });
     expect(Object.fromEntries(h)).toEqual({
       accept: "text/html",
+      "cdn-loop": "edge-canary",
       cookie: "a=1",
+      forwarded: 'host="app.example";proto=https',
       "user-agent": "t",
       "x-forwarded-host": "app.example",
       "x-forwarded-proto": "https",
@@ -33,16 +35,25 @@ describe("sanitizeOriginHeaders", () => {
       "x-canary-variant": "stable",
       "x-canary-whatever": "spoof",
       "x-canary-override": "token",
+      forwarded: "for=6.6.6.6",
       accept: "*/*",
     });
-    expect([...h.keys()].sort()).toEqual(["accept", "x-canary-release", "x-canary-variant", "x-forwarded-host", "x-forwarded-proto"]);
+    expect([...h.keys()].sort()).toEqual(["accept", "cdn-loop", "forwarded", "x-canary-release", "x-canary-variant", "x-forwarded-host", "x-forwarded-proto"]);
     expect(h.get("x-canary-variant")).toBe("canary");
     expect(h.get("x-forwarded-host")).toBe("app.example");
+    expect(h.get("forwarded")).toBe('host="app.example";proto=https');
+  });
+
+  it("appends our CDN-Loop token and strips the override cookie when named", () => {
+    const h = new Headers({ "cdn-loop": "cloudflare", cookie: "a=1; canary_override=t; b=2" });
+    sanitizeOriginHeaders(h, url, "canary", "r", "x-o", "canary_override");
+    expect(h.get("cdn-loop")).toBe("cloudflare, edge-canary");
+    expect(h.get("cookie")).toBe("a=1; b=2");
   });
 
   it("keeps Upgrade: websocket (the runtime writes the handshake) and drops any other upgrade", () => {
     const ws = headersOf({ connection: "Upgrade", upgrade: "WebSocket", "sec-websocket-key": "k", "sec-websocket-version": "13" });
-    expect([...ws.keys()].sort()).toEqual(["sec-websocket-key", "sec-websocket-version", "upgrade", "x-canary-release", "x-canary-variant", "x-forwarded-host", "x-forwarded-proto"]);
+    expect([...ws.keys()].sort()).toEqual(["cdn-loop", "forwarded", "sec-websocket-key", "sec-websocket-version", "upgrade", "x-canary-release", "x-canary-variant", "x-forwarded-host", "x-forwarded-proto"]);
     expect(ws.get("upgrade")).toBe("WebSocket");
     const h2c = headersOf({ connection: "Upgrade, HTTP2-Settings", upgrade: "h2c", "http2-settings": "AAMAAABkAAQCAAAAAAIAAAAA" });
     expect(h2c.has("upgrade")).toBe(false);

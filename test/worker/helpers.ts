@@ -67,11 +67,11 @@ export interface Sent {
 
 export async function send(
   path: string,
-  init: RequestInit & { host?: string; envOverrides?: Partial<Env>; via?: EdgeWorker } = {},
+  init: RequestInit & { host?: string; scheme?: "http" | "https"; envOverrides?: Partial<Env>; via?: EdgeWorker } = {},
 ): Promise<Sent> {
-  const { host = HOST, envOverrides, via = worker, ...rest } = init;
+  const { host = HOST, scheme = "http", envOverrides, via = worker, ...rest } = init;
   const ctx = createExecutionContext();
-  const request = new Request(`http://${host}${path}`, rest);
+  const request = new Request(`${scheme}://${host}${path}`, rest);
   const response = await via.fetch(request as Parameters<EdgeWorker["fetch"]>[0], { ...env, ...envOverrides }, ctx);
   const body = await response.text();
   await waitOnExecutionContext(ctx);
@@ -167,4 +167,33 @@ export async function variantsOf(users: number, prefix = "user", path = "/"): Pr
   const out: string[] = [];
   for (let u = 0; u < users; u++) out.push((await send(path, { headers: { "x-user-id": `${prefix}-${u}` } })).variant ?? "none");
   return out;
+}
+
+/**
+ * A request body that arrives in `chunks` pieces `everyMs` apart, as a slow client
+ * uploads it; `fail` makes the client vanish after `after` chunks ("abort": the stream
+ * errors, as a disconnect does) or go silent ("stall": no more bytes until cancelled).
+ */
+export function slowBody(chunks: number, everyMs: number, fail?: { after: number; how: "abort" | "stall" }): ReadableStream<Uint8Array> {
+  let sent = 0;
+  const bytes = new TextEncoder().encode("x".repeat(100));
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (fail && sent === fail.after) {
+        if (fail.how === "abort") controller.error(new Error("client disconnected"));
+        else await new Promise(() => {}); // silent until the reader cancels
+        return;
+      }
+      if (sent === chunks) return controller.close();
+      if (sent > 0) await sleep(everyMs);
+      sent++;
+      controller.enqueue(bytes);
+    },
+  });
+}
+
+/** An Analytics Engine stand-in that keeps the points written through it. */
+export function capturingAE(): { ae: AnalyticsEngineDataset; points: AnalyticsEngineDataPoint[] } {
+  const points: AnalyticsEngineDataPoint[] = [];
+  return { ae: { writeDataPoint: (p: AnalyticsEngineDataPoint) => void points.push(p) } as AnalyticsEngineDataset, points };
 }

@@ -16,9 +16,9 @@ describe("handleRequest: split and stickiness", () => {
       const first = await send("/page");
       expect(first.response.status).toBe(200);
       const cookie = cookieFrom(first.response, "canary_id") ?? "";
-      expect(cookie).toMatch(/^canary_id=[A-Za-z0-9_-]{22}$/);
+      expect(cookie).toMatch(/^canary_id=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{16}$/); // id.tag (IDENTITY_SECRET is set)
       const setCookie = first.response.headers.getSetCookie().find((c) => c.startsWith("canary_id="))!;
-      expect(setCookie).toContain("Secure");
+      expect(setCookie).not.toContain("Secure"); // plain http: see identity-cookie.test.ts
       expect(setCookie).toContain("HttpOnly");
       expect(setCookie).toContain("SameSite=Lax");
       expect(setCookie).toMatch(/Max-Age=2592000/);

@@ -86,15 +86,39 @@ function article(expected: string): string {
   return `a ${expected}`;
 }
 
+export interface ValidateOptions {
+  /** The Worker's own admin base (e.g. https://shop.example/__canary): an origin on the
+   *  same scheme, host and port would send requests back through edge-canary (a loop). */
+  adminBase?: string;
+}
+
 /** Validates an already-decoded JSON value. */
-export function validateConfig(value: unknown): Result<Config, string[]> {
+export function validateConfig(value: unknown, opts: ValidateOptions = {}): Result<Config, string[]> {
   const parsed = ConfigSchema.safeParse(value, { reportInput: true });
-  if (parsed.success) return ok(parsed.data);
-  return err(parsed.error.issues.map((issue) => boundText(describeIssue(issue))));
+  if (!parsed.success) return err(parsed.error.issues.map((issue) => boundText(describeIssue(issue))));
+  const loops = opts.adminBase ? selfOrigins(parsed.data, opts.adminBase) : [];
+  return loops.length ? err(loops) : ok(parsed.data);
+}
+
+/** Messages for origins that are the Worker itself. */
+function selfOrigins(config: Config, adminBase: string): string[] {
+  let self: string;
+  try {
+    self = new URL(adminBase).origin;
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  config.routes.forEach((route, i) => {
+    for (const side of ["stable", "canary"] as const) {
+      if (new URL(route[side].origin).origin === self) out.push(`routes[${i}].${side}.origin must not be edge-canary itself (${self}, the admin base): requests would loop`);
+    }
+  });
+  return out;
 }
 
 /** Decodes and validates the KV document text; duplicate keys are warnings. */
-export function parseConfig(text: string): ParsedConfig {
+export function parseConfig(text: string, opts: ValidateOptions = {}): ParsedConfig {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -102,7 +126,7 @@ export function parseConfig(text: string): ParsedConfig {
     return { ...err([boundText(`config is not valid JSON: ${(e as Error).message}`)]), warnings: [] };
   }
   const warnings = findDuplicateKeys(text).map((d) => duplicateKeyMessage(d.path));
-  return { ...validateConfig(value), warnings };
+  return { ...validateConfig(value, opts), warnings };
 }
 
 /** `routes[0].weight appears more than once in its object; the last one is used`. */

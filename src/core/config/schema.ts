@@ -108,6 +108,17 @@ export const StickinessSchema = z
       .max(400 * 86_400)
       .default(30 * 86_400)
       .describe("Max-Age of the minted cookie, in seconds."),
+    secure: z
+      .union([z.literal("auto"), z.boolean()])
+      .default("auto")
+      .describe("Secure attribute of the minted cookie: auto = when the request came over https."),
+    domain: z
+      .string()
+      .regex(/^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, { error: "must be a lower-case domain like example.com" })
+      .max(253)
+      .transform((d) => d.replace(/^\./, ""))
+      .optional()
+      .describe("Domain attribute of the minted cookie, so subdomains share one identity (e.g. example.com). Default: host-only."),
   })
   .refine((s) => s.source === "own-cookie" || s.name !== undefined, {
     error: "is required when source is cookie or header",
