@@ -20,7 +20,7 @@ const defaults: Guardrails = {
   srmTolerance: 0.1,
   medianQuantile: 0.5,
   medianRatioTolerance: 1.05,
-  promotionOdds: 75,
+  promotionOdds: 100,
   promotionRatios: [1.5, 2, 3, 5],
   stepTargetSec: 300,
   restartSec: 120,

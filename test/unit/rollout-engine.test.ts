@@ -106,7 +106,7 @@ describe("decideRollout", () => {
     expect(r.decision.action).toBe("fail");
     expect(r.decision.onFail).toBe("pause");
     expect(r.at).toBeLessThan(30);
-    expect(r.decision.reason).toMatch(/failing users/);
+    expect(r.decision.reason).toMatch(/^pause: failing users/);
   });
 
   it("never fails a healthy canary for 3 identities alone, however many failing requests they send", () => {

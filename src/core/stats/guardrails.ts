@@ -21,7 +21,7 @@ const DEFAULTS = {
   srmTolerance: 0.1,
   medianQuantile: 0.5,
   medianRatioTolerance: 1.05,
-  promotionOdds: 75,
+  promotionOdds: 100,
   promotionRatios: [1.5, 2, 3, 5],
   stepTargetSec: 300,
   restartSec: 120,
@@ -101,7 +101,7 @@ export const GuardrailsSchema = z
       .int()
       .min(1)
       .default(DEFAULTS.burnMinRequests)
-      .describe("Breaker: canary requests needed in the short window before it may trip. Default 75."),
+      .describe("Breaker: canary requests needed in the short window before it may trip. Default 100."),
     srmAlpha: z
       .number()
       .gt(0)
@@ -132,7 +132,7 @@ export const GuardrailsSchema = z
       .min(2)
       .max(1e6)
       .default(DEFAULTS.promotionOdds)
-      .describe("Promotion: the rollout's evidence must favour 'within tolerance' over the stated ratio this many times; a canary at that ratio or worse passes a gate with probability <= 1/promotionOdds per rollout. Default 75."),
+      .describe("Promotion: the rollout's evidence must favour 'within tolerance' over the stated ratio this many times; a canary at that ratio or worse passes a gate with probability <= 1/promotionOdds per rollout. Default 100."),
     promotionRatios: z
       .array(z.number().gt(1).max(100))
       .min(1)

@@ -93,7 +93,7 @@ function specs(g: Guardrails): Record<MetricKey, TestSpec> {
       tolerance: g.medianRatioTolerance,
       grid: MEDIAN_GRID,
       weights: MEDIAN_WEIGHTS,
-      promotionRatios: promo.map((r) => g.medianRatioTolerance * (1 + (r - 1) * 0.25)).filter((r) => r < 1.95),
+      promotionRatios: promo.map((r) => Math.min(1.9, g.medianRatioTolerance * (1 + (r - 1) * 0.25))),
     },
   };
 }
@@ -122,9 +122,11 @@ function testWindow(w: RolloutWindow, key: MetricKey): TestWindow {
 /** Windows of the previous step's stable arm kept as the breaker's yardstick at weight 100. */
 const STABLE_REFERENCE_WINDOWS = 6;
 
+/** A step's data "lean to regression" above this ln ratio (0, less rounding: no events is exactly no lean). */
+const LEAN_EPSILON = 1e-9;
 /** Nominal window width (the coordinator's), for event rates. */
 const WINDOW_SEC = 10;
-/** Traffic is judged (promotion ratio, low traffic) once the rollout has this much history. */
+/** Traffic is judged (promotion ratio, low traffic) once the rollout has this much history (or stepTargetSec/5, if shorter). */
 const TRAFFIC_JUDGED_AFTER_SEC = 60;
 
 const schedule = (g: Guardrails): Schedule => ({ restartMs: g.restartSec * 1000 });
@@ -142,7 +144,7 @@ export function closeWindow(state: EngineState, w: RolloutWindow, g: Guardrails)
   state.closed++;
   const first = state.ledgers.errors.firstStart ?? w.start;
   const spanSec = (w.start - first) / 1000 + WINDOW_SEC;
-  if (spanSec < TRAFFIC_JUDGED_AFTER_SEC) return;
+  if (spanSec < Math.min(TRAFFIC_JUDGED_AFTER_SEC, g.stepTargetSec / 5)) return;
   state.trafficJudged = true;
   for (const key of ["errors", "latency", "median"] as const) {
     const l = state.ledgers[key];
@@ -189,6 +191,8 @@ export interface MetricReading extends TestReading {
   active: boolean;
   /** No promotion ratio can be confirmed within stepTargetSec at this traffic. */
   lowTraffic: boolean;
+  /** Passed by the absolute route (rate within the SLO, or slow share within 1 - quantile), not the relative one. */
+  absolute: boolean;
 }
 
 export interface RolloutExplanation {
@@ -197,6 +201,9 @@ export interface RolloutExplanation {
   weight: number;
   step: number;
   latencySource: RolloutInput["latencySource"];
+  /** The step's totals per arm. */
+  stable: ArmWindow;
+  canary: ArmWindow;
   errors: MetricReading;
   latency: MetricReading;
   median: MetricReading;
@@ -262,7 +269,7 @@ function metric(
   if (low) pick = ratios.length - 1;
   const have = pick >= 0 ? r.promotionEvidence[pick]! : 0;
   const perSec = pick >= 0 ? r.promotionDriftPerEvent[pick]! * eventRatePerSec : 0;
-  const bounded = active && pick >= 0 && have >= needed && r.stepLogRatio <= 0;
+  const bounded = active && pick >= 0 && have >= needed && r.stepLogRatio <= LEAN_EPSILON;
   const etaSec = bounded ? 0 : perSec > 0 ? Math.ceil(Math.max(0, needed - have) / perSec) : null;
   return {
     ...r,
@@ -277,6 +284,7 @@ function metric(
     etaSec,
     active,
     lowTraffic: active && low,
+    absolute: false,
   };
 }
 
@@ -337,13 +345,15 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const srm = checkSampleRatio(canary.requests, stable.requests, input.weight, g.srmAlpha, g.srmTolerance);
   const minimumsMet = elapsedMs >= input.minDurationMs && canary.requests >= input.minRequests;
   const tests = [errors, ...(latencyOn ? [latency] : []), ...(medianOn ? [median] : [])];
-  const lowTraffic = tests.some((t) => t.lowTraffic && !t.bounded);
+  let lowTraffic = tests.some((t) => t.lowTraffic && !t.bounded);
   const explanation: RolloutExplanation = {
     elapsedMs,
     minimumsMet,
     weight: input.weight,
     step: input.stepIndex,
     latencySource: input.latencySource,
+    stable,
+    canary,
     errors,
     latency,
     median,
@@ -369,12 +379,26 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     );
     if (burnTrips) parts.push(`breaker: canary burns the error budget (failing users per request) >= ${breaker.threshold}x over stable on the step and its last 1/12`);
     explanation.blockers.push("failed");
-    return { action: "fail", onFail, reason: `fail: ${parts.join("; ")}`, explanation };
+    const verb = onFail === "rollback" ? "rollback" : onFail === "pause" ? "pause" : "advisory: would roll back";
+    return { action: "fail", onFail, reason: `${verb}: ${parts.join("; ")}`, explanation };
   }
   const blockers: string[] = [];
   if (elapsedMs < input.minDurationMs) blockers.push(`step ran ${Math.floor(elapsedMs / 1000)} of ${Math.ceil(input.minDurationMs / 1000)} s`);
   if (canary.requests < input.minRequests) blockers.push(`${canary.requests} of ${input.minRequests} canary requests`);
   if (srm.mismatch) blockers.push(`sample-ratio mismatch: canary share ${round1(srm.observedShare * 100)}% vs weight ${input.weight}%`);
+  // The absolute routes (as in v1): the canary's failing-identity rate is within the SLO, or
+  // its slow share within 1 - quantile, at the promotion's confidence (z = sqrt(2 ln K)).
+  const zAbs = Math.sqrt(2 * Math.log(g.promotionOdds));
+  if (!errors.bounded && canary.requests > 0 && wilsonInterval(canary.failedUsers, canary.requests, zAbs).upper <= g.sloErrorRate && errors.stepLogRatio <= LEAN_EPSILON) {
+    errors.bounded = true;
+    errors.absolute = true;
+  }
+  if (latencyOn && !latency.bounded && canary.timed > 0 && wilsonInterval(canary.slow, canary.timed, zAbs).upper <= 1 - g.latencyQuantile) {
+    latency.bounded = true;
+    latency.absolute = true;
+  }
+  lowTraffic = tests.some((t) => t.lowTraffic && !t.bounded);
+  explanation.lowTraffic = lowTraffic;
   let etaSec: number | null = 0;
   if (input.weight < 100) {
     if (!comparable) blockers.push("no stable traffic to compare with");
@@ -394,7 +418,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   if (blockers.length > 0 && lowTraffic && g.lowTraffic.mode === "advance" && elapsedMs >= g.lowTraffic.afterSec * 1000) {
     const upper = wilsonInterval(canary.failedUsers, canary.requests, 1.645).upper;
     const onlyEvidence = blockers.every((b) => explanation.needed.includes(b));
-    const noLean = tests.every((t) => t.stepLogRatio <= 0);
+    const noLean = tests.every((t) => t.stepLogRatio <= LEAN_EPSILON);
     if (onlyEvidence && noLean && minimumsMet && !srm.mismatch && upper <= g.lowTraffic.maxErrorRate) {
       explanation.lowTrafficAdvance =
         `low traffic: advanced on time after ${Math.round(elapsedMs / 1000)} s; guarantee: canary failing-user rate below ${round1(upper * 100)}% ` +
@@ -404,6 +428,8 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   }
   explanation.blockers = blockers;
   if (blockers.length > 0) return { action: "hold", onFail, reason: `hold${lowTraffic ? " (low traffic)" : ""}: ${blockers.join("; ")}`, explanation };
-  const stated = tests.map((t) => `${NAMES[t.metric]} ruled out at ${round1(t.promotionRatio ?? 0)}x (odds ${g.promotionOdds})`).join("; ");
+  const stated = tests
+    .map((t) => (t.absolute ? `${NAMES[t.metric]} within the absolute bound` : `${NAMES[t.metric]}: ${round1(t.promotionRatio ?? 0)}x ruled out (odds ${g.promotionOdds})`))
+    .join("; ");
   return { action: "advance", onFail, reason: `advance: ${Math.round(elapsedMs / 1000)} s, ${canary.requests} canary requests; ${input.weight >= 100 ? "weight 100: breaker only" : stated}`, explanation };
 }

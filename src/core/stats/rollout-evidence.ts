@@ -32,6 +32,8 @@ export interface RolloutEvidenceInput {
   weights: readonly number[];
   guardrails: Guardrails;
   now: number;
+  /** The step in force: a newest window of an earlier step is closed, not open. */
+  currentStep?: number;
 }
 
 export interface RolloutCounts {
@@ -88,7 +90,7 @@ export function rolloutCounts(input: RolloutEvidenceInput): RolloutCounts {
     stableSketches.push(w.evidence.stable.latency);
   }
   const last = out.at(-1);
-  const open = last && input.now < last.start + WINDOW_MS ? out.pop() : undefined;
+  const open = last && input.now < last.start + WINDOW_MS && (input.currentStep === undefined || last.step === input.currentStep) ? out.pop() : undefined;
   const newest = open ?? last;
   const hasThr = newest !== undefined && newest.stable.timed + newest.canary.timed > 0;
   const latencySource: RolloutInput["latencySource"] = hasThr ? ((input.history?.length ?? 0) > 0 && out.length < 1 ? "history" : "rolling") : "calibrating";
