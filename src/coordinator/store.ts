@@ -4,6 +4,7 @@
 import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
+import type { RolloutExplanation } from "../core/stats/rollout-engine.js";
 import type { DecisionRecord } from "../core/notification.js";
 
 /** Width of an evidence window. */
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS audit (
 export interface AuditEntry extends Omit<DecisionRecord, "route"> {
   id: number;
   /** The engine's statistics behind the change, when the engine acted. */
-  explanation: Explanation | undefined;
+  explanation: Explanation | RolloutExplanation | undefined;
   configHash: string;
 }
 
@@ -201,7 +202,7 @@ export class CoordinatorStore {
       step: Number(r.step),
       weight: Number(r.weight),
       reason: String(r.reason),
-      explanation: r.explanation === null ? undefined : (JSON.parse(String(r.explanation)) as Explanation),
+      explanation: r.explanation === null ? undefined : (JSON.parse(String(r.explanation)) as Explanation | RolloutExplanation),
       configHash: String(r.config_hash),
     }));
   }
