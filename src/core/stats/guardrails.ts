@@ -1,7 +1,7 @@
 // Guardrails: the per-route knobs of the decision engine, one zod schema that is the
 // type, the validator and the documented defaults. Every field has a default so a route
-// with no guardrails block gets the tested behaviour; the defaults trade detection speed
-// for a false-rollback rate well under 1% (see docs/decision-engine.md).
+// with no guardrails block gets the tested behaviour; the defaults bound the false-failure
+// probability of a whole rollout by alpha = 1% (see docs/decision-engine.md).
 import * as z from "zod";
 
 const DEFAULTS = {
@@ -67,13 +67,13 @@ export const GuardrailsSchema = z
       .min(1)
       .max(1e6)
       .default(DEFAULTS.advanceFactor)
-      .describe("Advance once the data favour 'within tolerance' over the regression mixture this many times. Default 10."),
+      .describe("Engine v1 only (v2 uses promotionOdds): advance once the data favour 'within tolerance' over the regression mixture this many times. Default 10."),
     minDispersion: z
       .number()
       .min(1)
       .max(100)
       .default(DEFAULTS.minDispersion)
-      .describe("Floor on the variance inflation applied to the tests; raise to the mean retry burst size. Default 1."),
+      .describe("Engine v1 only (v2 counts failing identities, so retries need no correction): floor on the variance inflation applied to the tests. Default 1."),
     errorOn5xx: z.boolean().default(DEFAULTS.errorOn5xx).describe("Any 5xx response counts as an error. Default true."),
     errorStatuses: z
       .array(z.number().int().min(100).max(599))
