@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { GuardrailsSchema, type Guardrails, type GuardrailsInput } from "../../src/core/stats/guardrails.js";
 import { beta, binomial, createRandom, poisson, seedFrom, type Random } from "../../src/core/stats/prng.js";
 import { closeWindow, createEngineState, decideRollout, type ArmWindow, type RolloutWindow } from "../../src/core/stats/rollout-engine.js";
+import { decideCounts, type WindowCounts } from "../../src/core/stats/decision-engine.js";
 import { erfc } from "../../src/core/stats/srm.js";
 
 const HORIZON_S = 1800;
@@ -184,8 +185,8 @@ function geometric(random: Random, mean: number): number {
 
 // ---------------------------------------------------------------- one rollout
 
-type Method = "engine" | "flagger1" | "flagger5" | "ztest";
-const METHODS: Method[] = ["engine", "flagger1", "flagger5", "ztest"];
+type Method = "engine" | "v1" | "flagger1" | "flagger5" | "ztest";
+const METHODS: Method[] = ["engine", "v1", "flagger1", "flagger5", "ztest"];
 
 interface Outcome {
   /** First failure second per method (rivals on the same traffic, over the engine's rollout). */
@@ -213,7 +214,7 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
   const timed = c.ladder === "timed";
   const minDurationMs = c.minDurationMs ?? MIN_DURATION_MS;
   const state = createEngineState(g);
-  const out: Outcome = { at: { engine: null, flagger1: null, flagger5: null, ztest: null }, cause: "", promotedAt: null, advances: 0, advancedWhileRegressed: false, lowTrafficSeen: false, eta60: null };
+  const out: Outcome = { at: { engine: null, v1: null, flagger1: null, flagger5: null, ztest: null }, cause: "", promotedAt: null, advances: 0, advancedWhileRegressed: false, lowTrafficSeen: false, eta60: null };
   // Stable samples behind the thresholds: history (warm) or nothing (cold).
   const past: PastWindow[] = [];
   if (c.history === "warm") for (let i = 0; i < 90; i++) past.push({ n: Math.round(c.rate * 0.95 * WINDOW_S), d: { mu: MU, sigma: SIGMA } });
@@ -223,6 +224,11 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
   let open: RolloutWindow | undefined;
   let openPast = { n: 0, mu: 0, count: 0, sigma: SIGMA };
   let attackLeft = 0;
+  // Engine v1 (per step, request-level, the coordinator's old call) as a rival on the same steps.
+  const v1Closed: RolloutWindow[] = [];
+  let v1Baseline: { requests: number; errors: number }[] = [];
+  const v1Arm = (a: ArmWindow) => ({ requests: a.requests, errors: a.errors, timed: a.timed, slow: a.slow });
+  const v1View = (x: RolloutWindow): WindowCounts => ({ start: x.start, stable: v1Arm(x.stable), canary: v1Arm(x.canary) });
   // rivals
   let minute = { n: 0, e: 0 };
   let failedChecks = 0;
@@ -246,6 +252,7 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
   const finishWindow = (): void => {
     if (!open) return;
     closeWindow(state, open, g);
+    v1Closed.push(open);
     if (openPast.n > 0) past.push({ n: openPast.n, d: { mu: openPast.mu / openPast.count, sigma: openPast.sigma } });
     open = undefined;
   };
@@ -343,6 +350,7 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
         if (step === weights.length - 1) out.promotedAt = t;
         else {
           finishWindow();
+          v1Baseline = v1Closed.slice(-90).map((x) => ({ requests: x.stable.requests, errors: x.stable.errors }));
           step++;
           stepStartedAt = t * 1000;
           startWindow(t);
@@ -350,7 +358,26 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
         }
       }
     }
-    const live = out.at.engine === null && out.promotedAt === null;
+    // Rivals keep watching the same traffic after the engine failed (steps frozen) until they
+    // fire or the horizon; a promotion ends the rollout for everyone.
+    const live = out.promotedAt === null;
+    if (live && out.at.v1 === null) {
+      const stepWindows = v1Closed.filter((x) => x.step === step).map(v1View);
+      stepWindows.push(v1View(open!));
+      const v1 = decideCounts({
+        now: t * 1000,
+        stepStartedAt,
+        weight: weights[step]!,
+        minDurationMs,
+        minRequests: MIN_REQUESTS,
+        guardrails: g,
+        windows: stepWindows,
+        latencyThresholdMs: thr ? thr[0] : null,
+        baselineStable: c.history === "warm" ? (step === 0 ? Array.from({ length: 90 }, () => ({ requests: Math.round(c.rate * 0.95 * WINDOW_S), errors: Math.round(c.rate * 0.95 * WINDOW_S * c.baseline) })) : v1Baseline) : v1Baseline,
+        latencySource: thr ? (c.history === "warm" ? "frozen" : "derived") : "calibrating",
+      });
+      if (v1.action === "rollback") out.at.v1 = t;
+    }
     // Rivals, over the engine's rollout (same steps, same traffic).
     if (live && t % 10 === 0 && out.at.ztest === null) {
       const zt = (a: number, b: number, na: number, nb: number): number => {
@@ -372,7 +399,7 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
       }
       minute = { n: 0, e: 0 };
     }
-    if (!live) break;
+    if (!live || METHODS.every((m) => out.at[m] !== null)) break;
   }
   return out;
 }
@@ -395,7 +422,7 @@ interface CellResult {
 function runTask(c: Cell, from: number, to: number, seeds: string, overlay: GuardrailsInput | undefined): CellResult {
   const started = process.cpuUsage();
   const g = GuardrailsSchema.parse({ ...c.guardrails, ...overlay });
-  const r: CellResult = { cell: c, runs: to - from, fails: { engine: [], flagger1: [], flagger5: [], ztest: [] }, causes: {}, promoted: [], advancedAny: 0, advancedWhileRegressed: 0, lowTraffic: 0, etas: [], cpuMs: 0 };
+  const r: CellResult = { cell: c, runs: to - from, fails: { engine: [], v1: [], flagger1: [], flagger5: [], ztest: [] }, causes: {}, promoted: [], advancedAny: 0, advancedWhileRegressed: 0, lowTraffic: 0, etas: [], cpuMs: 0 };
   for (let run = from; run < to; run++) {
     const o = simulateRun(c, run, g, seeds);
     for (const m of METHODS) if (o.at[m] !== null) r.fails[m].push(o.at[m]! - c.onsetS);
@@ -537,13 +564,13 @@ function report(rs: CellResult[], command: string, wallMs: number, workers: numb
       `the rivals count failed requests. Stable latency lognormal (median 60 ms, sigma ${SIGMA}); thresholds per window from the stable samples of the windows before it ` +
       `(at least ${THRESHOLD_WINDOWS} windows and ${THRESHOLD_SAMPLES} samples), warm = 15 min of stable history, cold = none and a runtime cold start (latency x8 on both arms) in the first 10 s. ` +
       `Day-night: traffic x0.4..x2 (5x) over the horizon; shared incident: both arms errors x10, latency x2 from 3:00 to 5:00; attacker: 3 canary identities send ${ATTACK.requests} failing requests over ${ATTACK.seconds} s from ${ATTACK.at} s. ` +
-      `Rivals on the same traffic and steps: Flagger-like (success >= 99% and p99 <= ${FLAGGER_MAX_P99_MS} ms per minute, 1 or 5 failed checks), z-test (1.96, errors or p99 exceedances, per step, every 10 s). ` +
+      `Rivals on the same traffic and steps: engine v1 (the per-step request-level mSPRT with its dispersion estimate, as the coordinator called it before v2; its thresholds are the rolling ones here), Flagger-like (success >= 99% and p99 <= ${FLAGGER_MAX_P99_MS} ms per minute, 1 or 5 failed checks), z-test (1.96, errors or p99 exceedances, per step, every 10 s). ` +
       "Intervals: 95% Wilson for rates, order-statistic for medians.",
     "",
     "## Healthy canaries (A/A): per rollout",
     "",
-    "| ladder | traffic | scenario | runs | engine false failures | cause | promoted within 30 min | median time to promote | advanced at all | low traffic flagged | ETA at 120 s (median) | Flagger, 1 check | Flagger, 5 checks | z-test |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| ladder | traffic | scenario | runs | engine false failures | cause | promoted within 30 min | median time to promote | advanced at all | low traffic flagged | ETA at 120 s (median) | engine v1 | Flagger, 1 check | Flagger, 5 checks | z-test |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   const causes = (r: CellResult): string =>
     Object.entries(r.causes)
@@ -553,21 +580,21 @@ function report(rs: CellResult[], command: string, wallMs: number, workers: numb
   for (const r of rs.filter((x) => x.cell.kind === "aa")) {
     lines.push(
       `| ${r.cell.ladder} | ${r.cell.rate} req/s | ${r.cell.label} | ${r.runs} | ${pct(r.fails.engine.length, r.runs)} | ${causes(r)} | ${pct(r.promoted.length, r.runs)} | ${secs(rank(r.promoted, r.runs, 0.5))} | ` +
-        `${pct(r.advancedAny, r.runs)} | ${pct(r.lowTraffic, r.runs)} | ${r.etas.length ? secs(rank(r.etas, r.etas.length, 0.5)) : "-"} | ${pct(r.fails.flagger1.length, r.runs)} | ${pct(r.fails.flagger5.length, r.runs)} | ${pct(r.fails.ztest.length, r.runs)} |`,
+        `${pct(r.advancedAny, r.runs)} | ${pct(r.lowTraffic, r.runs)} | ${r.etas.length ? secs(rank(r.etas, r.etas.length, 0.5)) : "-"} | ${pct(r.fails.v1.length, r.runs)} | ${pct(r.fails.flagger1.length, r.runs)} | ${pct(r.fails.flagger5.length, r.runs)} | ${pct(r.fails.ztest.length, r.runs)} |`,
     );
   }
   lines.push(
     "",
     "## Regressions: time from onset to failure, median [95% interval] / p90, share caught within the rollout",
     "",
-    "| ladder | traffic | regression | runs | engine | engine p90 | caught | advanced a step while regressed | cause | Flagger, 1 check | Flagger, 5 checks | z-test |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| ladder | traffic | regression | runs | engine | engine p90 | caught | advanced a step while regressed | cause | engine v1 | Flagger, 1 check | Flagger, 5 checks | z-test |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   );
   for (const r of rs.filter((x) => x.cell.kind === "detect")) {
     const m = (x: Method): string => `${secs(rank(r.fails[x], r.runs, 0.5))} (${Math.round((100 * r.fails[x].length) / r.runs)}%)`;
     lines.push(
       `| ${r.cell.ladder} | ${r.cell.rate} req/s | ${r.cell.label} | ${r.runs} | ${medianCi(r.fails.engine, r.runs)} | ${secs(rank(r.fails.engine, r.runs, 0.9))} | ${pct(r.fails.engine.length, r.runs)} | ` +
-        `${pct(r.advancedWhileRegressed, r.runs)} | ${causes(r)} | ${m("flagger1")} | ${m("flagger5")} | ${m("ztest")} |`,
+        `${pct(r.advancedWhileRegressed, r.runs)} | ${causes(r)} | ${m("v1")} | ${m("flagger1")} | ${m("flagger5")} | ${m("ztest")} |`,
     );
   }
   lines.push("", "## Targets (issue #16)", "", "| target | measured | result |", "|---|---|---|");
