@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { emptyEvidence, mergeEvidence, recordOutcome, type Evidence } from "../../src/core/evidence.js";
 import { GuardrailsSchema, type Guardrails, type GuardrailsInput } from "../../src/core/stats/guardrails.js";
 import { binomial, createRandom, normal, poisson, type Random } from "../../src/core/stats/prng.js";
-import { engineFromWindows, rolloutCounts, type StoredWindow } from "../../src/core/stats/rollout-evidence.js";
+import { engineFromWindows, rolloutCounts, updateRollout, type RolloutMemo, type StoredWindow } from "../../src/core/stats/rollout-evidence.js";
 import { closeWindow, createEngineState, decideRollout, type ArmWindow, type RolloutDecision, type RolloutWindow } from "../../src/core/stats/rollout-engine.js";
 import { appendWindow, createLedger, readLedger, segmentLogPrior } from "../../src/core/stats/rollout-test.js";
 import { MIXTURE_GRID, MIXTURE_WEIGHTS } from "../../src/core/stats/msprt.js";
@@ -190,6 +190,29 @@ describe("decideRollout", () => {
     const decide = (state: typeof b): RolloutDecision =>
       decideRollout({ now: 195_000, stepStartedAt: 0, stepIndex: 0, weight: 5, minDurationMs: 60_000, minRequests: 200, open: a.open, latencySource: a.latencySource, guardrails: g, state });
     expect(decide(a.state).reason).toBe(decide(b).reason);
+  });
+
+  it("brings a memo up to date window by window with the same decisions as a rebuild from scratch", () => {
+    const random = createRandom(9);
+    const g = guard();
+    const windows: StoredWindow[] = [];
+    let memo: RolloutMemo | undefined;
+    for (let w = 0; w < 30; w++) {
+      const e = emptyEvidence();
+      for (let i = 0; i < 800; i++) {
+        const canary = random() < 0.1;
+        recordOutcome(e, canary ? "canary" : "stable", random() < 0.01, Math.exp(Math.log(60) + 0.7 * normal(random)), Math.floor(random() * 500));
+      }
+      windows.push({ start: w * 10_000, step: w < 15 ? 0 : 1, evidence: e });
+      const now = w * 10_000 + 5_000;
+      const input = { windows, weights: [10, 20, 100], guardrails: g, now, currentStep: w < 15 ? 0 : 1 };
+      const inc = updateRollout(memo, "rel", input);
+      memo = inc.memo;
+      const full = engineFromWindows(input);
+      const decide = (x: { state: typeof full.state; open: typeof full.open; latencySource: typeof full.latencySource }): string =>
+        decideRollout({ now, stepStartedAt: w < 15 ? 0 : 150_000, stepIndex: w < 15 ? 0 : 1, weight: w < 15 ? 10 : 20, minDurationMs: 60_000, minRequests: 200, open: x.open, latencySource: x.latencySource, guardrails: g, state: x.state }).reason;
+      expect(decide(inc)).toBe(decide(full));
+    }
   });
 
   it("takes latency thresholds from the windows before, so a cold start in the first window is out of them one window later", () => {

@@ -104,3 +104,90 @@ export function engineFromWindows(input: RolloutEvidenceInput): { state: EngineS
   for (const w of counts.closed) closeWindow(state, w, input.guardrails);
   return { state, ...counts };
 }
+
+/**
+ * The coordinator's memo of a rollout: the engine state with every closed window in it,
+ * the failing identities seen, and the stable sketches behind the next thresholds. Closed
+ * windows never change (a delta lands in the window of the coordinator's now), so each
+ * evaluation only adds the windows closed since the last one and reads the open one.
+ */
+export interface RolloutMemo {
+  key: string;
+  state: EngineState;
+  seen: Set<number>;
+  stable: Sketch[];
+  consumed: number;
+  lastStart: number | undefined;
+  lastThr: [number, number | null] | null;
+  history: boolean;
+  /** Start of the first window consumed: if storage dropped it, the memo is rebuilt. */
+  firstStart: number | undefined;
+}
+
+function peekArm(e: Evidence["stable"], thr: [number, number | null] | null, seen: Set<number>): ArmWindow {
+  let failedUsers = e.failedOverflow ?? 0;
+  const local = new Set<number>();
+  for (const id of e.failedIds ?? []) {
+    if (seen.has(id) || local.has(id)) continue;
+    local.add(id);
+    failedUsers++;
+  }
+  const timed = thr ? e.latency.count : 0;
+  return {
+    requests: e.requests,
+    errors: e.errors,
+    failedUsers,
+    timed,
+    slow: thr ? countAbove(e.latency, thr[0]) : 0,
+    timedMid: thr && thr[1] !== null ? timed : 0,
+    slowMid: thr && thr[1] !== null ? countAbove(e.latency, thr[1]) : 0,
+  };
+}
+
+/**
+ * Brings the memo up to date with the rollout's windows (a new memo when there is none,
+ * the key changed or windows went missing) and reads the open window. Same answer as
+ * engineFromWindows, in time proportional to the windows closed since the last call.
+ */
+export function updateRollout(memo: RolloutMemo | undefined, key: string, input: RolloutEvidenceInput): { memo: RolloutMemo; state: EngineState; open: RolloutWindow | undefined; latencySource: RolloutInput["latencySource"] } {
+  const g = input.guardrails;
+  const sorted = [...input.windows].sort((a, b) => a.start - b.start || a.step - b.step);
+  const last = sorted.at(-1);
+  const openStored = last && input.now < last.start + WINDOW_MS && (input.currentStep === undefined || last.step === input.currentStep) ? last : undefined;
+  const closedCount = sorted.length - (openStored ? 1 : 0);
+  let m = memo;
+  if (!m || m.key !== key || m.consumed > closedCount || (m.firstStart !== undefined && sorted[0]?.start !== m.firstStart)) {
+    m = {
+      key,
+      state: createEngineState(g),
+      seen: new Set(),
+      stable: (input.history ?? []).map((h) => h.evidence.stable.latency).slice(-THRESHOLD_MAX_WINDOWS),
+      consumed: 0,
+      lastStart: undefined,
+      lastThr: null,
+      history: (input.history?.length ?? 0) > 0,
+      firstStart: sorted[0]?.start,
+    };
+  }
+  for (let i = m.consumed; i < closedCount; i++) {
+    const w = sorted[i]!;
+    const thr = w.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
+    m.lastStart = w.start;
+    m.lastThr = thr;
+    const stable = arm(w.evidence.stable, thr, m.seen);
+    const canary = arm(w.evidence.canary, thr, m.seen);
+    closeWindow(m.state, { start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary }, g);
+    m.stable.push(w.evidence.stable.latency);
+    if (m.stable.length > THRESHOLD_MAX_WINDOWS) m.stable.shift();
+  }
+  m.consumed = closedCount;
+  let open: RolloutWindow | undefined;
+  if (openStored) {
+    const thr = openStored.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
+    open = { start: openStored.start, step: openStored.step, weight: input.weights[openStored.step] ?? 0, stable: peekArm(openStored.evidence.stable, thr, m.seen), canary: peekArm(openStored.evidence.canary, thr, m.seen) };
+  }
+  const newest = open;
+  const hasThr = newest !== undefined ? newest.stable.timed + newest.canary.timed > 0 : m.lastThr !== null;
+  const latencySource: RolloutInput["latencySource"] = hasThr ? (m.history && closedCount < 1 ? "history" : "rolling") : "calibrating";
+  return { memo: m, state: m.state, open, latencySource };
+}
