@@ -15,7 +15,7 @@ import { ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
 import { decideRollout, type RolloutDecision, type RolloutExplanation } from "../core/stats/rollout-engine.js";
-import { engineFromWindows } from "../core/stats/rollout-evidence.js";
+import { updateRollout, type RolloutMemo } from "../core/stats/rollout-evidence.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../edge/config-cache.js";
 import { summarize, type EvidenceSummary, type SeriesPoint, series } from "./evidence-summary.js";
@@ -65,6 +65,8 @@ export class Coordinator extends DurableObject<Env> {
   private lastEvalAt = 0;
   /** The rollout's windows of earlier steps (immutable once their step is over) and the stable history before it. */
   private rollout: { key: string; past: EvidenceWindow[]; history: EvidenceWindow[] } | undefined;
+  /** The engine's memo of the rollout's closed windows (rebuilt from storage after a restart). */
+  private memo: RolloutMemo | undefined;
   private lastDecision: CoordinatorStatus["lastDecision"];
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -206,7 +208,7 @@ export class Coordinator extends DurableObject<Env> {
     if (weight <= 0) return state;
     const g = route.guardrails;
     const { past, history } = this.rolloutWindows(state);
-    const engine = engineFromWindows({
+    const engine = updateRollout(this.memo, `${state.release}|${state.configHash}`, {
       windows: [...past, ...this.store.stepWindows(state.release, state.stepIndex)],
       history,
       weights: state.weights,
@@ -214,6 +216,7 @@ export class Coordinator extends DurableObject<Env> {
       now,
       currentStep: state.stepIndex,
     });
+    this.memo = engine.memo;
     const decision = decideRollout({
       now,
       stepStartedAt: state.stepStartedAt,
