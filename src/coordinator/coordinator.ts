@@ -14,20 +14,20 @@ import type { RolloutState } from "../core/rollout/state.js";
 import { transition, type TransitionError } from "../core/rollout/transition.js";
 import { ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
-import { decide, type Explanation } from "../core/stats/decision-engine.js";
-import { stableErrorBaseline, type StableCounts } from "../core/stats/error-baseline.js";
-import { frozenLatencyThreshold } from "../core/stats/latency-baseline.js";
+import type { Explanation } from "../core/stats/decision-engine.js";
+import { decideRollout, type RolloutExplanation } from "../core/stats/rollout-engine.js";
+import { updateRollout, type RolloutMemo } from "../core/stats/rollout-evidence.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
 import { coordinatorClock } from "./clock.js";
 import { summarize, series } from "./evidence-summary.js";
 import { migrate } from "./schema.js";
-import { CoordinatorStore } from "./store.js";
+import { CoordinatorStore, type EvidenceWindow } from "./store.js";
 import { Notifier } from "./notifier.js";
 
 /** Alarm tick while a rollout is active. */
 export const TICK_MS = 1000;
-/** How far back before a step's start the stable baseline (latency quantile, error bursts) looks. */
+/** How far back before a rollout's first window the stable history (latency thresholds) looks. */
 const BASELINE_WINDOW_MS = 15 * 60_000;
 /** Minimum time between engine runs triggered by syncs. */
 const EVAL_THROTTLE_MS = 250;
@@ -49,8 +49,10 @@ export class Coordinator extends DurableObject<Env> {
   private readonly configCache = new ConfigCache();
   private route: { config: RouteConfig; hash: string; readAt: number } | undefined;
   private lastEvalAt = 0;
-  /** What the current step knows of stable from before it began (key: release, step, start). */
-  private baseline: { key: string; thresholdMs: number | undefined; stable: StableCounts[] } | undefined;
+  /** The rollout's windows of earlier steps (immutable once their step is over) and the stable history before it. */
+  private rollout: { key: string; past: EvidenceWindow[]; history: EvidenceWindow[] } | undefined;
+  /** The engine's memo of the rollout's closed windows (rebuilt from storage after a restart). */
+  private memo: RolloutMemo | undefined;
   private lastDecision: CoordinatorStatus["lastDecision"];
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -154,7 +156,7 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   /** Applies an event; persists, audits and (re)arms the alarm when it changed something. */
-  private apply(event: RolloutEvent, now: number, explanation?: Explanation): Result<RolloutState, TransitionError> {
+  private apply(event: RolloutEvent, now: number, explanation?: Explanation | RolloutExplanation): Result<RolloutState, TransitionError> {
     const before = this.store.loadState();
     const result = transition(before, event, now);
     if (!result.ok) return result;
@@ -187,7 +189,7 @@ export class Coordinator extends DurableObject<Env> {
     return this.store.stepWindows(state.release, state.stepIndex).reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
   }
 
-  /** Runs the decision engine on the current step and acts on its decision. */
+  /** Runs the decision engine (v2: the whole rollout's evidence) and acts on its decision as guardrails.onFail says. */
   private evaluate(now: number): RolloutState | undefined {
     this.lastEvalAt = now;
     const state = this.store.loadState();
@@ -196,43 +198,95 @@ export class Coordinator extends DurableObject<Env> {
     if (state.phase !== "progressing" && state.phase !== "paused") return state;
     const weight = effectiveWeight(route, state);
     if (weight <= 0) return state;
-    const decision = decide({
+    const g = route.guardrails;
+    const { past, history } = this.rolloutWindows(state);
+    const engine = updateRollout(this.memo, `${state.release}|${state.configHash}`, {
+      windows: [...past, ...this.store.stepWindows(state.release, state.stepIndex)],
+      history,
+      weights: state.weights,
+      guardrails: g,
+      now,
+      currentStep: state.stepIndex,
+    });
+    this.memo = engine.memo;
+    const decision = decideRollout({
       now,
       stepStartedAt: state.stepStartedAt,
+      stepIndex: state.stepIndex,
       weight,
       minDurationMs: (route.steps ?? MANUAL_STEP).minDurationSec * 1000,
       minRequests: (route.steps ?? MANUAL_STEP).minRequests,
-      windows: this.store.stepWindows(state.release, state.stepIndex),
-      ...this.stepBaseline(state, route),
-      guardrails: route.guardrails,
+      open: engine.open,
+      latencySource: engine.latencySource,
+      guardrails: g,
+      state: engine.state,
     });
-    this.lastDecision = { action: decision.action, reason: decision.reason, at: now, epoch: state.epoch, explanation: decision.explanation };
-    if (decision.action === "rollback") {
-      const r = this.apply({ type: "rollback", actor: "engine", reason: decision.reason, expectedEpoch: state.epoch }, now, decision.explanation);
+    this.lastDecision = { action: decision.action, onFail: decision.onFail, reason: decision.reason, at: now, epoch: state.epoch, explanation: decision.explanation };
+    if (decision.explanation.lowTraffic) this.adviseOnce(state, now, "low_traffic", `low traffic: ${decision.reason}`, decision.explanation);
+    if (decision.action === "fail") {
+      if (g.onFail === "notify") {
+        this.adviseOnce(state, now, "advisory_rollback", `advisory (onFail notify), would roll back: ${decision.reason}`, decision.explanation);
+        return state;
+      }
+      const event: RolloutEvent =
+        g.onFail === "pause"
+          ? { type: "pause", reason: `engine (onFail pause): ${decision.reason}` }
+          : { type: "rollback", actor: "engine", reason: decision.reason, expectedEpoch: state.epoch };
+      const r = this.apply(event, now, decision.explanation);
       return r.ok ? r.value : state;
     }
     if (decision.action === "advance" && state.phase === "progressing" && state.mode === "steps") {
+      if (g.onFail === "notify") {
+        this.adviseOnce(state, now, "advisory_advance", `advisory (onFail notify), would advance: ${decision.reason}`, decision.explanation);
+        return state;
+      }
       const r = this.apply({ type: "advance", reason: decision.reason, expectedEpoch: state.epoch }, now, decision.explanation);
       return r.ok ? r.value : state;
     }
     return state;
   }
 
-  /**
-   * From the 15 minutes before the step began (earlier steps, or the previous release:
-   * the stable origin is the same), computed once per step: the stable arm's latency
-   * quantile, undefined when there is too little of it (the engine then calibrates on
-   * the step's first stable windows), and its error counts per window (burst correction).
-   */
-  private stepBaseline(state: RolloutState, route: RouteConfig): { latencyThresholdMs: number | undefined; baselineStable: StableCounts[] } {
-    const key = `${state.release}|${state.stepIndex}|${state.stepStartedAt}`;
-    if (this.baseline?.key !== key) {
-      const before = this.store
-        .windowsBetween(state.stepStartedAt - BASELINE_WINDOW_MS, state.stepStartedAt)
-        .filter((b) => !(b.release === state.release && b.step === state.stepIndex));
-      this.baseline = { key, thresholdMs: frozenLatencyThreshold(before, route.guardrails.latencyQuantile), stable: stableErrorBaseline(before) };
+  /** An audit entry and webhook for something the engine says without acting on it, once per release, step and kind. */
+  private adviseOnce(state: RolloutState, now: number, event: string, reason: string, explanation: RolloutExplanation): void {
+    const key = `advised:${event}`;
+    const mark = `${state.release}|${state.stepIndex}|${state.stepStartedAt}`;
+    if (this.store.getMeta<string>(key) === mark) return;
+    this.store.setMeta(key, mark);
+    const record = {
+      at: now,
+      actor: "engine",
+      event,
+      release: state.release,
+      fromPhase: state.phase,
+      toPhase: state.phase,
+      epoch: state.epoch,
+      step: state.stepIndex,
+      weight: this.route ? effectiveWeight(this.route.config, state) : 0,
+      reason,
+    };
+    this.store.appendAudit({ ...record, explanation, configHash: state.configHash });
+    if (this.notify.webhook) {
+      this.notifier.enqueue(this.notify.webhook, { route: state.routeId, ...record }, now);
+      this.ctx.waitUntil(this.notifier.flush(Date.now, this.notify.maxAttempts).then(() => this.schedule(Date.now())));
     }
-    return { latencyThresholdMs: this.baseline.thresholdMs, baselineStable: this.baseline.stable };
+  }
+
+  /**
+   * The rollout's windows of its earlier steps (read once per step: a step's windows no
+   * longer change once it is over) and the stable history of the 15 minutes before the
+   * rollout's first window (the latency thresholds of its first windows; a first release
+   * has none and calibrates on its first window).
+   */
+  private rolloutWindows(state: RolloutState): { past: EvidenceWindow[]; history: EvidenceWindow[] } {
+    const key = `${state.release}|${state.stepIndex}`;
+    if (this.rollout?.key !== key) {
+      const all = this.store.windows(state.release, 0);
+      const past = all.filter((w) => w.step < state.stepIndex);
+      const first = all[0]?.start ?? state.stepStartedAt;
+      const history = this.store.windowsBetween(first - BASELINE_WINDOW_MS, first).filter((w) => w.release !== state.release);
+      this.rollout = { key, past, history };
+    }
+    return { past: this.rollout.past, history: this.rollout.history };
   }
 
   /**

@@ -6,6 +6,7 @@ import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js
 import type { RolloutState } from "../core/rollout/state.js";
 import type { AuditEntry } from "../core/admin-protocol.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
+import type { RolloutExplanation } from "../core/stats/rollout-engine.js";
 
 /** Width of an evidence window. */
 export const WINDOW_MS = 10_000;
@@ -181,7 +182,7 @@ export class CoordinatorStore {
       step: Number(r.step),
       weight: Number(r.weight),
       reason: String(r.reason),
-      explanation: r.explanation === null ? undefined : (JSON.parse(String(r.explanation)) as Explanation),
+      explanation: r.explanation === null ? undefined : (JSON.parse(String(r.explanation)) as Explanation | RolloutExplanation),
       configHash: String(r.config_hash),
     }));
   }

@@ -6,7 +6,8 @@
 import type { RouteConfig, SyncConfig } from "./config/schema.js";
 import type { DecisionRecord } from "./notification.js";
 import type { Phase, RolloutState } from "./rollout/state.js";
-import type { Decision, Explanation } from "./stats/decision-types.js";
+import type { Explanation } from "./stats/decision-types.js";
+import type { RolloutDecision, RolloutExplanation } from "./stats/rollout-engine.js";
 
 /** ADMIN_BASE_PATH when the Worker's env does not set it. */
 export const DEFAULT_ADMIN_BASE_PATH = "/__canary";
@@ -68,8 +69,12 @@ export interface SeriesPoint {
   canary: ArmTraffic;
 }
 
-/** The engine's latest verdict; `epoch` is the state epoch it was made on (stale once the epoch moves). */
-export type LastDecision = Pick<Decision, "action" | "reason" | "explanation"> & { at: number; epoch: number };
+/**
+ * The engine's latest verdict; `epoch` is the state epoch it was made on (stale once the
+ * epoch moves). explanation.needed and explanation.etaSec say what evidence the step still
+ * needs and about how long it will take at the current traffic.
+ */
+export type LastDecision = Pick<RolloutDecision, "action" | "reason" | "explanation" | "onFail"> & { at: number; epoch: number };
 
 /** The coordinator's view of one route (its `status` RPC). */
 export interface CoordinatorStatus {
@@ -114,8 +119,8 @@ export interface StatusResponse {
 /** One audit row: the decision as notified, plus the engine's statistics and the config in force. */
 export interface AuditEntry extends Omit<DecisionRecord, "route"> {
   id: number;
-  /** The engine's statistics behind the change, when the engine acted. */
-  explanation?: Explanation;
+  /** The engine's statistics behind the change, when the engine acted (older rows: the v1 engine's). */
+  explanation?: RolloutExplanation | Explanation;
   configHash: string;
 }
 

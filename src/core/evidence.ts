@@ -1,15 +1,24 @@
 // The evidence an isolate collects per route and the coordinator (or a relay) merges:
 // per variant, request and error counts plus a latency sketch. It is a commutative
 // monoid (emptyEvidence is the identity, mergeEvidence is associative), so deltas can be
-// merged in any grouping and order, which keeps the sync contract relay-shaped. It
-// gives up per-user detail: errors from one user's retries look like independent
-// errors, which the decision engine's dispersion estimate has to make up for.
+// merged in any grouping and order, which keeps the sync contract relay-shaped. The
+// unit of analysis is the user: each arm also carries the identities (32-bit hashes)
+// that had an error, at most MAX_FAILED_IDS of them (failing identities are rare; any
+// beyond the cap are counted in failedOverflow, each as a distinct identity), so the
+// engine can count every failing identity once per rollout however often it retries.
 import { addValue, emptySketch, mergeSketches, type Sketch } from "./stats/ddsketch.js";
+
+/** Failing identities kept per arm and delta (or window); beyond, only counted. */
+export const MAX_FAILED_IDS = 512;
 
 export interface ArmEvidence {
   requests: number;
   errors: number;
   latency: Sketch;
+  /** Hashes of identities with at least one error, distinct, at most MAX_FAILED_IDS. Absent: none (or an old isolate). */
+  failedIds?: number[];
+  /** Failing identities beyond the cap, or errors recorded without an identity. */
+  failedOverflow?: number;
 }
 
 export interface Evidence {
@@ -19,10 +28,30 @@ export interface Evidence {
 
 const emptyArm = (): ArmEvidence => ({ requests: 0, errors: 0, latency: emptySketch() });
 
+function mergeIds(a: ArmEvidence, b: ArmEvidence): Pick<ArmEvidence, "failedIds" | "failedOverflow"> {
+  let overflow = (a.failedOverflow ?? 0) + (b.failedOverflow ?? 0);
+  const ids = a.failedIds ? [...a.failedIds] : [];
+  if (b.failedIds) {
+    const seen = new Set(ids);
+    for (const id of b.failedIds) {
+      if (seen.has(id)) continue;
+      if (ids.length < MAX_FAILED_IDS) {
+        ids.push(id);
+        seen.add(id);
+      } else overflow++;
+    }
+  }
+  const out: Pick<ArmEvidence, "failedIds" | "failedOverflow"> = {};
+  if (ids.length > 0) out.failedIds = ids;
+  if (overflow > 0) out.failedOverflow = overflow;
+  return out;
+}
+
 const mergeArm = (a: ArmEvidence, b: ArmEvidence): ArmEvidence => ({
   requests: a.requests + b.requests,
   errors: a.errors + b.errors,
   latency: mergeSketches(a.latency, b.latency),
+  ...mergeIds(a, b),
 });
 
 export function emptyEvidence(): Evidence {
@@ -34,12 +63,25 @@ export function mergeEvidence(a: Evidence, b: Evidence): Evidence {
   return { stable: mergeArm(a.stable, b.stable), canary: mergeArm(a.canary, b.canary) };
 }
 
-/** Hot path: mutates e in O(1). Which outcomes are errors is the caller's call (guardrails). */
-export function recordOutcome(e: Evidence, variant: "stable" | "canary", isError: boolean, latencyMs: number): void {
+/**
+ * Hot path: mutates e, O(1) for a success (an error scans the arm's few failing ids).
+ * Which outcomes are errors is the caller's call (guardrails); identityHash is the
+ * request's identity hashed to 32 bits (without one, an error counts as its own identity).
+ */
+export function recordOutcome(e: Evidence, variant: "stable" | "canary", isError: boolean, latencyMs: number, identityHash?: number): void {
   const arm = e[variant];
   arm.requests++;
-  if (isError) arm.errors++;
   addValue(arm.latency, latencyMs);
+  if (!isError) return;
+  arm.errors++;
+  if (identityHash === undefined) {
+    arm.failedOverflow = (arm.failedOverflow ?? 0) + 1;
+    return;
+  }
+  const ids = (arm.failedIds ??= []);
+  if (ids.includes(identityHash)) return;
+  if (ids.length < MAX_FAILED_IDS) ids.push(identityHash);
+  else arm.failedOverflow = (arm.failedOverflow ?? 0) + 1;
 }
 
 export function isEmptyEvidence(e: Evidence): boolean {

@@ -81,7 +81,7 @@ export class CoordinatorClient implements OutcomeSink {
       entry.pending = emptyEvidence();
       entry.pendingRelease = outcome.release;
     }
-    recordOutcome(entry.pending, outcome.variant, countsAsError(outcome, entry.guardrails), outcome.originMs);
+    recordOutcome(entry.pending, outcome.variant, countsAsError(outcome, entry.guardrails), outcome.originMs, outcome.identityHash);
   }
 
   status(routeId: string): IsolateSyncStatus | undefined {

@@ -18,6 +18,15 @@ const defaults: Guardrails = {
   burnMinRequests: 50,
   srmAlpha: 0.001,
   srmTolerance: 0.1,
+  medianQuantile: 0.5,
+  medianRatioTolerance: 1.05,
+  promotionOdds: 100,
+  promotionRatios: [1.5, 2, 3, 5],
+  stepTargetSec: 300,
+  restartSec: 120,
+  minFailedUsers: 5,
+  onFail: "rollback",
+  lowTraffic: { mode: "hold", afterSec: 600, maxErrorRate: 0.02 },
 };
 
 describe("GuardrailsSchema", () => {

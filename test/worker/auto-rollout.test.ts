@@ -33,7 +33,9 @@ describe("decision engine end to end", () => {
           release: "healthy-1",
           sticky,
           steps: { weights: [20, 50, 100], minDurationSec: 1, minRequests: 40 },
-          guardrails: { sloErrorRate: 0.05, latencyQuantile: 0.9 },
+          // Engine v2 promotes on evidence against a ratio; at this test's traffic only a weak
+          // gate (odds 4 against 5x, judged within 10 s) fits the run, which is what it configures.
+          guardrails: { sloErrorRate: 0.05, latencyQuantile: 0.9, promotionOdds: 4, stepTargetSec: 10, promotionRatios: [5] },
         }),
       ),
       sync: SYNC,

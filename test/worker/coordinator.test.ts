@@ -78,25 +78,93 @@ describe("Coordinator: durability and idempotent alarms", () => {
     expect(after.canary.errors - before.canary.errors).toBe(2);
   });
 
-  it("hands the engine the stable traffic of the 15 minutes before the step, so bursty errors are known at once", async () => {
+  it("hands the engine the stable history before the rollout (latency thresholds from the first window), and a cold route says it calibrates", async () => {
     const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName("www"));
     const now = clock.now();
-    // The previous release's last 15 minutes: stable errors in clumps (2, 40, 2, 40, ...).
     await runInDurableObject(stub, (instance: Coordinator) => {
       const store = (instance as unknown as { store: { applyDelta: (...a: unknown[]) => boolean } }).store;
-      for (let k = 1; k <= 90; k++) {
+      for (let k = 1; k <= 6; k++) {
         const delta = emptyEvidence();
-        for (let i = 0; i < 1000; i++) recordOutcome(delta, "stable", i < (k % 2 ? 2 : 40), 20);
-        store.applyDelta("previous-release", k, "bursty-0", 0, now - k * 10_000, delta);
+        for (let i = 0; i < 1000; i++) recordOutcome(delta, "stable", false, 20 + (i % 50), i);
+        store.applyDelta("previous-release", k, "warm-0", 0, now - k * 10_000, delta);
       }
     });
-    await putConfigAndSync({ ...config(route({ weight: 10, release: "bursty-1", sticky: headerSticky })), sync: SYNC });
+    await putConfigAndSync({ ...config(route({ weight: 10, release: "warm-1", sticky: headerSticky })), sync: SYNC });
     for (let i = 0; i < 40; i++) await send("/", { headers: { "x-user-id": `u${i}` } });
     clock.advance(SYNC.intervalMs);
     await send("/");
     await runDurableObjectAlarm(stub);
-    const decision = (await stub.status("www")).lastDecision;
-    expect(decision?.explanation.errors.dispersion).toBeGreaterThan(3);
+    const warm = (await stub.status("www")).lastDecision;
+    expect(["history", "rolling"]).toContain((warm?.explanation as { latencySource: string }).latencySource);
+    // A route with no history at all: the first window calibrates, and the status says so.
+    await putConfigAndSync({ ...config(route({ id: "fresh", weight: 10, release: "fresh-1", sticky: headerSticky })), sync: SYNC });
+    const fresh = env.COORDINATOR.get(env.COORDINATOR.idFromName("fresh"));
+    const parsed = validateConfig({ ...config(route({ id: "fresh", weight: 10, release: "fresh-1", sticky: headerSticky })), sync: SYNC });
+    if (!parsed.ok) throw new Error(parsed.error.join("; "));
+    const delta = emptyEvidence();
+    for (let i = 0; i < 50; i++) recordOutcome(delta, i % 10 === 0 ? "canary" : "stable", false, 30, i);
+    await fresh.sync({ routeId: "fresh", isolateId: "cold-iso", seq: 1, configHash: routeHash(parsed.value.routes[0]!), release: "fresh-1", delta });
+    await runDurableObjectAlarm(fresh);
+    const cold = (await fresh.status("fresh")).lastDecision;
+    expect(cold?.explanation).toMatchObject({ latencySource: "calibrating" });
+    expect(cold?.reason).toMatch(/calibrating/);
+  });
+
+  it("never rolls back a healthy canary for 3 identities that send failing requests (each counts once per rollout)", async () => {
+    const doc = { ...config(route({ id: "attack", weight: 50, release: "atk-1", sticky: headerSticky })), sync: SYNC };
+    await putConfigAndSync(doc);
+    const parsed = validateConfig(doc);
+    if (!parsed.ok) throw new Error(parsed.error.join("; "));
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName("attack"));
+    const hash = routeHash(parsed.value.routes[0]!);
+    for (let seq = 1; seq <= 6; seq++) {
+      const delta = emptyEvidence();
+      for (let i = 0; i < 400; i++) recordOutcome(delta, i % 2 ? "canary" : "stable", false, 30, seq * 1000 + i);
+      for (let id = 0; id < 3; id++) for (let k = 0; k < 20; k++) recordOutcome(delta, "canary", true, 30, 7 + id);
+      await stub.sync({ routeId: "attack", isolateId: "atk-iso", seq, configHash: hash, release: "atk-1", delta });
+      await runDurableObjectAlarm(stub);
+    }
+    const s = await stub.status("attack");
+    expect(s.state?.phase).toBe("progressing");
+    const e = s.lastDecision!.explanation as unknown as { canaryFailedUsers: number; canary: { errors: number } };
+    expect(e.canaryFailedUsers).toBe(3);
+    expect(e.canary.errors).toBe(360);
+  });
+
+  it("at low traffic holds and says what evidence is still needed", async () => {
+    await putConfigAndSync({ ...config(route({ id: "quiet", release: "quiet-1", sticky: headerSticky, steps: { weights: [50, 100], minDurationSec: 1, minRequests: 0 } })), sync: SYNC });
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName("quiet"));
+    for (let i = 0; i < 5; i++) await send("/", { headers: { "x-user-id": `q${i}` } });
+    clock.advance(SYNC.intervalMs);
+    await send("/");
+    await runDurableObjectAlarm(stub);
+    const d = (await stub.status("quiet")).lastDecision;
+    expect(d?.action).toBe("hold");
+    expect((d?.explanation as unknown as { needed: string[] }).needed.length).toBeGreaterThan(0);
+  });
+
+  it("resumes after a restart with the same evidence: the engine rebuilds the rollout from the stored windows", async () => {
+    const doc = { ...config(route({ id: "resume", weight: 20, release: "res-1", sticky: headerSticky })), sync: SYNC };
+    await putConfigAndSync(doc);
+    const parsed = validateConfig(doc);
+    if (!parsed.ok) throw new Error(parsed.error.join("; "));
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName("resume"));
+    const delta = emptyEvidence();
+    for (let i = 0; i < 500; i++) recordOutcome(delta, i % 5 ? "stable" : "canary", i % 50 === 1 || i === 0, 30, i);
+    const req = { routeId: "resume", isolateId: "res-iso", seq: 1, configHash: routeHash(parsed.value.routes[0]!), release: "res-1", delta };
+    await stub.sync(req);
+    clock.advance(300);
+    await stub.sync({ ...req, seq: 2, delta: emptyEvidence() }); // evaluates (past the throttle)
+    const before = (await stub.status("resume")).lastDecision!.explanation as { errors: { canaryEvents: number; stableEvents: number } };
+    expect(before.errors.canaryEvents).toBeGreaterThan(0);
+    await abortAllDurableObjects();
+    const again = env.COORDINATOR.get(env.COORDINATOR.idFromName("resume"));
+    await again.sync({ ...req, seq: 3, delta: emptyEvidence() });
+    const st = await again.status("resume");
+    expect(st.lastDecision, JSON.stringify({ state: st.state, w: st.effectiveWeight })).toBeDefined();
+    const after = (await again.status("resume")).lastDecision!.explanation as { errors: { canaryEvents: number; stableEvents: number } };
+    expect(after.errors.canaryEvents).toBe(before.errors.canaryEvents);
+    expect(after.errors.stableEvents).toBe(before.errors.stableEvents);
   });
 
   it("keeps the current step's parsed windows equal to what SQLite holds, in order", async () => {

@@ -1,7 +1,7 @@
 // Guardrails: the per-route knobs of the decision engine, one zod schema that is the
 // type, the validator and the documented defaults. Every field has a default so a route
-// with no guardrails block gets the tested behaviour; the defaults trade detection speed
-// for a false-rollback rate well under 1% (see docs/decision-engine.md).
+// with no guardrails block gets the tested behaviour; the defaults bound the false-failure
+// probability of a whole rollout by alpha = 1% (see docs/decision-engine.md).
 import * as z from "zod";
 
 const DEFAULTS = {
@@ -19,6 +19,15 @@ const DEFAULTS = {
   burnMinRequests: 50,
   srmAlpha: 0.001,
   srmTolerance: 0.1,
+  medianQuantile: 0.5,
+  medianRatioTolerance: 1.05,
+  promotionOdds: 100,
+  promotionRatios: [1.5, 2, 3, 5],
+  stepTargetSec: 300,
+  restartSec: 120,
+  minFailedUsers: 5,
+  onFail: "rollback" as const,
+  lowTraffic: { mode: "hold" as const, afterSec: 600, maxErrorRate: 0.02 },
 };
 
 export const GuardrailsSchema = z
@@ -28,7 +37,7 @@ export const GuardrailsSchema = z
       .gt(0)
       .max(0.2)
       .default(DEFAULTS.alpha)
-      .describe("Total false-rollback budget per step, split between the error and latency tests by errorAlphaShare. Default 0.01."),
+      .describe("Total false-rollback budget per rollout (engine v2: every step and every restart share it), split between the error and latency tests by errorAlphaShare. Default 0.01."),
     errorAlphaShare: z
       .number()
       .gt(0)
@@ -58,13 +67,13 @@ export const GuardrailsSchema = z
       .min(1)
       .max(1e6)
       .default(DEFAULTS.advanceFactor)
-      .describe("Advance once the data favour 'within tolerance' over the regression mixture this many times. Default 10."),
+      .describe("Engine v1 only (v2 uses promotionOdds): advance once the data favour 'within tolerance' over the regression mixture this many times. Default 10."),
     minDispersion: z
       .number()
       .min(1)
       .max(100)
       .default(DEFAULTS.minDispersion)
-      .describe("Floor on the variance inflation applied to the tests; raise to the mean retry burst size. Default 1."),
+      .describe("Engine v1 only (v2 counts failing identities, so retries need no correction): floor on the variance inflation applied to the tests. Default 1."),
     errorOn5xx: z.boolean().default(DEFAULTS.errorOn5xx).describe("Any 5xx response counts as an error. Default true."),
     errorStatuses: z
       .array(z.number().int().min(100).max(599))
@@ -92,7 +101,7 @@ export const GuardrailsSchema = z
       .int()
       .min(1)
       .default(DEFAULTS.burnMinRequests)
-      .describe("Breaker: canary requests needed in the short window before it may trip. Default 50."),
+      .describe("Breaker: canary requests needed in the short window before it may trip. Default 100."),
     srmAlpha: z
       .number()
       .gt(0)
@@ -105,8 +114,67 @@ export const GuardrailsSchema = z
       .max(1)
       .default(DEFAULTS.srmTolerance)
       .describe("Sample-ratio mismatch: relative share deviation that is ignored (0.1 = 5% +- 0.5%). Default 0.1."),
+    medianQuantile: z
+      .number()
+      .min(0.05)
+      .max(0.95)
+      .nullable()
+      .default(DEFAULTS.medianQuantile)
+      .describe("Second latency quantile tested next to latencyQuantile (the body of the distribution, not only its tail); null turns it off. Default 0.5."),
+    medianRatioTolerance: z
+      .number()
+      .min(1)
+      .max(1.9)
+      .default(DEFAULTS.medianRatioTolerance)
+      .describe("Tolerated canary/stable ratio of requests slower than the stable medianQuantile. Default 1.05 (a +30% median shift is a ratio of about 1.3)."),
+    promotionOdds: z
+      .number()
+      .min(2)
+      .max(1e6)
+      .default(DEFAULTS.promotionOdds)
+      .describe("Promotion: the rollout's evidence must favour 'within tolerance' over the stated ratio this many times; a canary at that ratio or worse passes a gate with probability <= 1/promotionOdds per rollout. Default 100."),
+    promotionRatios: z
+      .array(z.number().gt(1).max(100))
+      .min(1)
+      .max(8)
+      .refine((rs) => rs.every((r, i) => i === 0 || r > rs[i - 1]!), { error: "must be strictly increasing" })
+      .default(() => [...DEFAULTS.promotionRatios])
+      .describe("Ratios a step's promotion may be stated against, strongest first: the engine takes the smallest one the traffic can confirm within stepTargetSec. Default [1.5, 2, 3, 5]."),
+    stepTargetSec: z
+      .number()
+      .min(10)
+      .max(86_400)
+      .default(DEFAULTS.stepTargetSec)
+      .describe("Time a step should take to gather its promotion evidence; picks the promotion ratio. Default 300."),
+    restartSec: z
+      .number()
+      .min(10)
+      .max(86_400)
+      .default(DEFAULTS.restartSec)
+      .describe("The per-rollout test also restarts at every step and this often within a step, so late regressions are not diluted (the budget stays per rollout). Default 120."),
+    minFailedUsers: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(DEFAULTS.minFailedUsers)
+      .describe("Distinct canary identities with an error needed before the error test or the breaker may fail the canary. Default 5."),
+    onFail: z
+      .enum(["rollback", "pause", "notify"])
+      .default(DEFAULTS.onFail)
+      .describe("What a failed test does: rollback, pause (hold exposure where it is and notify) or notify (advisory: the audit log and webhook say what the engine would have done, nothing is acted on). Default rollback."),
+    lowTraffic: z
+      .strictObject({
+        mode: z.enum(["hold", "advance"]).default(DEFAULTS.lowTraffic.mode),
+        afterSec: z.number().min(60).max(86_400).default(DEFAULTS.lowTraffic.afterSec),
+        maxErrorRate: z.number().gt(0).max(0.5).default(DEFAULTS.lowTraffic.maxErrorRate),
+      })
+      .default(() => ({ ...DEFAULTS.lowTraffic }))
+      .describe(
+        "When traffic cannot confirm even the strongest promotion ratio within stepTargetSec: mode hold waits for evidence against the largest ratio (status shows what is missing and an ETA); mode advance also passes a step on time after afterSec when the canary's failing-user rate is below maxErrorRate at 95% (the audit entry states the weaker guarantee). Default { mode: hold, afterSec: 600, maxErrorRate: 0.02 }.",
+      ),
   })
-  .default(() => ({ ...DEFAULTS, errorStatuses: [] }))
+  .default(() => ({ ...DEFAULTS, errorStatuses: [], promotionRatios: [...DEFAULTS.promotionRatios], lowTraffic: { ...DEFAULTS.lowTraffic } }))
   .describe("Decision engine guardrails: the statistical tests that advance or roll back a step.");
 
 export type Guardrails = z.output<typeof GuardrailsSchema>;

@@ -1,0 +1,435 @@
+// Decision engine v2: one rollout, every step, judged per user. From the rollout's
+// evidence windows (per arm: requests, users with a first error, latency exceedances of
+// two stable quantiles) to hold, advance or fail, with every number behind the call.
+//
+// - Errors are counted per identity: a window's canary and stable events are identities
+//   whose FIRST error in the rollout fell in it (retries, reloads and a broken session are
+//   one piece of evidence). Cohorts are a hash of the identity, so under "the canary
+//   changes nothing" each failing identity is the canary's with probability = the
+//   configured weight, exactly, whatever the users do: the error test needs no dispersion
+//   estimate. An identity can add at most one event per rollout, and the test may not
+//   fail the canary before minFailedUsers distinct canary identities have failed.
+// - Every test is per rollout (rollout-test.ts): alpha bounds the false-failure
+//   probability of the whole rollout, with restarts for late regressions.
+// - Latency: exceedances of the stable p99 and p50 (configurable), thresholds taken per
+//   window from the stable arm of the windows BEFORE it (predictable, so the test stays
+//   valid, and a cold start washes out of the threshold within a minute).
+// - Promotion: the rollout's evidence rules out the smallest ratio the traffic can confirm
+//   within stepTargetSec, at odds promotionOdds; too little traffic for any ratio is "low
+//   traffic" (guardrails.lowTraffic: hold with an ETA, or advance on time on an absolute bound).
+// - The burn-rate breaker and the sample-ratio check run per step as in v1, the breaker on
+//   failing identities, not failed requests.
+// Pure: the clock comes in as `now`; the state object is the caller's memo of closed
+// windows (createEngineState / closeWindow), rebuilt from stored windows after a restart.
+import { checkBurnRate, wilsonInterval, type BurnCounts, type BurnResult } from "./burn-rate.js";
+import type { Guardrails } from "./guardrails.js";
+import { MIXTURE_GRID, MIXTURE_WEIGHTS } from "./msprt.js";
+import { appendWindow, createLedger, readLedger, type Schedule, type TestLedger, type TestReading, type TestSpec, type TestWindow } from "./rollout-test.js";
+import { checkSampleRatio, type SrmResult } from "./srm.js";
+
+export interface ArmWindow {
+  requests: number;
+  /** Failed requests (for display and rivals only; the tests use failedUsers). */
+  errors: number;
+  /** Identities whose first error in the rollout fell in this window. */
+  failedUsers: number;
+  /** Requests compared with the window's tail threshold, and those slower. */
+  timed: number;
+  slow: number;
+  /** Requests compared with the window's median threshold, and those slower. */
+  timedMid: number;
+  slowMid: number;
+}
+
+export interface RolloutWindow {
+  start: number;
+  step: number;
+  /** Configured canary weight of the step, percent. */
+  weight: number;
+  stable: ArmWindow;
+  canary: ArmWindow;
+}
+
+export type MetricKey = "errors" | "latency" | "median";
+
+/**
+ * Error alternatives' weights on MIXTURE_GRID (1.25 .. 10): more on 2x than v1's, which
+ * pays for the first segment's prior (ln 1/0.7) at 2x; 1.25x, which no rollout-length test
+ * catches at 5% and 1000 req/s anyway, gives it up.
+ */
+const ERROR_WEIGHTS: readonly number[] = [0.5, 2.5, 4, 1.5, 1, 0.5];
+const MEDIAN_GRID: readonly number[] = [1.1, 1.2, 1.35, 1.6, 1.9];
+const MEDIAN_WEIGHTS: readonly number[] = [2, 3, 2, 1, 0.5];
+/** Alpha shares when the median test runs (errors, tail, median). */
+const SHARES_WITH_MEDIAN = { latency: 0.5, median: 0.5 };
+
+export interface EngineState {
+  ledgers: Record<MetricKey, TestLedger>;
+  /** Closed windows of the current step (breaker, SRM, minimums). */
+  stepWindows: RolloutWindow[];
+  step: number;
+  closed: number;
+  /** The stable arm of the last windows before the current step (the breaker's yardstick at weight 100). */
+  stableBefore: ArmWindow[];
+  /**
+   * Per metric, the index of the strongest promotion ratio the traffic has been able to
+   * confirm within stepTargetSec at any closed window after the first minute (-1: none
+   * yet). Sticky, so a dip in traffic never weakens what a gate is stated against, and a
+   * function of the windows alone, so a restarted coordinator rebuilds it.
+   */
+  pick: Record<MetricKey, number>;
+  /** Whether the rollout has the history to judge its traffic (TRAFFIC_JUDGED_AFTER_SEC of closed windows). */
+  trafficJudged: boolean;
+  lowTrafficNotified: boolean;
+}
+
+function specs(g: Guardrails): Record<MetricKey, TestSpec> {
+  const promo = g.promotionRatios;
+  return {
+    errors: { tolerance: g.errorRatioTolerance, grid: MIXTURE_GRID, weights: ERROR_WEIGHTS, promotionRatios: promo.map((r) => r * g.errorRatioTolerance) },
+    latency: { tolerance: g.latencyRatioTolerance, grid: MIXTURE_GRID, weights: MIXTURE_WEIGHTS, promotionRatios: promo.map((r) => r * g.latencyRatioTolerance) },
+    // Exceedances of a median can at most double: promotion ratios are read on the same scale, squeezed below 2.
+    median: {
+      tolerance: g.medianRatioTolerance,
+      grid: MEDIAN_GRID,
+      weights: MEDIAN_WEIGHTS,
+      promotionRatios: promo.map((r) => Math.min(1.9, g.medianRatioTolerance * (1 + (r - 1) * 0.25))),
+    },
+  };
+}
+
+export function createEngineState(g: Guardrails): EngineState {
+  const s = specs(g);
+  return {
+    ledgers: { errors: createLedger(s.errors), latency: createLedger(s.latency), median: createLedger(s.median) },
+    stepWindows: [],
+    step: -1,
+    closed: 0,
+    stableBefore: [],
+    pick: { errors: -1, latency: -1, median: -1 },
+    trafficJudged: false,
+    lowTrafficNotified: false,
+  };
+}
+
+function testWindow(w: RolloutWindow, key: MetricKey): TestWindow {
+  if (key === "errors") return { start: w.start, step: w.step, canaryEvents: w.canary.failedUsers, stableEvents: w.stable.failedUsers, share: w.weight / 100 };
+  const [c, s] = key === "latency" ? [w.canary.timed, w.stable.timed] : [w.canary.timedMid, w.stable.timedMid];
+  const [ce, se] = key === "latency" ? [w.canary.slow, w.stable.slow] : [w.canary.slowMid, w.stable.slowMid];
+  return { start: w.start, step: w.step, canaryEvents: ce, stableEvents: se, share: c + s > 0 ? c / (c + s) : 0 };
+}
+
+/** Windows of the previous step's stable arm kept as the breaker's yardstick at weight 100. */
+const STABLE_REFERENCE_WINDOWS = 6;
+
+/** A step's data "lean to regression" above this ln ratio (0, less rounding: no events is exactly no lean). */
+const LEAN_EPSILON = 1e-9;
+/** Nominal window width (the coordinator's), for event rates. */
+const WINDOW_SEC = 10;
+/** Traffic is judged (promotion ratio, low traffic) once the rollout has this much history (or stepTargetSec/5, if shorter). */
+const TRAFFIC_JUDGED_AFTER_SEC = 60;
+
+const schedule = (g: Guardrails): Schedule => ({ restartMs: g.restartSec * 1000 });
+
+/** Adds a closed window (in start order) to the state. */
+export function closeWindow(state: EngineState, w: RolloutWindow, g: Guardrails): void {
+  if (w.step !== state.step) {
+    const before = state.stepWindows.filter((x) => x.stable.requests > 0).map((x) => x.stable);
+    if (before.length > 0) state.stableBefore = before.slice(-STABLE_REFERENCE_WINDOWS);
+    state.step = w.step;
+    state.stepWindows = [];
+  }
+  state.stepWindows.push(w);
+  for (const key of ["errors", "latency", "median"] as const) appendWindow(state.ledgers[key], testWindow(w, key), schedule(g));
+  state.closed++;
+  const first = state.ledgers.errors.firstStart ?? w.start;
+  const spanSec = (w.start - first) / 1000 + WINDOW_SEC;
+  if (spanSec < Math.min(TRAFFIC_JUDGED_AFTER_SEC, g.stepTargetSec / 5)) return;
+  state.trafficJudged = true;
+  for (const key of ["errors", "latency", "median"] as const) {
+    const l = state.ledgers[key];
+    const rate = (l.canaryEvents + l.stableEvents) / spanSec;
+    const needed = Math.log(g.promotionOdds);
+    for (let j = 0; j < l.spec.promotionRatios.length; j++) {
+      const drift = l.canaryEvents + l.stableEvents > 0 ? l.promoDrift[j]! / (l.canaryEvents + l.stableEvents) : 0;
+      if (drift * rate > 0 && needed / (drift * rate) <= g.stepTargetSec) {
+        if (state.pick[key] < 0 || j < state.pick[key]) state.pick[key] = j;
+        break;
+      }
+    }
+  }
+}
+
+export interface RolloutInput {
+  now: number;
+  stepStartedAt: number;
+  stepIndex: number;
+  weight: number;
+  minDurationMs: number;
+  minRequests: number;
+  /** The window still filling (counts so far), if any. */
+  open: RolloutWindow | undefined;
+  /** Where the latency thresholds come from: history before the rollout, the rollout's own earlier windows, or none yet. */
+  latencySource: "history" | "rolling" | "calibrating" | "off";
+  guardrails: Guardrails;
+  state: EngineState;
+}
+
+export interface MetricReading extends TestReading {
+  metric: MetricKey;
+  alpha: number;
+  rejectAt: number;
+  rejects: boolean;
+  /** Promotion: the ratio the gate is stated against (null: traffic too low for any). */
+  promotionRatio: number | null;
+  /** ln-evidence needed against promotionRatio (ln promotionOdds) and what the rollout has. */
+  promotionNeeded: number;
+  promotionHave: number;
+  bounded: boolean;
+  /** Seconds more the gate is expected to need at the current traffic; 0 when passed, null when unknown. */
+  etaSec: number | null;
+  active: boolean;
+  /** No promotion ratio can be confirmed within stepTargetSec at this traffic. */
+  lowTraffic: boolean;
+  /** Passed by the absolute route (rate within the SLO, or slow share within 1 - quantile), not the relative one. */
+  absolute: boolean;
+}
+
+export interface RolloutExplanation {
+  elapsedMs: number;
+  minimumsMet: boolean;
+  weight: number;
+  step: number;
+  latencySource: RolloutInput["latencySource"];
+  /** The step's totals per arm. */
+  stable: ArmWindow;
+  canary: ArmWindow;
+  errors: MetricReading;
+  latency: MetricReading;
+  median: MetricReading;
+  canaryFailedUsers: number;
+  burn: BurnResult;
+  srm: SrmResult;
+  lowTraffic: boolean;
+  /** The weaker guarantee a low-traffic advance stands on, when it happened. */
+  lowTrafficAdvance: string | null;
+  /** Evidence still needed before the step may advance, worded, with an ETA. */
+  needed: string[];
+  etaSec: number | null;
+  blockers: string[];
+}
+
+export type RolloutAction = "hold" | "advance" | "fail";
+
+export interface RolloutDecision {
+  action: RolloutAction;
+  /** What the coordinator does with a "fail": guardrails.onFail. */
+  onFail: Guardrails["onFail"];
+  reason: string;
+  explanation: RolloutExplanation;
+}
+
+const zero = (): ArmWindow => ({ requests: 0, errors: 0, failedUsers: 0, timed: 0, slow: 0, timedMid: 0, slowMid: 0 });
+function addArm(into: ArmWindow, a: ArmWindow): void {
+  into.requests += a.requests;
+  into.errors += a.errors;
+  into.failedUsers += a.failedUsers;
+  into.timed += a.timed;
+  into.slow += a.slow;
+  into.timedMid += a.timedMid;
+  into.slowMid += a.slowMid;
+}
+const burnCounts = (s: ArmWindow, c: ArmWindow): BurnCounts => ({
+  canaryRequests: c.requests,
+  canaryErrors: c.failedUsers,
+  stableRequests: s.requests,
+  stableErrors: s.failedUsers,
+});
+
+function metric(
+  key: MetricKey,
+  r: TestReading,
+  alpha: number,
+  active: boolean,
+  g: Guardrails,
+  ledger: TestLedger,
+  eventRatePerSec: number,
+  judgeTraffic: boolean,
+  picked: number,
+): MetricReading {
+  const rejectAt = Math.log(1 / alpha);
+  const needed = Math.log(g.promotionOdds);
+  const ratios = ledger.spec.promotionRatios;
+  // The smallest ratio the traffic has shown it can confirm within stepTargetSec (sticky, see EngineState.pick).
+  let pick = picked;
+  const low = pick < 0 && judgeTraffic;
+  // Low traffic: the gate waits for the largest ratio's evidence, however long it takes
+  // (lowTraffic "advance" may also pass the step on time, see decideRollout). Before the
+  // traffic is judged, nothing passes.
+  if (low) pick = ratios.length - 1;
+  const have = pick >= 0 ? r.promotionEvidence[pick]! : 0;
+  const perSec = pick >= 0 ? r.promotionDriftPerEvent[pick]! * eventRatePerSec : 0;
+  const bounded = active && pick >= 0 && have >= needed && r.stepLogRatio <= LEAN_EPSILON;
+  const etaSec = bounded ? 0 : perSec > 0 ? Math.ceil(Math.max(0, needed - have) / perSec) : null;
+  return {
+    ...r,
+    metric: key,
+    alpha,
+    rejectAt,
+    rejects: active && r.logRatio >= rejectAt && (key !== "errors" || r.canaryEvents >= g.minFailedUsers),
+    promotionRatio: pick >= 0 ? ratios[pick]! : null,
+    promotionNeeded: needed,
+    promotionHave: have,
+    bounded,
+    etaSec,
+    active,
+    lowTraffic: active && low,
+    absolute: false,
+  };
+}
+
+const NAMES: Record<MetricKey, string> = { errors: "failing users", latency: "tail latency", median: "median latency" };
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** The decision on the rollout's evidence so far. Fail beats advance; no canary traffic holds. */
+export function decideRollout(input: RolloutInput): RolloutDecision {
+  const g = input.guardrails;
+  const st = input.state;
+  const elapsedMs = Math.max(0, input.now - input.stepStartedAt);
+  const sched = schedule(g);
+  const open = input.open && input.open.step === input.stepIndex ? input.open : undefined;
+  const stepWs = (st.step === input.stepIndex ? st.stepWindows : []).concat(open ? [open] : []);
+  const stable = zero();
+  const canary = zero();
+  const subStable = zero();
+  const subCanary = zero();
+  const subStart = Math.min(input.now - elapsedMs / 12, stepWs.at(-1)?.start ?? input.now);
+  for (const w of stepWs) {
+    addArm(stable, w.stable);
+    addArm(canary, w.canary);
+    if (w.start >= subStart) {
+      addArm(subStable, w.stable);
+      addArm(subCanary, w.canary);
+    }
+  }
+  const comparable = input.weight < 100 && stable.requests > 0 && canary.requests > 0;
+  const latencyOn = input.latencySource === "history" || input.latencySource === "rolling";
+  const medianOn = g.medianQuantile !== null && latencyOn;
+  const errorAlpha = g.alpha * g.errorAlphaShare;
+  const latencyAlpha = (g.alpha - errorAlpha) * (medianOn ? SHARES_WITH_MEDIAN.latency : 1);
+  const medianAlpha = (g.alpha - errorAlpha) * SHARES_WITH_MEDIAN.median;
+  const rolloutStart = st.ledgers.errors.firstStart ?? open?.start ?? input.now;
+  const rolloutSec = Math.max(1, (input.now - rolloutStart) / 1000);
+  // Event rates are judged once the step has run its minimum (before, they are too noisy to call traffic low).
+  const judgeTraffic = st.trafficJudged;
+  const read = (key: MetricKey, active: boolean, alpha: number): MetricReading => {
+    const r = readLedger(st.ledgers[key], open ? testWindow(open, key) : undefined, sched);
+    const rate = (r.canaryEvents + r.stableEvents) / rolloutSec;
+    return metric(key, r, alpha, active, g, st.ledgers[key], rate, judgeTraffic, st.pick[key]);
+  };
+  const errors = read("errors", comparable, errorAlpha);
+  const latency = read("latency", comparable && latencyOn, latencyAlpha);
+  const median = read("median", comparable && medianOn, medianAlpha);
+  // At weight 100 there is no stable arm, so nothing tells a canary outage from an incident
+  // that hits everyone: the breaker is read (against the stable arm of the step before) but
+  // never fails the rollout there; the step is the promotion's bake, the SLO alerts' job.
+  let reference = stable;
+  let subReference = subStable;
+  if (input.weight >= 100 && stable.requests === 0 && st.stableBefore.length > 0) {
+    reference = zero();
+    for (const a of st.stableBefore) addArm(reference, a);
+    subReference = reference;
+  }
+  const breaker = checkBurnRate(burnCounts(reference, canary), burnCounts(subReference, subCanary), g);
+  const burnTrips = breaker.trips && canary.failedUsers >= g.minFailedUsers && input.weight < 100;
+  const srm = checkSampleRatio(canary.requests, stable.requests, input.weight, g.srmAlpha, g.srmTolerance);
+  const minimumsMet = elapsedMs >= input.minDurationMs && canary.requests >= input.minRequests;
+  const tests = [errors, ...(latencyOn ? [latency] : []), ...(medianOn ? [median] : [])];
+  let lowTraffic = tests.some((t) => t.lowTraffic && !t.bounded);
+  const explanation: RolloutExplanation = {
+    elapsedMs,
+    minimumsMet,
+    weight: input.weight,
+    step: input.stepIndex,
+    latencySource: input.latencySource,
+    stable,
+    canary,
+    errors,
+    latency,
+    median,
+    canaryFailedUsers: errors.canaryEvents,
+    burn: { ...breaker, trips: burnTrips },
+    srm,
+    lowTraffic,
+    lowTrafficAdvance: null,
+    needed: [],
+    etaSec: null,
+    blockers: [],
+  };
+  const onFail = g.onFail;
+  if (canary.requests === 0) {
+    explanation.blockers.push(input.weight > 0 ? "no canary traffic yet" : "weight 0: the canary gets no traffic");
+    return { action: "hold", onFail, reason: `no data: ${explanation.blockers[0]}`, explanation };
+  }
+  const failing = tests.filter((t) => t.rejects);
+  if (failing.length > 0 || burnTrips) {
+    const parts = failing.map(
+      (t) =>
+        `${NAMES[t.metric]}: ${t.canaryEvents} canary / ${t.stableEvents} stable events, per-rollout likelihood ratio e^${round1(t.logRatio)} >= e^${round1(t.rejectAt)} (alpha ${t.alpha}; strongest since ${t.strongestSegmentStart === null ? "start" : `segment ${t.strongestSegment}`})`,
+    );
+    if (burnTrips) parts.push(`breaker: canary burns the error budget (failing users per request) >= ${breaker.threshold}x over stable on the step and its last 1/12`);
+    explanation.blockers.push("failed");
+    const verb = onFail === "rollback" ? "rollback" : onFail === "pause" ? "pause" : "advisory: would roll back";
+    return { action: "fail", onFail, reason: `${verb}: ${parts.join("; ")}`, explanation };
+  }
+  const blockers: string[] = [];
+  if (elapsedMs < input.minDurationMs) blockers.push(`step ran ${Math.floor(elapsedMs / 1000)} of ${Math.ceil(input.minDurationMs / 1000)} s`);
+  if (canary.requests < input.minRequests) blockers.push(`${canary.requests} of ${input.minRequests} canary requests`);
+  if (srm.mismatch) blockers.push(`sample-ratio mismatch: canary share ${round1(srm.observedShare * 100)}% vs weight ${input.weight}%`);
+  // The absolute routes (as in v1): the canary's failing-identity rate is within the SLO, or
+  // its slow share within 1 - quantile, at the promotion's confidence (z = sqrt(2 ln K)).
+  const zAbs = Math.sqrt(2 * Math.log(g.promotionOdds));
+  if (!errors.bounded && canary.requests > 0 && wilsonInterval(canary.failedUsers, canary.requests, zAbs).upper <= g.sloErrorRate && errors.stepLogRatio <= LEAN_EPSILON) {
+    errors.bounded = true;
+    errors.absolute = true;
+  }
+  if (latencyOn && !latency.bounded && canary.timed > 0 && wilsonInterval(canary.slow, canary.timed, zAbs).upper <= 1 - g.latencyQuantile) {
+    latency.bounded = true;
+    latency.absolute = true;
+  }
+  lowTraffic = tests.some((t) => t.lowTraffic && !t.bounded);
+  explanation.lowTraffic = lowTraffic;
+  let etaSec: number | null = 0;
+  if (input.weight < 100) {
+    if (!comparable) blockers.push("no stable traffic to compare with");
+    if (input.latencySource === "calibrating") blockers.push("latency thresholds still calibrating on the first stable window");
+    for (const t of tests) {
+      if (t.bounded) continue;
+      const ratio = t.promotionRatio === null ? "any ratio" : `${round1(t.promotionRatio)}x`;
+      const eta = t.etaSec === null ? "no estimate yet" : `about ${t.etaSec} s at current traffic`;
+      const text = `${NAMES[t.metric]}: evidence against ${ratio} is e^${round1(t.promotionHave)} of e^${round1(t.promotionNeeded)} needed (${eta})`;
+      explanation.needed.push(text);
+      blockers.push(text);
+      etaSec = etaSec === null || t.etaSec === null ? null : Math.max(etaSec, t.etaSec);
+    }
+  }
+  explanation.etaSec = etaSec;
+  // Low traffic, advance mode: on time, on the canary's absolute error rate.
+  if (blockers.length > 0 && lowTraffic && g.lowTraffic.mode === "advance" && elapsedMs >= g.lowTraffic.afterSec * 1000) {
+    const upper = wilsonInterval(canary.failedUsers, canary.requests, 1.645).upper;
+    const onlyEvidence = blockers.every((b) => explanation.needed.includes(b));
+    const noLean = tests.every((t) => t.stepLogRatio <= LEAN_EPSILON);
+    if (onlyEvidence && noLean && minimumsMet && !srm.mismatch && upper <= g.lowTraffic.maxErrorRate) {
+      explanation.lowTrafficAdvance =
+        `low traffic: advanced on time after ${Math.round(elapsedMs / 1000)} s; guarantee: canary failing-user rate below ${round1(upper * 100)}% ` +
+        `(<= ${g.lowTraffic.maxErrorRate * 100}%) at 95%, and no test leaning to regression; no relative bound was established`;
+      return { action: "advance", onFail, reason: `advance (${explanation.lowTrafficAdvance})`, explanation };
+    }
+  }
+  explanation.blockers = blockers;
+  if (blockers.length > 0) return { action: "hold", onFail, reason: `hold${lowTraffic ? " (low traffic)" : ""}: ${blockers.join("; ")}`, explanation };
+  const stated = tests
+    .map((t) => (t.absolute ? `${NAMES[t.metric]} within the absolute bound` : `${NAMES[t.metric]}: ${round1(t.promotionRatio ?? 0)}x ruled out (odds ${g.promotionOdds})`))
+    .join("; ");
+  return { action: "advance", onFail, reason: `advance: ${Math.round(elapsedMs / 1000)} s, ${canary.requests} canary requests; ${input.weight >= 100 ? "weight 100: breaker only" : stated}`, explanation };
+}

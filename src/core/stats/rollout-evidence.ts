@@ -1,0 +1,193 @@
+// From stored evidence windows (sketches and failing identities, as the coordinator
+// keeps them) to the engine v2's counts: per window and arm, requests, identities whose
+// first error in the rollout fell in it, and exceedances of the stable tail and median
+// quantiles. Each window's thresholds come from the stable arm of the windows before
+// it (the newest ones holding THRESHOLD_SAMPLES stable samples, history before the
+// rollout included), never from the window itself: the threshold is fixed before the
+// window's events, which keeps the test valid, and a cold start in one window is out of
+// the thresholds one window later. Pure.
+import type { Evidence } from "../evidence.js";
+import { countAbove, emptySketch, mergeSketches, quantile, type Sketch } from "./ddsketch.js";
+import type { Guardrails } from "./guardrails.js";
+import { closeWindow, createEngineState, type ArmWindow, type EngineState, type RolloutInput, type RolloutWindow } from "./rollout-engine.js";
+
+/** Stable samples behind a threshold: 20 expected exceedances of a p99. */
+export const THRESHOLD_SAMPLES = 2000;
+/** How many earlier windows a threshold may reach back over (15 min). */
+export const THRESHOLD_MAX_WINDOWS = 90;
+export const WINDOW_MS = 10_000;
+
+export interface StoredWindow {
+  start: number;
+  step: number;
+  evidence: Evidence;
+}
+
+export interface RolloutEvidenceInput {
+  /** The rollout's windows (this release, every step), oldest first. */
+  windows: readonly StoredWindow[];
+  /** Windows before the rollout (the stable origin's recent history), oldest first. */
+  history?: ReadonlyArray<{ evidence: Evidence }>;
+  /** Canary weight per step index, percent. */
+  weights: readonly number[];
+  guardrails: Guardrails;
+  now: number;
+  /** The step in force: a newest window of an earlier step is closed, not open. */
+  currentStep?: number;
+}
+
+export interface RolloutCounts {
+  closed: RolloutWindow[];
+  open: RolloutWindow | undefined;
+  latencySource: RolloutInput["latencySource"];
+}
+
+function thresholds(before: readonly Sketch[], g: Guardrails): [number, number | null] | null {
+  let sketch = emptySketch();
+  for (let i = before.length - 1, k = 0; i >= 0 && k < THRESHOLD_MAX_WINDOWS && sketch.count < THRESHOLD_SAMPLES; i--, k++) sketch = mergeSketches(sketch, before[i]!);
+  if (sketch.count < THRESHOLD_SAMPLES) return null;
+  const tail = quantile(sketch, g.latencyQuantile);
+  const mid = g.medianQuantile === null ? null : quantile(sketch, g.medianQuantile);
+  return Number.isFinite(tail) && tail > 0 ? [tail, mid !== null && Number.isFinite(mid) && mid > 0 ? mid : null] : null;
+}
+
+function arm(e: Evidence["stable"], thr: [number, number | null] | null, seen: Set<number>): ArmWindow {
+  let failedUsers = e.failedOverflow ?? 0;
+  for (const id of e.failedIds ?? []) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    failedUsers++;
+  }
+  const timed = thr ? e.latency.count : 0;
+  return {
+    requests: e.requests,
+    errors: e.errors,
+    failedUsers,
+    timed,
+    slow: thr ? countAbove(e.latency, thr[0]) : 0,
+    timedMid: thr && thr[1] !== null ? timed : 0,
+    slowMid: thr && thr[1] !== null ? countAbove(e.latency, thr[1]) : 0,
+  };
+}
+
+/** The rollout's windows as the engine's counts; the newest is open while now is inside it. */
+export function rolloutCounts(input: RolloutEvidenceInput): RolloutCounts {
+  const g = input.guardrails;
+  const stableSketches: Sketch[] = (input.history ?? []).map((h) => h.evidence.stable.latency);
+  const seen = new Set<number>();
+  const out: RolloutWindow[] = [];
+  let lastThr: [number, number | null] | null = null;
+  let prevStart: number | undefined;
+  const sorted = [...input.windows].sort((a, b) => a.start - b.start || a.step - b.step);
+  for (const w of sorted) {
+    // Windows sharing a start (a step change inside one window) share its thresholds.
+    const thr: [number, number | null] | null = w.start === prevStart ? lastThr : thresholds(stableSketches, g);
+    lastThr = thr;
+    prevStart = w.start;
+    const stable = arm(w.evidence.stable, thr, seen);
+    const canary = arm(w.evidence.canary, thr, seen);
+    out.push({ start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary });
+    stableSketches.push(w.evidence.stable.latency);
+  }
+  const last = out.at(-1);
+  const open = last && input.now < last.start + WINDOW_MS && (input.currentStep === undefined || last.step === input.currentStep) ? out.pop() : undefined;
+  const newest = open ?? last;
+  const hasThr = newest !== undefined && newest.stable.timed + newest.canary.timed > 0;
+  const latencySource: RolloutInput["latencySource"] = hasThr ? ((input.history?.length ?? 0) > 0 && out.length < 1 ? "history" : "rolling") : "calibrating";
+  return { closed: out, open, latencySource };
+}
+
+/** A fresh engine state with every closed window of the rollout in it (a coordinator after a restart, or any cold read). */
+export function engineFromWindows(input: RolloutEvidenceInput): { state: EngineState } & RolloutCounts {
+  const counts = rolloutCounts(input);
+  const state = createEngineState(input.guardrails);
+  for (const w of counts.closed) closeWindow(state, w, input.guardrails);
+  return { state, ...counts };
+}
+
+/**
+ * The coordinator's memo of a rollout: the engine state with every closed window in it,
+ * the failing identities seen, and the stable sketches behind the next thresholds. Closed
+ * windows never change (a delta lands in the window of the coordinator's now), so each
+ * evaluation only adds the windows closed since the last one and reads the open one.
+ */
+export interface RolloutMemo {
+  key: string;
+  state: EngineState;
+  seen: Set<number>;
+  stable: Sketch[];
+  consumed: number;
+  lastStart: number | undefined;
+  lastThr: [number, number | null] | null;
+  history: boolean;
+  /** Start of the first window consumed: if storage dropped it, the memo is rebuilt. */
+  firstStart: number | undefined;
+}
+
+function peekArm(e: Evidence["stable"], thr: [number, number | null] | null, seen: Set<number>): ArmWindow {
+  let failedUsers = e.failedOverflow ?? 0;
+  const local = new Set<number>();
+  for (const id of e.failedIds ?? []) {
+    if (seen.has(id) || local.has(id)) continue;
+    local.add(id);
+    failedUsers++;
+  }
+  const timed = thr ? e.latency.count : 0;
+  return {
+    requests: e.requests,
+    errors: e.errors,
+    failedUsers,
+    timed,
+    slow: thr ? countAbove(e.latency, thr[0]) : 0,
+    timedMid: thr && thr[1] !== null ? timed : 0,
+    slowMid: thr && thr[1] !== null ? countAbove(e.latency, thr[1]) : 0,
+  };
+}
+
+/**
+ * Brings the memo up to date with the rollout's windows (a new memo when there is none,
+ * the key changed or windows went missing) and reads the open window. Same answer as
+ * engineFromWindows, in time proportional to the windows closed since the last call.
+ */
+export function updateRollout(memo: RolloutMemo | undefined, key: string, input: RolloutEvidenceInput): { memo: RolloutMemo; state: EngineState; open: RolloutWindow | undefined; latencySource: RolloutInput["latencySource"] } {
+  const g = input.guardrails;
+  const sorted = [...input.windows].sort((a, b) => a.start - b.start || a.step - b.step);
+  const last = sorted.at(-1);
+  const openStored = last && input.now < last.start + WINDOW_MS && (input.currentStep === undefined || last.step === input.currentStep) ? last : undefined;
+  const closedCount = sorted.length - (openStored ? 1 : 0);
+  let m = memo;
+  if (!m || m.key !== key || m.consumed > closedCount || (m.firstStart !== undefined && sorted[0]?.start !== m.firstStart)) {
+    m = {
+      key,
+      state: createEngineState(g),
+      seen: new Set(),
+      stable: (input.history ?? []).map((h) => h.evidence.stable.latency).slice(-THRESHOLD_MAX_WINDOWS),
+      consumed: 0,
+      lastStart: undefined,
+      lastThr: null,
+      history: (input.history?.length ?? 0) > 0,
+      firstStart: sorted[0]?.start,
+    };
+  }
+  for (let i = m.consumed; i < closedCount; i++) {
+    const w = sorted[i]!;
+    const thr = w.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
+    m.lastStart = w.start;
+    m.lastThr = thr;
+    const stable = arm(w.evidence.stable, thr, m.seen);
+    const canary = arm(w.evidence.canary, thr, m.seen);
+    closeWindow(m.state, { start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary }, g);
+    m.stable.push(w.evidence.stable.latency);
+    if (m.stable.length > THRESHOLD_MAX_WINDOWS) m.stable.shift();
+  }
+  m.consumed = closedCount;
+  let open: RolloutWindow | undefined;
+  if (openStored) {
+    const thr = openStored.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
+    open = { start: openStored.start, step: openStored.step, weight: input.weights[openStored.step] ?? 0, stable: peekArm(openStored.evidence.stable, thr, m.seen), canary: peekArm(openStored.evidence.canary, thr, m.seen) };
+  }
+  const newest = open;
+  const hasThr = newest !== undefined ? newest.stable.timed + newest.canary.timed > 0 : m.lastThr !== null;
+  const latencySource: RolloutInput["latencySource"] = hasThr ? (m.history && closedCount < 1 ? "history" : "rolling") : "calibrating";
+  return { memo: m, state: m.state, open, latencySource };
+}
