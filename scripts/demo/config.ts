@@ -19,13 +19,13 @@ export const DEMO_SYNC_MS = 500;
  * at 50+ req/s. Defaults in src/core/stats/guardrails.ts; what each loosening buys:
  *  - sloErrorRate 0.1: with zero canary errors, "error rate bounded below the SLO" needs
  *    about 4.6/sloErrorRate canary requests (46 here; 4,600 with the default 0.001).
- *  - latencyQuantile 0.5 and latencyRatioTolerance 1.5: "requests slower than stable's
- *    median" happen every other request, so the latency test calibrates on 20/(1-q) = 40
- *    stable samples and is bounded after ~64 timed requests at 50%, ~130 at 10% (at the
- *    default p99 and 1.1x: thousands). The calibration's 10 s evidence bucket is left out
- *    of the test, so a step below 100% lasts at least until the next bucket begins.
- *    With p75 instead, a step at 50 req/s could take 30 s when calibration spilled over
- *    into a second bucket (seen on a loaded machine).
+ *  - latencyQuantile 0.5, latencyRatioTolerance and medianRatioTolerance 1.5: "requests
+ *    slower than stable's median" happen every other request, so both latency tests
+ *    gather evidence from a few hundred requests (at the default p99 and 1.1x/1.05x:
+ *    thousands).
+ *  - stepTargetSec 10: the engine states each promotion against the smallest ratio the
+ *    demo's traffic can confirm within 10 s, not 300 s, so a step takes seconds; the
+ *    audit entry names the ratio ruled out.
  *  - srmTolerance 0.75: 200 users is a small sample. At weight 10% the canary holds
  *    20 +- 4 users, a +-20% relative wobble in the request share that the default 0.1
  *    would (rightly, on real traffic) hold as a sample-ratio mismatch forever in ~64%
@@ -36,6 +36,8 @@ export const DEMO_GUARDRAILS: GuardrailsInput = {
   sloErrorRate: 0.1,
   latencyQuantile: 0.5,
   latencyRatioTolerance: 1.5,
+  medianRatioTolerance: 1.5,
+  stepTargetSec: 10,
   srmTolerance: 0.75,
 };
 

@@ -9,12 +9,16 @@
 import { randomBytes } from "node:crypto";
 import { BUCKETS, bucketOf, releaseSalt, variantFor } from "../../src/core/bucket.js";
 import type { RouteConfig, Variant } from "../../src/core/config/schema.js";
+import { mintIdentity } from "../../src/core/identity.js";
 
-/** A valid minted-style identity whose bucket is in [lo, hi). */
+/**
+ * A minted identity (the Worker accepts only its exact shape without IDENTITY_SECRET,
+ * which the demo does not set) whose bucket is in [lo, hi).
+ */
 export function identityInBuckets(routeId: string, release: string, lo: number, hi: number): string {
   const salt = releaseSalt(routeId, release);
   for (let i = 0; i < 1_000_000; i++) {
-    const id = `probe${randomBytes(12).toString("base64url")}`;
+    const id = mintIdentity((n) => new Uint8Array(randomBytes(n)));
     const b = bucketOf(salt, id);
     if (b >= lo && b < hi) return id;
   }
