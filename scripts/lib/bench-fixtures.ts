@@ -2,6 +2,7 @@
 // `npm run bench:handler` (in the isolate) measure the same request: edge-canary's
 // config, the client's path and headers, and who carries which cookie.
 import { randomBytes } from "node:crypto";
+import { mintIdentity } from "../../src/core/identity.js";
 
 /** The path every request asks for: the origin answers ~300 B of JSON. */
 export const BENCH_PATH = "/api/items?page=2";
@@ -20,9 +21,9 @@ export function benchConfigDocument(stableOrigin: string, canaryOrigin: string):
   });
 }
 
-/** n ids in the shape edge-canary mints (22 chars of base64url). */
+/** n ids as edge-canary mints them (without IDENTITY_SECRET it accepts only that exact shape). */
 export function identityPool(n: number): string[] {
-  return Array.from({ length: n }, () => randomBytes(16).toString("base64url"));
+  return Array.from({ length: n }, () => mintIdentity((k) => new Uint8Array(randomBytes(k))));
 }
 
 /**
