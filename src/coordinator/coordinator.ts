@@ -24,6 +24,7 @@ import { summarize, series } from "./evidence-summary.js";
 import { migrate } from "./schema.js";
 import { CoordinatorStore } from "./store.js";
 import { Notifier } from "./notifier.js";
+import { acceptOffer, type HeldRoute } from "./config-offer.js";
 
 /** Alarm tick while a rollout is active. */
 export const TICK_MS = 1000;
@@ -35,6 +36,8 @@ const EVAL_THROTTLE_MS = 250;
 const CONFIG_MAX_AGE_MS = 10_000;
 /** ...and at most this often when an isolate reports a config we have not seen. */
 const CONFIG_MIN_AGE_MS = 200;
+/** How long an isolate's different config hash shows in status after its last sync. */
+const DIVERGENCE_SHOWN_MS = 30_000;
 /**
  * A manual rollout has no steps and never advances; the engine still judges it (and
  * may roll it back) with a default step's minimum duration and no request minimum.
@@ -47,7 +50,9 @@ export class Coordinator extends DurableObject<Env> {
   /** Until a config is read: the schema's defaults. */
   private notify: NotifyConfig = NotifySchema.parse(undefined);
   private readonly configCache = new ConfigCache();
-  private route: { config: RouteConfig; hash: string; readAt: number } | undefined;
+  private route: (HeldRoute & { readAt: number }) | undefined;
+  /** Config hashes isolates synced with that are not ours, and when last seen (status shows them). */
+  private readonly divergent = new Map<string, number>();
   private lastEvalAt = 0;
   /** What the current step knows of stable from before it began (key: release, step, start). */
   private baseline: { key: string; thresholdMs: number | undefined; stable: StableCounts[] } | undefined;
@@ -68,7 +73,8 @@ export class Coordinator extends DurableObject<Env> {
   /** The one isolate call: deliver a delta, get the state back. */
   async sync(req: SyncRequest): Promise<SyncResponse> {
     const now = this.now();
-    await this.loadRoute(req.routeId, now, req.configHash);
+    await this.loadRoute(req.routeId, now, req);
+    this.noteIsolateHash(req.configHash, now);
     let state = this.store.loadState();
     let duplicate = false;
     if (state && req.release === state.release) {
@@ -111,6 +117,7 @@ export class Coordinator extends DurableObject<Env> {
       effectiveWeight: route ? effectiveWeight(route, state) : 0,
       configHash: this.route?.hash,
       configError: this.configCache.view().error?.messages,
+      configDiverged: this.divergence(now),
       step,
       lastDecision: this.lastDecision,
       isolates: this.store.activeIsolates(now, 60_000),
@@ -139,18 +146,36 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   /** Reads the route's config from KV when due and applies it as a config event. */
-  private async loadRoute(routeId: string, now: number, isolateHash?: string): Promise<void> {
+  private async loadRoute(routeId: string, now: number, req?: SyncRequest): Promise<void> {
     if (this.store.getMeta<string>("routeId") !== routeId) this.store.setMeta("routeId", routeId);
     const age = this.route ? now - this.route.readAt : Number.POSITIVE_INFINITY;
+    const isolateHash = req?.configHash;
     const due = age >= CONFIG_MAX_AGE_MS || (isolateHash !== undefined && isolateHash !== this.route?.hash && age >= CONFIG_MIN_AGE_MS);
     if (!due) return;
     const view = await this.configCache.refreshNow(this.env.CANARY_CONFIG, now);
     if (view.config) this.notify = view.config.notify;
     const config = view.config?.routes.find((r) => r.id === routeId);
-    if (!config) return;
-    const hash = routeHash(config);
-    this.route = { config, hash, readAt: now };
-    this.apply({ type: "config", route: config, configHash: hash }, now);
+    let next: HeldRoute | undefined = config ? { config, hash: routeHash(config), loadedAt: view.loadedAt ?? now } : undefined;
+    if (view.error) {
+      // KV's latest document is rejected: a config adopted from an isolate that is later
+      // than KV's last good one stays, and a later one offered now is taken (config-offer.ts).
+      if (this.route?.note && this.route.loadedAt > (next?.loadedAt ?? Number.NEGATIVE_INFINITY)) next = this.route;
+      next = acceptOffer(req, routeId, next, view.error.hash) ?? next;
+    }
+    if (!next) return;
+    this.route = { ...next, readAt: now };
+    this.apply({ type: "config", route: next.config, configHash: next.hash, note: next.note }, now);
+  }
+
+  private noteIsolateHash(hash: string, now: number): void {
+    for (const [h, at] of this.divergent) if (h === this.route?.hash || now - at > DIVERGENCE_SHOWN_MS) this.divergent.delete(h);
+    if (hash !== this.route?.hash && this.divergent.size < 16) this.divergent.set(hash, now);
+  }
+
+  /** "config diverged: edge <h1>, coordinator <h2>" while isolates synced with another config lately. */
+  private divergence(now: number): string | undefined {
+    const edge = [...this.divergent].filter(([h, at]) => h !== this.route?.hash && now - at <= DIVERGENCE_SHOWN_MS).map(([h]) => h);
+    return edge.length > 0 ? `config diverged: edge ${edge.join(", ")}, coordinator ${this.route?.hash ?? "(none)"}` : undefined;
   }
 
   /** Applies an event; persists, audits and (re)arms the alarm when it changed something. */

@@ -78,6 +78,8 @@ export interface CoordinatorStatus {
   effectiveWeight: number;
   configHash?: string;
   configError?: string[];
+  /** "config diverged: edge <h1>, coordinator <h2>" while isolates sync with a config the coordinator does not hold. */
+  configDiverged?: string;
   step?: { index: number; weight: number; startedAt: number; evidence: EvidenceSummary };
   lastDecision?: LastDecision;
   /** Isolates heard from in the last minute. */
@@ -94,6 +96,8 @@ export interface IsolateSyncStatus {
   failSafe: boolean;
   lastError?: string;
   syncs: number;
+  /** "config diverged: edge <h1>, coordinator <h2>" while this isolate serves a config the coordinator has not confirmed. */
+  configDiverged?: string;
 }
 
 export interface RouteStatus {

@@ -9,7 +9,7 @@ import type { IsolateSyncStatus } from "../core/admin-protocol.js";
 import type { RouteConfig, SyncConfig } from "../core/config/schema.js";
 import { emptyEvidence, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
 import type { Outcome, OutcomeSink } from "../core/outcome.js";
-import { effectiveWeight } from "../core/rollout/effective-weight.js";
+import { confirmedWeight } from "../core/rollout/effective-weight.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { routeHash } from "../core/route-hash.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
@@ -29,6 +29,8 @@ interface RouteSync {
   failSafe: boolean;
   lastError: string | undefined;
   syncs: number;
+  /** Hash of the route config this isolate serves (routeHash), compared with state.configHash. */
+  configHash: string;
 }
 
 export type CoordinatorCall = (routeId: string, req: SyncRequest) => Promise<SyncResponse>;
@@ -41,6 +43,8 @@ export class CoordinatorClient implements OutcomeSink {
   constructor(
     private readonly mintId: () => string,
     private readonly now: () => number,
+    /** When the isolate read its config document (ConfigView.loadedAt), offered with an unconfirmed config. */
+    private readonly configLoadedAt: () => number | undefined = () => undefined,
   ) {}
 
   private get isolateId(): string {
@@ -52,6 +56,7 @@ export class CoordinatorClient implements OutcomeSink {
   weight(route: RouteConfig, sync: SyncConfig, call: CoordinatorCall, waitUntil: (p: Promise<unknown>) => void): number | Promise<number> {
     const entry = this.entry(route);
     entry.guardrails = route.guardrails;
+    entry.configHash = hashOf(route);
     const now = this.now();
     const inflight = entry.inflightSince !== undefined && now - entry.inflightSince < syncTimeout(sync);
     // One attempt per interval, cold or warm, so a coordinator that fails fast is never
@@ -84,6 +89,7 @@ export class CoordinatorClient implements OutcomeSink {
       failSafe: e.failSafe,
       lastError: e.lastError,
       syncs: e.syncs,
+      configDiverged: e.state && e.state.configHash !== e.configHash ? `config diverged: edge ${e.configHash}, coordinator ${e.state.configHash}` : undefined,
     };
   }
 
@@ -96,7 +102,7 @@ export class CoordinatorClient implements OutcomeSink {
       );
     }
     if (stale) return 0;
-    return effectiveWeight(route, entry.state);
+    return confirmedWeight(route, entry.configHash, entry.state);
   }
 
   private entry(route: RouteConfig): RouteSync {
@@ -115,6 +121,7 @@ export class CoordinatorClient implements OutcomeSink {
         failSafe: false,
         lastError: undefined,
         syncs: 0,
+        configHash: hashOf(route),
       };
       this.routes.set(route.id, e);
     }
@@ -134,9 +141,13 @@ export class CoordinatorClient implements OutcomeSink {
       entry.pending = emptyEvidence();
     }
     const out = entry.unacked ?? { seq: entry.seq, delta: emptyEvidence(), release: route.release };
+    const configHash = hashOf(route);
+    const loadedAt = this.configLoadedAt();
+    // Until the coordinator confirms our config, offer it (sync-protocol.ts).
+    const offer = entry.state?.configHash !== configHash && loadedAt !== undefined ? { route, loadedAt } : undefined;
     try {
       const res = await withTimeout(
-        call(route.id, { routeId: route.id, isolateId: this.isolateId, seq: out.seq, configHash: routeHash(route), release: out.release, delta: out.delta }),
+        call(route.id, { routeId: route.id, isolateId: this.isolateId, seq: out.seq, configHash, release: out.release, delta: out.delta, offer }),
         syncTimeout(sync),
       );
       entry.unacked = undefined;
@@ -158,6 +169,14 @@ export class CoordinatorClient implements OutcomeSink {
       entry.inflightSince = undefined;
     }
   }
+}
+
+/** routeHash per parsed route object: the request path asks for it on every request. */
+const hashes = new WeakMap<RouteConfig, string>();
+function hashOf(route: RouteConfig): string {
+  let h = hashes.get(route);
+  if (h === undefined) hashes.set(route, (h = routeHash(route)));
+  return h;
 }
 
 const syncTimeout = (sync: SyncConfig): number => Math.max(2000, sync.intervalMs * 2);

@@ -128,7 +128,7 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
       epoch: (state?.epoch ?? 0) + 1,
       configHash,
       weights,
-      lastChange: { at: now, actor: "config", event: "config", reason: `new release ${route.release}${was}: ${first}` },
+      lastChange: { at: now, actor: "config", event: "config", reason: withNote(`new release ${route.release}${was}: ${first}`, event.note) },
     };
     return ok({ state: next, changed: true, from: state?.phase });
   }
@@ -159,8 +159,10 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
 
   const patch: Partial<RolloutState> = { mode, weights, stepIndex, configHash, phase };
   if (restart) patch.stepStartedAt = now;
-  return change(state, patch, now, "config", "config", what.join("; "));
+  return change(state, patch, now, "config", "config", withNote(what.join("; "), event.note));
 }
+
+const withNote = (reason: string, note: string | undefined): string => (note ? `${reason}; ${note}` : reason);
 
 function modeOf(route: RouteConfig): RolloutState["mode"] {
   return route.steps === undefined ? "manual" : "steps";
