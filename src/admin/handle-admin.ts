@@ -79,10 +79,12 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     const limit = clampInt(url.searchParams.get("limit"), EVENTS_LIMIT.default, EVENTS_LIMIT.min, EVENTS_LIMIT.max);
     const before = url.searchParams.get("before");
     const only = url.searchParams.get("route");
-    const ids = only ? [findRoute(cfg, only).id] : cfg.routes.map((r) => r.id);
+    const ids = only ? [only] : cfg.routes.map((r) => r.id);
     const lists = await Promise.all(
       ids.map(async (id) => (await stub(env, id).events(limit, before ? Number(before) : undefined)).map((e) => ({ route: id, ...e }))),
     );
+    // A route removed from the config keeps its audit log; one that never had any is unknown.
+    if (only && !cfg.routes.some((r) => r.id === only) && lists[0]!.length === 0) throw new StatusError(404, `unknown route "${only}"`);
     const events = lists.flat().sort((a, b) => b.at - a.at || b.id - a.id).slice(0, limit);
     return { events, next: events.length === limit && only ? events[events.length - 1]!.id : null };
   });

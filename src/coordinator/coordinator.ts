@@ -50,10 +50,12 @@ export class Coordinator extends DurableObject<Env> {
   /** Until a config is read: the schema's defaults. */
   private notify: NotifyConfig = NotifySchema.parse(undefined);
   private readonly configCache = new ConfigCache();
-  private route: (HeldRoute & { readAt: number }) | undefined;
+  private route: HeldRoute | undefined;
   /** Config hashes isolates synced with that are not ours, and when last seen (status shows them). */
   private readonly divergent = new Map<string, number>();
   private lastEvalAt = 0;
+  /** When KV was last read for this route (whether or not the route was in it). */
+  private configReadAt = Number.NEGATIVE_INFINITY;
   /** What the current step knows of stable from before it began (key: release, step, start). */
   private baseline: { key: string; thresholdMs: number | undefined; stable: StableCounts[] } | undefined;
   private lastDecision: CoordinatorStatus["lastDecision"];
@@ -118,6 +120,7 @@ export class Coordinator extends DurableObject<Env> {
       configHash: this.route?.hash,
       configError: this.configCache.view().error?.messages,
       configDiverged: this.divergence(now),
+      removedAt: this.removedAt(),
       step,
       lastDecision: this.lastDecision,
       isolates: this.store.activeIsolates(now, 60_000),
@@ -148,10 +151,13 @@ export class Coordinator extends DurableObject<Env> {
   /** Reads the route's config from KV when due and applies it as a config event. */
   private async loadRoute(routeId: string, now: number, req?: SyncRequest): Promise<void> {
     if (this.store.getMeta<string>("routeId") !== routeId) this.store.setMeta("routeId", routeId);
-    const age = this.route ? now - this.route.readAt : Number.POSITIVE_INFINITY;
+    const age = now - this.configReadAt;
     const isolateHash = req?.configHash;
-    const due = age >= CONFIG_MAX_AGE_MS || (isolateHash !== undefined && isolateHash !== this.route?.hash && age >= CONFIG_MIN_AGE_MS);
+    // A removed route's coordinator re-reads on any call for it: someone asks because it is back.
+    const asked = this.removedAt() !== undefined || (isolateHash !== undefined && isolateHash !== this.route?.hash);
+    const due = age >= CONFIG_MAX_AGE_MS || (asked && age >= CONFIG_MIN_AGE_MS);
     if (!due) return;
+    this.configReadAt = now;
     const view = await this.configCache.refreshNow(this.env.CANARY_CONFIG, now);
     if (view.config) this.notify = view.config.notify;
     const config = view.config?.routes.find((r) => r.id === routeId);
@@ -162,9 +168,56 @@ export class Coordinator extends DurableObject<Env> {
       if (this.route?.note && this.route.loadedAt > (next?.loadedAt ?? Number.NEGATIVE_INFINITY)) next = this.route;
       next = acceptOffer(req, routeId, next, view.error.hash) ?? next;
     }
-    if (!next) return;
-    this.route = { ...next, readAt: now };
+    if (!next) {
+      if (view.config) this.markRemoved(routeId, now, view.hash);
+      return;
+    }
+    if (this.removedAt() !== undefined) this.markRestored(routeId, now, next.hash);
+    this.route = next;
     this.apply({ type: "config", route: next.config, configHash: next.hash, note: next.note }, now);
+  }
+
+  /** When the route was found gone from the config; undefined while it is in it. */
+  private removedAt(): number | undefined {
+    return this.store.getMeta<number>("removedAt");
+  }
+
+  /**
+   * The route is no longer in the config: the engine stops judging it and the 1 s tick
+   * stops (schedule), so an orphan costs no alarms and no KV reads; only the webhook
+   * outbox still retries until it is empty. Said once, in the audit log and the log.
+   */
+  private markRemoved(routeId: string, now: number, documentHash: string | undefined): void {
+    this.route = undefined;
+    if (this.removedAt() !== undefined) return;
+    this.store.setMeta("removedAt", now);
+    const reason = `route ${routeId} is not in the config (document ${documentHash ?? "?"}): the coordinator stops its alarm; it wakes when the route is back`;
+    this.auditLifecycle("route_removed", now, reason);
+    console.log(JSON.stringify({ level: "info", msg: "route removed from the config: coordinator stopped", route: routeId }));
+  }
+
+  private markRestored(routeId: string, now: number, hash: string): void {
+    this.store.deleteMeta("removedAt");
+    this.auditLifecycle("route_restored", now, `route ${routeId} is back in the config (route config ${hash})`);
+    this.ctx.waitUntil(this.schedule(now));
+  }
+
+  /** An audit row for a change of the route itself, not of its rollout (the state is unchanged). */
+  private auditLifecycle(event: string, now: number, reason: string): void {
+    const s = this.store.loadState();
+    this.store.appendAudit({
+      at: now,
+      actor: "config",
+      event,
+      release: s?.release ?? "",
+      fromPhase: s?.phase ?? null,
+      toPhase: s?.phase ?? "idle",
+      epoch: s?.epoch ?? 0,
+      step: s?.stepIndex ?? 0,
+      weight: 0,
+      reason,
+      configHash: s?.configHash ?? "",
+    });
   }
 
   private noteIsolateHash(hash: string, now: number): void {
@@ -267,7 +320,7 @@ export class Coordinator extends DurableObject<Env> {
    */
   private async schedule(now: number): Promise<void> {
     const state = this.store.loadState();
-    const active = state !== undefined && (state.phase === "progressing" || state.phase === "paused");
+    const active = state !== undefined && (state.phase === "progressing" || state.phase === "paused") && this.removedAt() === undefined;
     const due = Math.min(active ? now + TICK_MS : Number.POSITIVE_INFINITY, this.notifier.nextDueAt() ?? Number.POSITIVE_INFINITY);
     if (!Number.isFinite(due)) return;
     const at = await this.ctx.storage.getAlarm();

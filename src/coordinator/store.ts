@@ -45,6 +45,10 @@ export class CoordinatorStore {
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, JSON.stringify(value));
   }
 
+  deleteMeta(key: string): void {
+    this.sql.exec("DELETE FROM meta WHERE key = ?", key);
+  }
+
   /** The rollout state; read from SQLite once, then served from memory (this object is its only writer). */
   loadState(): RolloutState | undefined {
     if (!this.stateLoaded) {

@@ -80,6 +80,8 @@ export interface CoordinatorStatus {
   configError?: string[];
   /** "config diverged: edge <h1>, coordinator <h2>" while isolates sync with a config the coordinator does not hold. */
   configDiverged?: string;
+  /** When the route was found gone from the config (its coordinator then stops its alarm). */
+  removedAt?: number;
   step?: { index: number; weight: number; startedAt: number; evidence: EvidenceSummary };
   lastDecision?: LastDecision;
   /** Isolates heard from in the last minute. */
