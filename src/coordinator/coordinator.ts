@@ -80,7 +80,8 @@ export class Coordinator extends DurableObject<Env> {
     let state = this.store.loadState();
     let duplicate = false;
     if (state && req.release === state.release) {
-      duplicate = !this.store.applyDelta(req.isolateId, req.seq, state.release, state.stepIndex, now, req.delta);
+      const stale = req.servedEpoch !== undefined && req.servedEpoch < (state.evidenceEpoch ?? 0);
+      duplicate = !this.store.applyDelta(req.isolateId, req.seq, state.release, state.stepIndex, now, req.delta, { since: state.evidenceSince ?? 0, stale });
     }
     if (now - this.lastEvalAt >= EVAL_THROTTLE_MS) state = this.evaluate(now);
     return { state, duplicate, now };
@@ -262,7 +263,7 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   private stepEvidence(state: RolloutState): Evidence {
-    return this.store.stepWindows(state.release, state.stepIndex).reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
+    return this.store.stepWindows(state.release, state.stepIndex, state.evidenceSince).reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
   }
 
   /** Runs the decision engine on the current step and acts on its decision. */
@@ -280,7 +281,7 @@ export class Coordinator extends DurableObject<Env> {
       weight,
       minDurationMs: (route.steps ?? MANUAL_STEP).minDurationSec * 1000,
       minRequests: (route.steps ?? MANUAL_STEP).minRequests,
-      windows: this.store.stepWindows(state.release, state.stepIndex),
+      windows: this.store.stepWindows(state.release, state.stepIndex, state.evidenceSince),
       ...this.stepBaseline(state, route),
       guardrails: route.guardrails,
     });

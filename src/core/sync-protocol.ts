@@ -17,6 +17,8 @@ export interface SyncRequest {
   configHash: string;
   release: string;
   delta: Evidence;
+  /** Epoch of the state the isolate served this delta under (absent before its first state). */
+  servedEpoch?: number;
   /**
    * Only while the isolate's config hash differs from the one in the last state it got
    * back: its route config and when it read that document (ms epoch). The coordinator

@@ -25,7 +25,9 @@ interface RouteSync {
   pending: Evidence;
   pendingRelease: string;
   guardrails: RouteConfig["guardrails"];
-  unacked: { seq: number; delta: Evidence; release: string } | undefined;
+  unacked: { seq: number; delta: Evidence; release: string; servedEpoch: number | undefined } | undefined;
+  /** Epoch of the state when `pending` began (it is served under that state until the next reply). */
+  pendingEpoch: number | undefined;
   failSafe: boolean;
   lastError: string | undefined;
   syncs: number;
@@ -118,6 +120,7 @@ export class CoordinatorClient implements OutcomeSink {
         pendingRelease: route.release,
         guardrails: route.guardrails,
         unacked: undefined,
+        pendingEpoch: undefined,
         failSafe: false,
         lastError: undefined,
         syncs: 0,
@@ -137,17 +140,18 @@ export class CoordinatorClient implements OutcomeSink {
     // coordinator counts it once whether or not the first attempt landed.
     if (!entry.unacked && !isEmptyEvidence(entry.pending)) {
       entry.seq += 1;
-      entry.unacked = { seq: entry.seq, delta: entry.pending, release: entry.pendingRelease };
+      entry.unacked = { seq: entry.seq, delta: entry.pending, release: entry.pendingRelease, servedEpoch: entry.pendingEpoch };
       entry.pending = emptyEvidence();
+      entry.pendingEpoch = entry.state?.epoch;
     }
-    const out = entry.unacked ?? { seq: entry.seq, delta: emptyEvidence(), release: route.release };
+    const out = entry.unacked ?? { seq: entry.seq, delta: emptyEvidence(), release: route.release, servedEpoch: entry.state?.epoch };
     const configHash = hashOf(route);
     const loadedAt = this.configLoadedAt();
     // Until the coordinator confirms our config, offer it (sync-protocol.ts).
     const offer = entry.state?.configHash !== configHash && loadedAt !== undefined ? { route, loadedAt } : undefined;
     try {
       const res = await withTimeout(
-        call(route.id, { routeId: route.id, isolateId: this.isolateId, seq: out.seq, configHash, release: out.release, delta: out.delta, offer }),
+        call(route.id, { routeId: route.id, isolateId: this.isolateId, seq: out.seq, configHash, release: out.release, delta: out.delta, servedEpoch: out.servedEpoch, offer }),
         syncTimeout(sync),
       );
       entry.unacked = undefined;

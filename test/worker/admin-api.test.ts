@@ -98,7 +98,7 @@ describe("handleAdmin: status and commands", () => {
     await admin("/routes/www/resume", { body: { reason: "graphs fine" } });
     const r = await admin<{ events: Array<{ id: number; actor: string; event: string; reason: string; toPhase: string; configHash: string }>; next: number | null }>("/events?route=www&limit=2");
     expect(r.json.events).toHaveLength(2);
-    expect(r.json.events[0]).toMatchObject({ actor: "operator", event: "resume", reason: "graphs fine", toPhase: "progressing" });
+    expect(r.json.events[0]).toMatchObject({ actor: "operator", event: "resume", reason: expect.stringMatching(/^graphs fine; fresh evidence window/), toPhase: "progressing" });
     expect(r.json.events[1]).toMatchObject({ actor: "operator", event: "pause", reason: "looking at graphs", toPhase: "paused" });
     expect(r.json.events[0]!.configHash).toMatch(/^[0-9a-f]{8}$/);
     const page2 = await admin<{ events: Array<{ id: number }> }>(`/events?route=www&limit=2&before=${r.json.next}`);

@@ -74,12 +74,12 @@ export function transition(state: RolloutState | undefined, event: RolloutEvent,
         // The step's minimum duration restarts: evidence from before the pause is not
         // enough on its own to advance straight away.
         const phase = activePhase(state.mode, state.weights);
-        return change(state, { phase, stepStartedAt: now }, now, "operator", event.type, event.reason);
+        return change(state, { phase, stepStartedAt: now }, now, "operator", event.type, withNote(event.reason, FRESH_EVIDENCE));
       }
       if (state.phase === "rolled_back") {
         // A deliberate revival starts again from the smallest exposure.
         const phase = activePhase(state.mode, state.weights);
-        return change(state, { phase, stepIndex: 0, stepStartedAt: now }, now, "operator", event.type, event.reason);
+        return change(state, { phase, stepIndex: 0, stepStartedAt: now }, now, "operator", event.type, withNote(event.reason, FRESH_EVIDENCE));
       }
       return refuse(state, "resume", state.phase === "idle" ? "nothing to resume (manual weight is 0)" : PHASE_WHY[state.phase]);
     }
@@ -99,7 +99,7 @@ export function transition(state: RolloutState | undefined, event: RolloutEvent,
       }
       if (state.phase !== "progressing" && state.phase !== "paused") return refuse(state, "set_step on", PHASE_WHY[state.phase]);
       if (state.phase === "progressing" && state.stepIndex === i) return unchanged(state);
-      return change(state, { phase: "progressing", stepIndex: i, stepStartedAt: now }, now, "operator", event.type, event.reason);
+      return change(state, { phase: "progressing", stepIndex: i, stepStartedAt: now }, now, "operator", event.type, withNote(event.reason, FRESH_EVIDENCE));
     }
   }
 }
@@ -125,6 +125,8 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
       phase: activePhase(mode, weights),
       stepIndex: 0,
       stepStartedAt: now,
+      evidenceSince: now,
+      evidenceEpoch: (state?.epoch ?? 0) + 1,
       epoch: (state?.epoch ?? 0) + 1,
       configHash,
       weights,
@@ -158,9 +160,15 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
   if (keeps) what.push(`stays ${state.phase}`);
 
   const patch: Partial<RolloutState> = { mode, weights, stepIndex, configHash, phase };
-  if (restart) patch.stepStartedAt = now;
+  if (restart) {
+    patch.stepStartedAt = now;
+    what.push(FRESH_EVIDENCE);
+  }
   return change(state, patch, now, "config", "config", withNote(what.join("; "), event.note));
 }
+
+/** Said in the audit reason of every operator or config change that restarts the evidence. */
+const FRESH_EVIDENCE = "fresh evidence window from now (earlier counts no longer judge this step)";
 
 const withNote = (reason: string, note: string | undefined): string => (note ? `${reason}; ${note}` : reason);
 
@@ -196,6 +204,8 @@ function change(
   const next: RolloutState = {
     ...state,
     ...patch,
+    // A restarted step clock starts a fresh evidence window (state.ts, evidenceSince).
+    ...(patch.stepStartedAt !== undefined ? { evidenceSince: patch.stepStartedAt, evidenceEpoch: state.epoch + 1 } : {}),
     epoch: state.epoch + 1,
     lastChange: { at: now, actor, event, reason },
   };
