@@ -6,8 +6,8 @@ import { ago, count, isoShort, ms, percent, renderTable, type Cell } from "./tab
 const stepText = (r: RouteStatus): string => {
   const s = r.coordinator.state;
   if (!s) return "-";
-  // 0-based like steps.weights, the API and the audit log: "1 of 0..4".
-  return s.mode === "steps" ? `${s.stepIndex} of 0..${s.weights.length - 1}` : "manual";
+  // Counted from 1 like the audit log, the API's `step` and the `step` command: "2 of 5".
+  return s.mode === "steps" ? `${s.stepIndex + 1} of ${s.weights.length}` : "manual";
 };
 
 /** "ago" against the coordinator's own clock (status carries it), so a skewed laptop clock does not lie. */

@@ -123,14 +123,14 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     }
     let cmd: OperatorCommand;
     if (command === "step") {
-      if (!Number.isInteger(body.step)) throw new StatusError(400, "body field step must be an integer step index");
-      cmd = { type: "set_step", stepIndex: body.step as number, reason: reason.trim() };
+      if (!Number.isInteger(body.step) || (body.step as number) < 1) throw new StatusError(400, "body field step must be a step number from 1 (steps.weights[step - 1])");
+      cmd = { type: "set_step", stepIndex: (body.step as number) - 1, reason: reason.trim() };
     } else {
       cmd = { type: command as Exclude<AdminCommand, "step">, reason: reason.trim() };
     }
     const result = await stub(env, route.id).command(route.id, cmd);
     if (!result.ok) throw new StatusError(409, result.error.message);
-    return { route: route.id, state: result.value };
+    return { route: route.id, state: result.value.state, effectiveWeight: result.value.effectiveWeight };
   });
 
   // Last stage: anything under the admin base that is no endpoint, /api or not.

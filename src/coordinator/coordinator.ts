@@ -88,7 +88,7 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   /** Operator action from the admin API. */
-  async command(routeId: string, cmd: OperatorCommand): Promise<Result<RolloutState, TransitionError>> {
+  async command(routeId: string, cmd: OperatorCommand): Promise<Result<{ state: RolloutState; effectiveWeight: number }, TransitionError>> {
     const now = this.now();
     await this.loadRoute(routeId, now);
     const event: RolloutEvent =
@@ -97,7 +97,10 @@ export class Coordinator extends DurableObject<Env> {
         : cmd.type === "rollback"
           ? { type: "rollback", actor: "operator", reason: cmd.reason }
           : { type: cmd.type, reason: cmd.reason };
-    return this.apply(event, now);
+    const result = this.apply(event, now);
+    if (!result.ok) return result;
+    // What is served after the command, from the config the coordinator holds.
+    return ok({ state: result.value, effectiveWeight: this.route ? effectiveWeight(this.route.config, result.value) : 0 });
   }
 
   async status(routeId: string): Promise<CoordinatorStatus> {
@@ -214,7 +217,7 @@ export class Coordinator extends DurableObject<Env> {
       fromPhase: s?.phase ?? null,
       toPhase: s?.phase ?? "idle",
       epoch: s?.epoch ?? 0,
-      step: s?.stepIndex ?? 0,
+      step: (s?.stepIndex ?? 0) + 1,
       weight: 0,
       reason,
       configHash: s?.configHash ?? "",
@@ -248,7 +251,7 @@ export class Coordinator extends DurableObject<Env> {
       fromPhase: from ?? null,
       toPhase: state.phase,
       epoch: state.epoch,
-      step: state.stepIndex,
+      step: state.stepIndex + 1,
       weight: this.route ? effectiveWeight(this.route.config, state) : 0,
       reason: state.lastChange.reason,
     };

@@ -21,7 +21,11 @@ export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
 /** Longest accepted `reason`, in characters (it goes to the audit log and webhooks). */
 export const MAX_REASON_LENGTH = 500;
 
-/** Body of POST `<base>/api/routes/:id/<command>`; `step` (0-based) only for `step`. */
+/**
+ * Body of POST `<base>/api/routes/:id/<command>`; `step` only for `step`. Fields named
+ * `step` number steps from 1 as people do (`steps.weights[step - 1]`); `stepIndex` and
+ * `index` fields are 0-based indexes into steps.weights.
+ */
 export interface CommandRequest {
   reason: string;
   step?: number;
@@ -117,7 +121,10 @@ export interface StatusResponse {
   routes: RouteStatus[];
 }
 
-/** One audit row: the decision as notified, plus the engine's statistics and the config in force. */
+/**
+ * One audit row: the decision as notified, plus the engine's statistics and the config
+ * in force. `step` counts from 1 (steps.weights[step - 1]; 1 in manual mode).
+ */
 export interface AuditEntry extends Omit<DecisionRecord, "route"> {
   id: number;
   /** The engine's statistics behind the change, when the engine acted. */
@@ -143,6 +150,8 @@ export interface EventsResponse {
 export interface CommandResponse {
   route: string;
   state: RolloutState;
+  /** Canary percent served after the command (0 when rolled back, whatever the step's weight). */
+  effectiveWeight: number;
 }
 
 /** Every non-2xx answer of the API. */

@@ -2,7 +2,8 @@ import { describe, expect, it, beforeAll, vi } from "vitest";
 import { dashboardSettings } from "../../src/admin/dashboard.js";
 import type { DashboardSettings } from "../../src/core/admin-protocol.js";
 import { env } from "cloudflare:test";
-import { ADMIN_TOKEN, admin, clock, config, origins, originStats, putConfig, route, send } from "./helpers.js";
+import type { CommandResponse, EventsResponse } from "../../src/core/admin-protocol.js";
+import { ADMIN_TOKEN, admin, clock, config, origins, originStats, putConfig, putConfigAndSync, route, send } from "./helpers.js";
 
 const cfg = () => ({
   ...config(route({ weight: 20, sticky: { source: "header", name: "x-user-id" } })),
@@ -192,5 +193,27 @@ describe("handleAdmin: hardening", () => {
       expect(body).not.toContain(env.OVERRIDE_SECRET);
       expect(body).not.toContain("SECRET-WEBHOOK-PATH");
     }
+  });
+});
+
+describe("handleAdmin: one step numbering, and replies say what is served", () => {
+  it("steps count from 1 in the audit log and the step command; rollback replies 0% served", async () => {
+    await putConfigAndSync({
+      ...config(route({ release: "num-1", sticky: { source: "header", name: "x-user-id" }, steps: { weights: [10, 30, 60] } })),
+      sync: { intervalMs: 100 },
+    });
+    const [first] = (await admin<EventsResponse>("/events?route=www&limit=1")).json.events;
+    expect(first).toMatchObject({ event: "config", step: 1, weight: 10 });
+    expect(first!.reason).toContain("step 1 of 3 at 10%");
+    const jumped = await admin<CommandResponse>("/routes/www/step", { body: { reason: "skip", step: 2 } });
+    expect(jumped.json).toMatchObject({ state: { stepIndex: 1 }, effectiveWeight: 30 });
+    expect((await admin<EventsResponse>("/events?route=www&limit=1")).json.events[0]).toMatchObject({ event: "set_step", step: 2, weight: 30 });
+    const rb = await admin<CommandResponse>("/routes/www/rollback", { body: { reason: "drill" } });
+    expect(rb.json).toMatchObject({ state: { phase: "rolled_back", stepIndex: 1 }, effectiveWeight: 0 });
+    const bad = await admin<{ error: string }>("/routes/www/step", { body: { reason: "x", step: 0 } });
+    expect(bad.status).toBe(400);
+    expect((await admin<{ error: string }>("/routes/www/resume", { body: { reason: "again" } })).json).toMatchObject({ effectiveWeight: 10 });
+    const far = await admin<{ error: string }>("/routes/www/step", { body: { reason: "x", step: 4 } });
+    expect(far).toMatchObject({ status: 409, json: { error: "step 4 is out of range: release num-1 has 3 step(s), 1..3" } });
   });
 });

@@ -41,7 +41,7 @@ describe("Coordinator: resume and manual weight changes start a fresh evidence w
     expect(before).toBeGreaterThan(0);
 
     const resumed = await stub.command("fresh-resume", { type: "resume", reason: "fixed the canary" });
-    expect(resumed.ok && resumed.value.phase).toBe("progressing");
+    expect(resumed.ok && resumed.value.state.phase).toBe("progressing");
     await sync(emptyEvidence());
     await runDurableObjectAlarm(stub);
     const after = await stub.status("fresh-resume");

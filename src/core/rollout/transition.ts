@@ -3,6 +3,8 @@
 // the same code. Every change bumps `epoch` by exactly 1; a no-op returns the same state
 // object with changed=false. Given up: the machine does not judge *whether* to advance
 // or roll back (that is the decision engine's job); it only says whether a move is legal.
+// Messages number steps from 1, as people (and the admin API's `step` fields) do;
+// `stepIndex` is the 0-based index into steps.weights.
 import type { RouteConfig } from "../config/schema.js";
 import { err, ok, type Result } from "../result.js";
 import type { ConfigEvent, RolloutEvent } from "./events.js";
@@ -91,11 +93,11 @@ export function transition(state: RolloutState | undefined, event: RolloutEvent,
     case "set_step": {
       const i = event.stepIndex;
       if (state.mode === "manual") {
-        return badStep(`cannot set step ${i} on release ${state.release}: the route is in manual mode (it has no steps)`);
+        return badStep(`cannot set step ${i + 1} on release ${state.release}: the route is in manual mode (it has no steps)`);
       }
       if (!Number.isInteger(i) || i < 0 || i >= state.weights.length) {
         const n = state.weights.length;
-        return badStep(`step ${i} is out of range: release ${state.release} has ${n} step(s), 0..${n - 1}`);
+        return badStep(`step ${i + 1} is out of range: release ${state.release} has ${n} step(s), 1..${n}`);
       }
       if (state.phase !== "progressing" && state.phase !== "paused") return refuse(state, "set_step on", PHASE_WHY[state.phase]);
       if (state.phase === "progressing" && state.stepIndex === i) return unchanged(state);
@@ -116,7 +118,7 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
   }
 
   if (state === undefined || state.release !== route.release) {
-    const first = mode === "steps" ? `steps mode, step 0 at ${weights[0]}%` : `manual weight ${weights[0]}%`;
+    const first = mode === "steps" ? `steps mode, step 1 of ${weights.length} at ${weights[0]}%` : `manual weight ${weights[0]}%`;
     const was = state === undefined ? "" : ` (was ${state.release})`;
     const next: RolloutState = {
       routeId: route.id,
@@ -149,7 +151,7 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
   }
   if (mode === "steps" && state.mode === "steps" && !sameWeights(state.weights, weights)) {
     what.push(`steps [${state.weights.join(", ")}] -> [${weights.join(", ")}]`);
-    if (stepIndex !== state.stepIndex) what.push(`step ${state.stepIndex} -> ${stepIndex} (steps shortened)`);
+    if (stepIndex !== state.stepIndex) what.push(`step ${state.stepIndex + 1} -> ${stepIndex + 1} (steps shortened)`);
   }
   if (what.length === 0) what.push("config changed (no weight change)");
 
