@@ -58,6 +58,8 @@ export function statusWarnings(status: StatusResponse): string[] {
   if (status.configError?.length) out.push(`KV config rejected, last good config in force: ${status.configError.join("; ")}`);
   for (const r of status.routes) {
     if (r.coordinator.configError?.length) out.push(`${r.id}: coordinator config error: ${r.coordinator.configError.join("; ")}`);
+    const diverged = r.isolate?.configDiverged ?? r.coordinator.configDiverged;
+    if (diverged) out.push(`${r.id}: ${diverged} (the edge serves no more canary than the coordinator allows)`);
     if (r.isolate?.failSafe) out.push(`${r.id}: answering isolate is in fail-safe (stable only): ${r.isolate.lastError ?? "coordinator unreachable"}`);
   }
   return out;

@@ -155,8 +155,10 @@ describe("watch", () => {
     const status = structuredClone(fixtureJson("admin/status.json")) as StatusResponse;
     status.configError = ["routes[0].weight must be between 0 and 100"];
     status.routes[1]!.isolate = { syncedAgoMs: 45_000, failSafe: true, lastError: "timeout", syncs: 3 };
+    status.routes[0]!.coordinator.configDiverged = "config diverged: edge 1a2b3c4d, coordinator 9f2c41ab";
     const frame = renderWatchFrame({ base: "http://w/__canary", now: 1776690213000, intervalMs: 2000, status, color: true });
     expect(frame).toContain("\u001b[1medge-canary watch\u001b[22m");
+    expect(frame).toContain("! shop: config diverged: edge 1a2b3c4d, coordinator 9f2c41ab (the edge serves no more canary than the coordinator allows)");
     expect(frame).toContain("! KV config rejected, last good config in force: routes[0].weight must be between 0 and 100");
     expect(frame).toContain("! api: answering isolate is in fail-safe (stable only): timeout");
   });

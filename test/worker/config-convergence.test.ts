@@ -45,4 +45,31 @@ describe("Coordinator.sync: edge and coordinator converge on one config", () => 
     expect(events[0]).toMatchObject({ event: "config", toPhase: "progressing" });
     expect(events[0]!.reason).toMatch(/adopted from an isolate/);
   });
+
+  it("an isolate older than its coordinator keeps its config but serves no more than the coordinator allows, and both say so", async () => {
+    const id = "conv-old";
+    const doc = (weight: number) => ({ ...config(route({ id, weight, release: "old-1", sticky: headerSticky })), sync: SYNC });
+    await putConfigAndSync(doc(80));
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName(id));
+    // The coordinator alone reads the next valid document (no request reaches the edge)...
+    await env.CANARY_CONFIG.put(CONFIG_KEY, JSON.stringify(doc(10)));
+    clock.advance(10_000);
+    expect((await stub.status(id)).effectiveWeight).toBe(10);
+    // ...and the edge only the invalid one after it: it keeps weight 80, read earlier.
+    await env.CANARY_CONFIG.put(CONFIG_KEY, JSON.stringify({ ...doc(10), version: 99 }));
+    let canary = 0;
+    await loggedErrors(async () => {
+      await send("/__warm");
+      clock.advance(SYNC.intervalMs);
+      await send("/__warm");
+      canary = (await variantsOf(200, "old")).filter((v) => v === "canary").length;
+    });
+    expect(canary).toBeLessThan(45); // ~10% of 200, not ~80%
+    const status = await admin<StatusResponse>("/status");
+    const r = status.json.routes.find((x) => x.id === id)!;
+    expect(r.config.weight).toBe(80);
+    expect(r.coordinator.effectiveWeight).toBe(10);
+    expect(r.isolate?.configDiverged).toMatch(/^config diverged: edge [0-9a-f]{8}, coordinator [0-9a-f]{8}$/);
+    expect(r.coordinator.configDiverged).toBe(r.isolate?.configDiverged);
+  });
 });
