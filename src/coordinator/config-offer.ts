@@ -22,12 +22,24 @@ export interface HeldRoute {
   note?: string;
 }
 
-/** The offer to adopt instead of `held`, if any: valid, for this route, hashed as claimed, and read later. */
-export function acceptOffer(req: Pick<SyncRequest, "configHash" | "offer"> | undefined, routeId: string, held: HeldRoute | undefined, rejectedHash: string | undefined): HeldRoute | undefined {
+/**
+ * The offer to adopt instead of `held`, if any: valid, for this route, hashed as claimed,
+ * and read later. With nothing held (a coordinator restarted while KV is bad) only the
+ * config its stored state was made on (`stateHash`) is taken back: it cannot tell
+ * which of two isolates' configs is newer.
+ */
+export function acceptOffer(
+  req: Pick<SyncRequest, "configHash" | "offer"> | undefined,
+  routeId: string,
+  held: HeldRoute | undefined,
+  rejectedHash: string | undefined,
+  stateHash: string | undefined,
+): HeldRoute | undefined {
   const offer = req?.offer;
   if (!offer || offer.route.id !== routeId || req.configHash === held?.hash) return undefined;
   if (!RouteSchema.safeParse(offer.route).success || routeHash(offer.route) !== req.configHash) return undefined;
   if (held && offer.loadedAt <= held.loadedAt) return undefined;
+  if (!held && stateHash !== undefined && req.configHash !== stateHash) return undefined;
   return {
     config: offer.route,
     hash: req.configHash,

@@ -170,7 +170,7 @@ export class Coordinator extends DurableObject<Env> {
       // KV's latest document is rejected: a config adopted from an isolate that is later
       // than KV's last good one stays, and a later one offered now is taken (config-offer.ts).
       if (this.route?.note && this.route.loadedAt > (next?.loadedAt ?? Number.NEGATIVE_INFINITY)) next = this.route;
-      next = acceptOffer(req, routeId, next, view.error.hash) ?? next;
+      next = acceptOffer(req, routeId, next, view.error.hash, this.store.loadState()?.configHash) ?? next;
     }
     if (!next) {
       if (view.config) this.markRemoved(routeId, now, view.hash);
