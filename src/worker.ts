@@ -29,7 +29,7 @@ export type EdgeWorker = Required<Pick<ExportedHandler<Env>, "fetch">>;
 export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
   const settingsCache = new WorkerSettingsCache();
   const configCache = new ConfigCache();
-  const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), now);
+  const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), now, () => configCache.view().loadedAt);
   const identities = new IdentityCheck();
   const weights: WeightSource = {
     weight: (route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext) =>

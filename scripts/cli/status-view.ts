@@ -6,8 +6,8 @@ import { ago, count, isoShort, ms, percent, renderTable, type Cell } from "./tab
 const stepText = (r: RouteStatus): string => {
   const s = r.coordinator.state;
   if (!s) return "-";
-  // 0-based like steps.weights, the API and the audit log: "1 of 0..4".
-  return s.mode === "steps" ? `${s.stepIndex} of 0..${s.weights.length - 1}` : "manual";
+  // Counted from 1 like the audit log, the API's `step` and the `step` command: "2 of 5".
+  return s.mode === "steps" ? `${s.stepIndex + 1} of ${s.weights.length}` : "manual";
 };
 
 /** "ago" against the coordinator's own clock (status carries it), so a skewed laptop clock does not lie. */
@@ -58,6 +58,8 @@ export function statusWarnings(status: StatusResponse): string[] {
   if (status.configError?.length) out.push(`KV config rejected, last good config in force: ${status.configError.join("; ")}`);
   for (const r of status.routes) {
     if (r.coordinator.configError?.length) out.push(`${r.id}: coordinator config error: ${r.coordinator.configError.join("; ")}`);
+    const diverged = r.isolate?.configDiverged ?? r.coordinator.configDiverged;
+    if (diverged) out.push(`${r.id}: ${diverged} (the edge serves no more canary than the coordinator allows)`);
     if (r.isolate?.failSafe) out.push(`${r.id}: answering isolate is in fail-safe (stable only): ${r.isolate.lastError ?? "coordinator unreachable"}`);
   }
   return out;

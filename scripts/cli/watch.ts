@@ -45,7 +45,8 @@ export function renderWatchFrame(f: WatchFrameInput): string {
 async function snapshot(io: CliIo, target: AdminTarget, eventCount: number): Promise<{ status: StatusResponse; events: EventsResponse }> {
   const [status, events] = await Promise.all([
     adminCall<StatusResponse>(io, target, "GET", "/status"),
-    adminCall<EventsResponse>(io, target, "GET", `/events?limit=${eventCount}`),
+    // The API refuses limit=0 (400): with --events 0 there is nothing to ask for.
+    eventCount > 0 ? adminCall<EventsResponse>(io, target, "GET", `/events?limit=${eventCount}`) : Promise.resolve<EventsResponse>({ events: [], next: null }),
   ]);
   return { status, events };
 }

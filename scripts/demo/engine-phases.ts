@@ -68,7 +68,8 @@ export const rollout: Phase = {
     let from = start?.at ?? watch.startedAt;
     const rows: Array<[string, string]> = [];
     for (const e of advances) {
-      const w = steps.weights[e.toPhase === "promoted" ? last : e.step - 1];
+      // e.step is the step advanced to, counted from 1: the step left is index e.step - 2.
+      const w = steps.weights[e.toPhase === "promoted" ? last : e.step - 2];
       rows.push([`step ${w}%`, `${secs(e.at - from).padStart(6)}  ${p.c.dim(e.reason.replace(/^advance: /, ""))}`]);
       from = e.at;
     }
@@ -84,7 +85,7 @@ export const rollout: Phase = {
       promoted ? `${secs(promoted.at - (start?.at ?? watch.startedAt))} after the coordinator confirmed it` : `phase ${watch.status?.coordinator.state?.phase ?? "?"} after ${secs(s.ms)}`,
     );
     const path = advances.map((e) => (e.toPhase === "promoted" ? "promoted" : `step ${e.step}`)).join(", ");
-    const wanted = [...steps.weights.slice(1).map((_, i) => `step ${i + 1}`), "promoted"].join(", ");
+    const wanted = [...steps.weights.slice(1).map((_, i) => `step ${i + 2}`), "promoted"].join(", ");
     ctx.check(
       "every step in order, each advanced by the engine",
       path === wanted && advances.every((e) => e.actor === "engine"),

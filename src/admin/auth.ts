@@ -20,11 +20,16 @@ export const ADMIN_COOKIE = SESSION_COOKIE;
  * dashboard session cookie; 403 for a cookie-authenticated state change without
  * `x-canary-admin: 1`.
  */
-export async function requireToken(request: Request, env: Env, now: number): Promise<void> {
+export async function requireToken(request: Request, env: Env, now: number, backoff?: { failed(): void; succeeded(): void }): Promise<void> {
   if (!env.ADMIN_TOKEN) throw new StatusError(401, "admin API disabled: set the ADMIN_TOKEN secret");
   const bearer = bearerToken(request);
   if (bearer !== undefined) {
-    if (!(await tokenMatches(bearer, env.ADMIN_TOKEN))) throw new StatusError(401, "wrong token");
+    // Only a presented, wrong token is a guess (auth-backoff.ts); a session cookie's HMAC is not guessable.
+    if (!(await tokenMatches(bearer, env.ADMIN_TOKEN))) {
+      backoff?.failed();
+      throw new StatusError(401, "wrong token");
+    }
+    backoff?.succeeded();
     return;
   }
   const session = sessionCookie(request);

@@ -238,7 +238,7 @@ function drawRoute(r) {
   weights.forEach(function (w, i) {
     var here = i === st.stepIndex, failed = here && st.phase === "rolled_back";
     var cls = "step" + (failed ? " failed" : st.phase === "promoted" || i < st.stepIndex ? " done" : here && st.phase !== "idle" ? " cur" : "");
-    kids.push(el("span", { class: cls, title: failed ? "rolled back at this step" : "step " + i, text: w + "%" }));
+    kids.push(el("span", { class: cls, title: failed ? "rolled back at this step" : "step " + (i + 1), text: w + "%" }));
   });
   if (st && st.mode === "steps") kids.push(el("span", { class: "step" + (st.phase === "promoted" ? " cur" : ""), text: "promoted 100%" }));
   if (st && st.phase === "rolled_back") kids.push(el("span", { class: "msg", text: "rolled back: serving 0%" }));

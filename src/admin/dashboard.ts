@@ -95,6 +95,7 @@ export async function serveDashboard(
   base: string,
   now: () => number,
   randomBytes: (n: number) => Uint8Array,
+  backoff?: { failed(): void; succeeded(): void },
 ): Promise<Response> {
   const nonce = base64url(randomBytes(16));
   if (request.method !== "GET" && request.method !== "HEAD") {
@@ -106,7 +107,11 @@ export async function serveDashboard(
   const url = new URL(request.url);
   const token = url.searchParams.get("token");
   if (token !== null) {
-    if (!(await tokenMatches(token, expected))) return html(401, loginPage(base, "Wrong token.", nonce), nonce);
+    if (!(await tokenMatches(token, expected))) {
+      backoff?.failed();
+      return html(401, loginPage(base, "Wrong token.", nonce), nonce);
+    }
+    backoff?.succeeded();
     const expiresAt = now() + SESSION_MAX_AGE_SEC * 1000;
     const cookie =
       `${SESSION_COOKIE}=${await sessionValue(expected, expiresAt)}; Path=${base}; Max-Age=${SESSION_MAX_AGE_SEC}; ` +

@@ -5,10 +5,10 @@ import { Router, StatusError, error, json, type IRequest } from "itty-router";
 import {
   ADMIN_API_PATH,
   ADMIN_COMMANDS,
-  EVENTS_LIMIT,
   MAX_REASON_LENGTH,
   type AdminCommand,
   type CommandResponse,
+  type ErrorResponse,
   type EventsResponse,
   type OperatorCommand,
   type StatusResponse,
@@ -16,7 +16,9 @@ import {
 import type { Config, RouteConfig } from "../core/config/schema.js";
 import type { ConfigCache } from "../config/config-cache.js";
 import type { CoordinatorClient } from "../edge/coordinator-client.js";
+import { parseEventsQuery, checkParams } from "../core/admin-query.js";
 import { requireToken } from "./auth.js";
+import { AuthBackoff, clientOf } from "./auth-backoff.js";
 import { serveDashboard } from "./dashboard.js";
 
 export interface AdminDeps {
@@ -32,6 +34,15 @@ export interface AdminDeps {
 
 const COMMANDS: ReadonlySet<string> = new Set(ADMIN_COMMANDS);
 
+/** Largest accepted request body (a command's JSON is a few hundred bytes). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Every admin response: never stored by a cache or the browser (status carries the whole config). */
+function noStore(response: Response): Response {
+  response.headers.set("cache-control", "no-store");
+  return response;
+}
+
 /** Serves one request under the admin base; `path` is its pathname as the entry already read it. */
 export type AdminHandler = (request: Request, path: string, env: Env, ctx: ExecutionContext) => Promise<Response>;
 
@@ -41,11 +52,23 @@ export type AdminHandler = (request: Request, path: string, env: Env, ctx: Execu
  */
 export function createAdminHandler(deps: AdminDeps): AdminHandler {
   const api = deps.base + ADMIN_API_PATH;
+  const backoff = new AuthBackoff();
   const router = Router<IRequest, [Env, ExecutionContext, string]>({
     base: deps.base,
-    before: [(req: IRequest, env: Env) => requireToken(req as unknown as Request, env, deps.now())],
+    before: [
+      async (req: IRequest, env: Env) => {
+        const request = req as unknown as Request;
+        const client = clientOf(request);
+        const now = deps.now();
+        const waitMs = backoff.retryAfterMs(client, now);
+        if (waitMs > 0) return tooManyFailures(waitMs);
+        await requireToken(request, env, now, { failed: () => backoff.failed(client, now), succeeded: () => backoff.succeeded(client) });
+        const length = Number(request.headers.get("content-length") ?? 0);
+        if (length > MAX_BODY_BYTES) throw new StatusError(413, `request body over ${MAX_BODY_BYTES} bytes (${length})`);
+      },
+    ],
     catch: error,
-    finally: [json],
+    finally: [json, noStore],
   });
 
   const config = async (env: Env, ctx: ExecutionContext): Promise<{ config: Config; error?: string[] }> => {
@@ -60,7 +83,9 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     return route;
   };
 
-  router.get(`${ADMIN_API_PATH}/status`, async (_req, env, ctx): Promise<StatusResponse> => {
+  router.get(`${ADMIN_API_PATH}/status`, async (req, env, ctx): Promise<StatusResponse> => {
+    const params = checkParams(new URL(req.url).searchParams, [], "status");
+    if (!params.ok) throw new StatusError(400, params.error);
     const { config: cfg, error: configError } = await config(env, ctx);
     const routes = await Promise.all(
       cfg.routes.map(async (route) => ({
@@ -75,14 +100,13 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
 
   router.get(`${ADMIN_API_PATH}/events`, async (req, env, ctx): Promise<EventsResponse> => {
     const { config: cfg } = await config(env, ctx);
-    const url = new URL(req.url);
-    const limit = clampInt(url.searchParams.get("limit"), EVENTS_LIMIT.default, EVENTS_LIMIT.min, EVENTS_LIMIT.max);
-    const before = url.searchParams.get("before");
-    const only = url.searchParams.get("route");
-    const ids = only ? [findRoute(cfg, only).id] : cfg.routes.map((r) => r.id);
-    const lists = await Promise.all(
-      ids.map(async (id) => (await stub(env, id).events(limit, before ? Number(before) : undefined)).map((e) => ({ route: id, ...e }))),
-    );
+    const query = parseEventsQuery(new URL(req.url).searchParams);
+    if (!query.ok) throw new StatusError(400, query.error);
+    const { limit, before, route: only } = query.value;
+    const ids = only ? [only] : cfg.routes.map((r) => r.id);
+    const lists = await Promise.all(ids.map(async (id) => (await stub(env, id).events(limit, before)).map((e) => ({ route: id, ...e }))));
+    // A route removed from the config keeps its audit log; one that never had any is unknown.
+    if (only && !cfg.routes.some((r) => r.id === only) && lists[0]!.length === 0) throw new StatusError(404, `unknown route "${only}"`);
     const events = lists.flat().sort((a, b) => b.at - a.at || b.id - a.id).slice(0, limit);
     return { events, next: events.length === limit && only ? events[events.length - 1]!.id : null };
   });
@@ -99,36 +123,69 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     }
     let cmd: OperatorCommand;
     if (command === "step") {
-      if (!Number.isInteger(body.step)) throw new StatusError(400, "body field step must be an integer step index");
-      cmd = { type: "set_step", stepIndex: body.step as number, reason: reason.trim() };
+      if (!Number.isInteger(body.step) || (body.step as number) < 1) throw new StatusError(400, "body field step must be a step number from 1 (steps.weights[step - 1])");
+      cmd = { type: "set_step", stepIndex: (body.step as number) - 1, reason: reason.trim() };
     } else {
       cmd = { type: command as Exclude<AdminCommand, "step">, reason: reason.trim() };
     }
     const result = await stub(env, route.id).command(route.id, cmd);
     if (!result.ok) throw new StatusError(409, result.error.message);
-    return { route: route.id, state: result.value };
+    return { route: route.id, state: result.value.state, effectiveWeight: result.value.effectiveWeight };
   });
 
   // Last stage: anything under the admin base that is no endpoint, /api or not.
   router.all("*", (req, _env, _ctx, path) => error(404, `no such admin endpoint: ${req.method} ${path} (the API is under ${api})`));
 
   return async (request, path, env, ctx) => {
-    if (path === deps.base || path === `${deps.base}/`) return serveDashboard(request, env, deps.base, deps.now, deps.randomBytes);
+    if (path === deps.base || path === `${deps.base}/`) {
+      const client = clientOf(request);
+      const now = deps.now();
+      const waitMs = backoff.retryAfterMs(client, now);
+      if (waitMs > 0) return tooManyFailures(waitMs);
+      return serveDashboard(request, env, deps.base, deps.now, deps.randomBytes, { failed: () => backoff.failed(client, now), succeeded: () => backoff.succeeded(client) });
+    }
     return (await router.fetch(request as unknown as IRequest, env, ctx, path)) as Response;
   };
 }
 
+function tooManyFailures(waitMs: number): Response {
+  const seconds = Math.ceil(waitMs / 1000);
+  const body: ErrorResponse = { status: 429, error: `too many wrong tokens from this client: retry after ${seconds} s` };
+  return Response.json(body, { status: 429, headers: { "retry-after": String(seconds), "cache-control": "no-store" } });
+}
+
+/** The body as text, refused with 413 past MAX_BODY_BYTES whatever content-length said (chunked bodies have none). */
+async function boundedText(request: Request): Promise<string> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw new StatusError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
 async function readBody(request: Request): Promise<Record<string, unknown>> {
+  const text = await boundedText(request);
   try {
-    const body = (await request.json()) as unknown;
+    const body = JSON.parse(text) as unknown;
     if (body && typeof body === "object" && !Array.isArray(body)) return body as Record<string, unknown>;
   } catch {
     // fall through
   }
   throw new StatusError(400, "body must be a JSON object");
-}
-
-function clampInt(raw: string | null, dflt: number, min: number, max: number): number {
-  const n = raw === null ? dflt : Number.parseInt(raw, 10);
-  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : dflt;
 }

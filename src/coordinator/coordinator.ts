@@ -6,7 +6,7 @@
 // operator wants does not depend on which isolate called last.
 import { DurableObject } from "cloudflare:workers";
 import { EVENTS_LIMIT, type AuditEntry, type CoordinatorStatus, type OperatorCommand } from "../core/admin-protocol.js";
-import { NotifySchema, StepsSchema, type NotifyConfig, type RouteConfig } from "../core/config/schema.js";
+import { NotifySchema, StepsSchema, type NotifyConfig } from "../core/config/schema.js";
 import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
 import { effectiveWeight } from "../core/rollout/effective-weight.js";
 import type { RolloutEvent } from "../core/rollout/events.js";
@@ -24,6 +24,7 @@ import { summarize, series } from "./evidence-summary.js";
 import { migrate } from "./schema.js";
 import { CoordinatorStore, type EvidenceWindow } from "./store.js";
 import { Notifier } from "./notifier.js";
+import { acceptOffer, type HeldRoute } from "./config-offer.js";
 
 /** Alarm tick while a rollout is active. */
 export const TICK_MS = 1000;
@@ -35,6 +36,8 @@ const EVAL_THROTTLE_MS = 250;
 const CONFIG_MAX_AGE_MS = 10_000;
 /** ...and at most this often when an isolate reports a config we have not seen. */
 const CONFIG_MIN_AGE_MS = 200;
+/** How long an isolate's different config hash shows in status after its last sync. */
+const DIVERGENCE_SHOWN_MS = 30_000;
 /**
  * A manual rollout has no steps and never advances; the engine still judges it (and
  * may roll it back) with a default step's minimum duration and no request minimum.
@@ -47,12 +50,16 @@ export class Coordinator extends DurableObject<Env> {
   /** Until a config is read: the schema's defaults. */
   private notify: NotifyConfig = NotifySchema.parse(undefined);
   private readonly configCache = new ConfigCache();
-  private route: { config: RouteConfig; hash: string; readAt: number } | undefined;
+  private route: HeldRoute | undefined;
+  /** Config hashes isolates synced with that are not ours, and when last seen (status shows them). */
+  private readonly divergent = new Map<string, number>();
   private lastEvalAt = 0;
   /** The rollout's windows of earlier steps (immutable once their step is over) and the stable history before it. */
   private rollout: { key: string; past: EvidenceWindow[]; history: EvidenceWindow[] } | undefined;
   /** The engine's memo of the rollout's closed windows (rebuilt from storage after a restart). */
   private memo: RolloutMemo | undefined;
+  /** When KV was last read for this route (whether or not the route was in it). */
+  private configReadAt = Number.NEGATIVE_INFINITY;
   private lastDecision: CoordinatorStatus["lastDecision"];
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -70,18 +77,20 @@ export class Coordinator extends DurableObject<Env> {
   /** The one isolate call: deliver a delta, get the state back. */
   async sync(req: SyncRequest): Promise<SyncResponse> {
     const now = this.now();
-    await this.loadRoute(req.routeId, now, req.configHash);
+    await this.loadRoute(req.routeId, now, req);
+    this.noteIsolateHash(req.configHash, now);
     let state = this.store.loadState();
     let duplicate = false;
     if (state && req.release === state.release) {
-      duplicate = !this.store.applyDelta(req.isolateId, req.seq, state.release, state.stepIndex, now, req.delta);
+      const stale = req.servedEpoch !== undefined && req.servedEpoch < (state.evidenceEpoch ?? 0);
+      duplicate = !this.store.applyDelta(req.isolateId, req.seq, state.release, state.stepIndex, now, req.delta, { since: state.evidenceSince ?? 0, stale });
     }
     if (now - this.lastEvalAt >= EVAL_THROTTLE_MS) state = this.evaluate(now);
     return { state, duplicate, now };
   }
 
   /** Operator action from the admin API. */
-  async command(routeId: string, cmd: OperatorCommand): Promise<Result<RolloutState, TransitionError>> {
+  async command(routeId: string, cmd: OperatorCommand): Promise<Result<{ state: RolloutState; effectiveWeight: number }, TransitionError>> {
     const now = this.now();
     await this.loadRoute(routeId, now);
     const event: RolloutEvent =
@@ -90,7 +99,10 @@ export class Coordinator extends DurableObject<Env> {
         : cmd.type === "rollback"
           ? { type: "rollback", actor: "operator", reason: cmd.reason }
           : { type: cmd.type, reason: cmd.reason };
-    return this.apply(event, now);
+    const result = this.apply(event, now);
+    if (!result.ok) return result;
+    // What is served after the command, from the config the coordinator holds.
+    return ok({ state: result.value, effectiveWeight: this.route ? effectiveWeight(this.route.config, result.value) : 0 });
   }
 
   async status(routeId: string): Promise<CoordinatorStatus> {
@@ -113,6 +125,8 @@ export class Coordinator extends DurableObject<Env> {
       effectiveWeight: route ? effectiveWeight(route, state) : 0,
       configHash: this.route?.hash,
       configError: this.configCache.view().error?.messages,
+      configDiverged: this.divergence(now),
+      removedAt: this.removedAt(),
       step,
       lastDecision: this.lastDecision,
       isolates: this.store.activeIsolates(now, 60_000),
@@ -141,18 +155,86 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   /** Reads the route's config from KV when due and applies it as a config event. */
-  private async loadRoute(routeId: string, now: number, isolateHash?: string): Promise<void> {
+  private async loadRoute(routeId: string, now: number, req?: SyncRequest): Promise<void> {
     if (this.store.getMeta<string>("routeId") !== routeId) this.store.setMeta("routeId", routeId);
-    const age = this.route ? now - this.route.readAt : Number.POSITIVE_INFINITY;
-    const due = age >= CONFIG_MAX_AGE_MS || (isolateHash !== undefined && isolateHash !== this.route?.hash && age >= CONFIG_MIN_AGE_MS);
+    const age = now - this.configReadAt;
+    const isolateHash = req?.configHash;
+    // A removed route's coordinator re-reads on any call for it: someone asks because it is back.
+    const asked = this.removedAt() !== undefined || (isolateHash !== undefined && isolateHash !== this.route?.hash);
+    const due = age >= CONFIG_MAX_AGE_MS || (asked && age >= CONFIG_MIN_AGE_MS);
     if (!due) return;
+    this.configReadAt = now;
     const view = await this.configCache.refreshNow(this.env.CANARY_CONFIG, now);
     if (view.config) this.notify = view.config.notify;
     const config = view.config?.routes.find((r) => r.id === routeId);
-    if (!config) return;
-    const hash = routeHash(config);
-    this.route = { config, hash, readAt: now };
-    this.apply({ type: "config", route: config, configHash: hash }, now);
+    let next: HeldRoute | undefined = config ? { config, hash: routeHash(config), loadedAt: view.loadedAt ?? now } : undefined;
+    if (view.error) {
+      // KV's latest document is rejected: a config adopted from an isolate that is later
+      // than KV's last good one stays, and a later one offered now is taken (config-offer.ts).
+      if (this.route?.note && this.route.loadedAt > (next?.loadedAt ?? Number.NEGATIVE_INFINITY)) next = this.route;
+      next = acceptOffer(req, routeId, next, view.error.hash, this.store.loadState()?.configHash) ?? next;
+    }
+    if (!next) {
+      if (view.config) this.markRemoved(routeId, now, view.hash);
+      return;
+    }
+    if (this.removedAt() !== undefined) this.markRestored(routeId, now, next.hash);
+    this.route = next;
+    this.apply({ type: "config", route: next.config, configHash: next.hash, note: next.note }, now);
+  }
+
+  /** When the route was found gone from the config; undefined while it is in it. */
+  private removedAt(): number | undefined {
+    return this.store.getMeta<number>("removedAt");
+  }
+
+  /**
+   * The route is no longer in the config: the engine stops judging it and the 1 s tick
+   * stops (schedule), so an orphan costs no alarms and no KV reads; only the webhook
+   * outbox still retries until it is empty. Said once, in the audit log and the log.
+   */
+  private markRemoved(routeId: string, now: number, documentHash: string | undefined): void {
+    this.route = undefined;
+    if (this.removedAt() !== undefined) return;
+    this.store.setMeta("removedAt", now);
+    const reason = `route ${routeId} is not in the config (document ${documentHash ?? "?"}): the coordinator stops its alarm; it wakes when the route is back`;
+    this.auditLifecycle("route_removed", now, reason);
+    console.log(JSON.stringify({ level: "info", msg: "route removed from the config: coordinator stopped", route: routeId }));
+  }
+
+  private markRestored(routeId: string, now: number, hash: string): void {
+    this.store.deleteMeta("removedAt");
+    this.auditLifecycle("route_restored", now, `route ${routeId} is back in the config (route config ${hash})`);
+    this.ctx.waitUntil(this.schedule(now));
+  }
+
+  /** An audit row for a change of the route itself, not of its rollout (the state is unchanged). */
+  private auditLifecycle(event: string, now: number, reason: string): void {
+    const s = this.store.loadState();
+    this.store.appendAudit({
+      at: now,
+      actor: "config",
+      event,
+      release: s?.release ?? "",
+      fromPhase: s?.phase ?? null,
+      toPhase: s?.phase ?? "idle",
+      epoch: s?.epoch ?? 0,
+      step: (s?.stepIndex ?? 0) + 1,
+      weight: 0,
+      reason,
+      configHash: s?.configHash ?? "",
+    });
+  }
+
+  private noteIsolateHash(hash: string, now: number): void {
+    for (const [h, at] of this.divergent) if (h === this.route?.hash || now - at > DIVERGENCE_SHOWN_MS) this.divergent.delete(h);
+    if (hash !== this.route?.hash && this.divergent.size < 16) this.divergent.set(hash, now);
+  }
+
+  /** "config diverged: edge <h1>, coordinator <h2>" while isolates synced with another config lately. */
+  private divergence(now: number): string | undefined {
+    const edge = [...this.divergent].filter(([h, at]) => h !== this.route?.hash && now - at <= DIVERGENCE_SHOWN_MS).map(([h]) => h);
+    return edge.length > 0 ? `config diverged: edge ${edge.join(", ")}, coordinator ${this.route?.hash ?? "(none)"}` : undefined;
   }
 
   /** Applies an event; persists, audits and (re)arms the alarm when it changed something. */
@@ -171,7 +253,7 @@ export class Coordinator extends DurableObject<Env> {
       fromPhase: from ?? null,
       toPhase: state.phase,
       epoch: state.epoch,
-      step: state.stepIndex,
+      step: state.stepIndex + 1,
       weight: this.route ? effectiveWeight(this.route.config, state) : 0,
       reason: state.lastChange.reason,
     };
@@ -186,7 +268,7 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   private stepEvidence(state: RolloutState): Evidence {
-    return this.store.stepWindows(state.release, state.stepIndex).reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
+    return this.store.stepWindows(state.release, state.stepIndex, state.evidenceSince).reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
   }
 
   /** Runs the decision engine (v2: the whole rollout's evidence) and acts on its decision as guardrails.onFail says. */
@@ -200,8 +282,11 @@ export class Coordinator extends DurableObject<Env> {
     if (weight <= 0) return state;
     const g = route.guardrails;
     const { past, history } = this.rolloutWindows(state);
-    const engine = updateRollout(this.memo, `${state.release}|${state.configHash}`, {
-      windows: [...past, ...this.store.stepWindows(state.release, state.stepIndex)],
+    // Only evidence since the last operator or config restart (a resume, a weight change)
+    // judges the rollout; the engine's own advances keep it.
+    const since = state.rolloutEvidenceSince ?? 0;
+    const engine = updateRollout(this.memo, `${state.release}|${state.configHash}|${since}`, {
+      windows: [...past, ...this.store.stepWindows(state.release, state.stepIndex, state.evidenceSince)].filter((w) => w.start >= since),
       history,
       weights: state.weights,
       guardrails: g,
@@ -296,7 +381,7 @@ export class Coordinator extends DurableObject<Env> {
    */
   private async schedule(now: number): Promise<void> {
     const state = this.store.loadState();
-    const active = state !== undefined && (state.phase === "progressing" || state.phase === "paused");
+    const active = state !== undefined && (state.phase === "progressing" || state.phase === "paused") && this.removedAt() === undefined;
     const due = Math.min(active ? now + TICK_MS : Number.POSITIVE_INFINITY, this.notifier.nextDueAt() ?? Number.POSITIVE_INFINITY);
     if (!Number.isFinite(due)) return;
     const at = await this.ctx.storage.getAlarm();

@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     summary: "the evidence table is named after its rows, 10 s windows (cohorts are the buckets)",
     sql: "ALTER TABLE buckets RENAME TO windows;",
   },
+  {
+    version: 3,
+    summary: "audit rows number steps from 1, as people and the admin API do (steps.weights index + 1)",
+    sql: "UPDATE audit SET step = step + 1;",
+  },
 ];
 
 /** The version a fully migrated object is at. */

@@ -32,7 +32,7 @@ export class CoordinatorStore {
    * and alarm (up to 4 times a second), so they are parsed from SQLite once per step and
    * then kept in step with applyDelta. This object is the only writer of the table.
    */
-  private stepCache: { release: string; step: number; windows: EvidenceWindow[] } | undefined;
+  private stepCache: { release: string; step: number; since: number; windows: EvidenceWindow[] } | undefined;
 
   /** `sql` must be migrated (schema.ts) first. */
   constructor(private readonly sql: SqlStorage) {}
@@ -44,6 +44,10 @@ export class CoordinatorStore {
 
   setMeta(key: string, value: unknown): void {
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, JSON.stringify(value));
+  }
+
+  deleteMeta(key: string): void {
+    this.sql.exec("DELETE FROM meta WHERE key = ?", key);
   }
 
   /** The rollout state; read from SQLite once, then served from memory (this object is its only writer). */
@@ -61,8 +65,14 @@ export class CoordinatorStore {
     this.stateLoaded = true;
   }
 
-  /** Applies a delta once per (isolate, seq); returns false for a duplicate. */
-  applyDelta(isolateId: string, seq: number, release: string, step: number, now: number, delta: Evidence): boolean {
+  /**
+   * Applies a delta once per (isolate, seq); returns false for a duplicate. `evidence`
+   * is the state's fresh window (RolloutState.evidenceSince): a delta lands in a window
+   * starting no earlier than `since` (the first one after a restart is shorter than
+   * WINDOW_MS), or, when served under an older epoch (`stale`), in the window before it,
+   * which the engine does not read.
+   */
+  applyDelta(isolateId: string, seq: number, release: string, step: number, now: number, delta: Evidence, evidence: { since: number; stale: boolean } = { since: 0, stale: false }): boolean {
     const row = this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM isolates WHERE isolate_id = ?", isolateId).toArray()[0];
     if (row && seq <= row.last_seq) return false;
     this.sql.exec(
@@ -71,8 +81,10 @@ export class CoordinatorStore {
       seq,
       now,
     );
-    const start = Math.floor(now / WINDOW_MS) * WINDOW_MS;
-    const cache = this.stepCache?.release === release && this.stepCache.step === step ? this.stepCache.windows : undefined;
+    const aligned = Math.floor(now / WINDOW_MS) * WINDOW_MS;
+    const start = evidence.stale ? Math.min(aligned, Math.floor((evidence.since - 1) / WINDOW_MS) * WINDOW_MS) : Math.max(aligned, evidence.since);
+    const c = this.stepCache;
+    const cache = c?.release === release && c.step === step && start >= c.since ? c.windows : undefined;
     // Where this window is, or goes, in the cached list (oldest first).
     const at = cache ? cache.findIndex((b) => b.start >= start) : -1;
     let existing: Evidence | undefined;
@@ -99,10 +111,10 @@ export class CoordinatorStore {
     return true;
   }
 
-  /** The evidence windows of one step, oldest first, from memory after the first read. Do not mutate. */
-  stepWindows(release: string, step: number): readonly EvidenceWindow[] {
-    if (this.stepCache?.release !== release || this.stepCache.step !== step) {
-      this.stepCache = { release, step, windows: this.windows(release, 0, step) };
+  /** The evidence windows of one step from `since` on, oldest first, from memory after the first read. Do not mutate. */
+  stepWindows(release: string, step: number, since = 0): readonly EvidenceWindow[] {
+    if (this.stepCache?.release !== release || this.stepCache.step !== step || this.stepCache.since !== since) {
+      this.stepCache = { release, step, since, windows: this.windows(release, since, step) };
     }
     return this.stepCache.windows;
   }

@@ -22,7 +22,11 @@ export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
 /** Longest accepted `reason`, in characters (it goes to the audit log and webhooks). */
 export const MAX_REASON_LENGTH = 500;
 
-/** Body of POST `<base>/api/routes/:id/<command>`; `step` (0-based) only for `step`. */
+/**
+ * Body of POST `<base>/api/routes/:id/<command>`; `step` only for `step`. Fields named
+ * `step` number steps from 1 as people do (`steps.weights[step - 1]`); `stepIndex` and
+ * `index` fields are 0-based indexes into steps.weights.
+ */
 export interface CommandRequest {
   reason: string;
   step?: number;
@@ -83,6 +87,10 @@ export interface CoordinatorStatus {
   effectiveWeight: number;
   configHash?: string;
   configError?: string[];
+  /** "config diverged: edge <h1>, coordinator <h2>" while isolates sync with a config the coordinator does not hold. */
+  configDiverged?: string;
+  /** When the route was found gone from the config (its coordinator then stops its alarm). */
+  removedAt?: number;
   step?: { index: number; weight: number; startedAt: number; evidence: EvidenceSummary };
   lastDecision?: LastDecision;
   /** Isolates heard from in the last minute. */
@@ -99,6 +107,8 @@ export interface IsolateSyncStatus {
   failSafe: boolean;
   lastError?: string;
   syncs: number;
+  /** "config diverged: edge <h1>, coordinator <h2>" while this isolate serves a config the coordinator has not confirmed. */
+  configDiverged?: string;
 }
 
 export interface RouteStatus {
@@ -116,7 +126,10 @@ export interface StatusResponse {
   routes: RouteStatus[];
 }
 
-/** One audit row: the decision as notified, plus the engine's statistics and the config in force. */
+/**
+ * One audit row: the decision as notified, plus the engine's statistics and the config
+ * in force. `step` counts from 1 (steps.weights[step - 1]; 1 in manual mode).
+ */
 export interface AuditEntry extends Omit<DecisionRecord, "route"> {
   id: number;
   /** The engine's statistics behind the change, when the engine acted (older rows: the v1 engine's). */
@@ -142,6 +155,8 @@ export interface EventsResponse {
 export interface CommandResponse {
   route: string;
   state: RolloutState;
+  /** Canary percent served after the command (0 when rolled back, whatever the step's weight). */
+  effectiveWeight: number;
 }
 
 /** Every non-2xx answer of the API. */

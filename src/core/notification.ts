@@ -9,6 +9,7 @@ export interface DecisionRecord {
   fromPhase: string | null;
   toPhase: string;
   epoch: number;
+  /** Step number from 1 (steps.weights[step - 1]); 1 in manual mode. */
   step: number;
   weight: number;
   reason: string;

@@ -3,6 +3,7 @@
 // relay-shaped: deltas merge associatively (mergeEvidence), and the reply carries
 // the state with its epoch, so a regional relay can sit between isolates and the
 // coordinator later without changing any caller.
+import type { RouteConfig } from "./config/schema.js";
 import type { Evidence } from "./evidence.js";
 import type { RolloutState } from "./rollout/state.js";
 
@@ -16,6 +17,15 @@ export interface SyncRequest {
   configHash: string;
   release: string;
   delta: Evidence;
+  /** Epoch of the state the isolate served this delta under (absent before its first state). */
+  servedEpoch?: number;
+  /**
+   * Only while the isolate's config hash differs from the one in the last state it got
+   * back: its route config and when it read that document (ms epoch). The coordinator
+   * adopts it when the KV document it reads itself is invalid and this one is newer
+   * than its own (docs/rollout-lifecycle.md, "Config convergence").
+   */
+  offer?: { route: RouteConfig; loadedAt: number };
 }
 
 export interface SyncResponse {

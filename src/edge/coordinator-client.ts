@@ -13,7 +13,7 @@ import type { IsolateSyncStatus } from "../core/admin-protocol.js";
 import type { RouteConfig, SyncConfig } from "../core/config/schema.js";
 import { emptyEvidence, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
 import { NOT_EVIDENCE, type Outcome, type OutcomeSink } from "../core/outcome.js";
-import { effectiveWeight } from "../core/rollout/effective-weight.js";
+import { confirmedWeight } from "../core/rollout/effective-weight.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { routeHash } from "../core/route-hash.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
@@ -33,10 +33,14 @@ interface RouteSync {
   pending: Evidence;
   pendingRelease: string;
   guardrails: RouteConfig["guardrails"];
-  unacked: { seq: number; delta: Evidence; release: string } | undefined;
+  unacked: { seq: number; delta: Evidence; release: string; servedEpoch: number | undefined } | undefined;
+  /** Epoch of the state when `pending` began (it is served under that state until the next reply). */
+  pendingEpoch: number | undefined;
   failSafe: boolean;
   lastError: string | undefined;
   syncs: number;
+  /** Hash of the route config this isolate serves (routeHash), compared with state.configHash. */
+  configHash: string;
 }
 
 export type CoordinatorCall = (routeId: string, req: SyncRequest) => Promise<SyncResponse>;
@@ -49,6 +53,8 @@ export class CoordinatorClient implements OutcomeSink {
   constructor(
     private readonly mintId: () => string,
     private readonly now: () => number,
+    /** When the isolate read its config document (ConfigView.loadedAt), offered with an unconfirmed config. */
+    private readonly configLoadedAt: () => number | undefined = () => undefined,
   ) {}
 
   private get isolateId(): string {
@@ -60,13 +66,14 @@ export class CoordinatorClient implements OutcomeSink {
   weight(route: RouteConfig, sync: SyncConfig, call: CoordinatorCall, waitUntil: (p: Promise<unknown>) => void): number | Promise<number> {
     const entry = this.entry(route);
     entry.guardrails = route.guardrails;
+    entry.configHash = hashOf(route);
     const now = this.now();
     const inflight = entry.inflightSince !== undefined && now - entry.inflightSince < syncTimeout(sync);
     // One attempt per interval, cold or warm, so a coordinator that fails fast is never
     // called once per request.
     const attempt = !inflight && now - entry.lastAttemptAt >= sync.intervalMs ? this.sync(route, sync, call) : undefined;
     if (attempt) waitUntil(attempt);
-    if (now <= entry.trustedUntil) return effectiveWeight(route, entry.state);
+    if (now <= entry.trustedUntil) return confirmedWeight(route, entry.configHash, entry.state);
     // Cold, idle past the bound, or failing past staleAfterMs: wait a bounded time for a
     // sync in flight to land, otherwise serve stable.
     if (!attempt && entry.inflightSince === undefined) return 0;
@@ -93,11 +100,12 @@ export class CoordinatorClient implements OutcomeSink {
       failSafe: e.failSafe,
       lastError: e.lastError,
       syncs: e.syncs,
+      configDiverged: e.state && e.state.configHash !== e.configHash ? `config diverged: edge ${e.configHash}, coordinator ${e.state.configHash}` : undefined,
     };
   }
 
   private served(route: RouteConfig, entry: RouteSync): number {
-    return this.now() <= entry.trustedUntil ? effectiveWeight(route, entry.state) : 0;
+    return this.now() <= entry.trustedUntil ? confirmedWeight(route, entry.configHash, entry.state) : 0;
   }
 
   /**
@@ -130,9 +138,11 @@ export class CoordinatorClient implements OutcomeSink {
         pendingRelease: route.release,
         guardrails: route.guardrails,
         unacked: undefined,
+        pendingEpoch: undefined,
         failSafe: false,
         lastError: undefined,
         syncs: 0,
+        configHash: hashOf(route),
       };
       this.routes.set(route.id, e);
     }
@@ -151,13 +161,18 @@ export class CoordinatorClient implements OutcomeSink {
     // coordinator counts it once whether or not the first attempt landed.
     if (!entry.unacked && !isEmptyEvidence(entry.pending)) {
       entry.seq += 1;
-      entry.unacked = { seq: entry.seq, delta: entry.pending, release: entry.pendingRelease };
+      entry.unacked = { seq: entry.seq, delta: entry.pending, release: entry.pendingRelease, servedEpoch: entry.pendingEpoch };
       entry.pending = emptyEvidence();
+      entry.pendingEpoch = entry.state?.epoch;
     }
-    const out = entry.unacked ?? { seq: entry.seq, delta: emptyEvidence(), release: route.release };
+    const out = entry.unacked ?? { seq: entry.seq, delta: emptyEvidence(), release: route.release, servedEpoch: entry.state?.epoch };
+    const configHash = hashOf(route);
+    const loadedAt = this.configLoadedAt();
+    // Until the coordinator confirms our config, offer it (sync-protocol.ts).
+    const offer = entry.state?.configHash !== configHash && loadedAt !== undefined ? { route, loadedAt } : undefined;
     try {
       const res = await withTimeout(
-        call(route.id, { routeId: route.id, isolateId: this.isolateId, seq: out.seq, configHash: routeHash(route), release: out.release, delta: out.delta }),
+        call(route.id, { routeId: route.id, isolateId: this.isolateId, seq: out.seq, configHash, release: out.release, delta: out.delta, servedEpoch: out.servedEpoch, offer }),
         syncTimeout(sync),
       );
       entry.unacked = undefined;
@@ -199,6 +214,14 @@ export class CoordinatorClient implements OutcomeSink {
 export const trustMs = (sync: SyncConfig): number => sync.intervalMs + sync.coldWaitMs;
 
 const POLL_MS = 5;
+
+/** routeHash per parsed route object: the request path asks for it on every request. */
+const hashes = new WeakMap<RouteConfig, string>();
+function hashOf(route: RouteConfig): string {
+  let h = hashes.get(route);
+  if (h === undefined) hashes.set(route, (h = routeHash(route)));
+  return h;
+}
 
 const syncTimeout = (sync: SyncConfig): number => Math.max(2000, sync.intervalMs * 2);
 

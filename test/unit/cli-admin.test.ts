@@ -44,7 +44,7 @@ describe("status", () => {
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^route\s+phase\s+release\s+step\s+weight\s+epoch\s+isolates\s+last decision$/m);
-    expect(r.out).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+1 of 0\.\.4\s+5%\s+7\s+3\s+hold: step ran 212 of 300 s \(1s ago\)$/m);
+    expect(r.out).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+2 of 5\s+5%\s+7\s+3\s+hold: step ran 212 of 300 s \(1s ago\)$/m);
     expect(r.out).toMatch(/^api\s+paused\s+2026-04-20\.1\s+manual\s+10%\s+4\s+3\s+-$/m);
     expect(r.out).toMatch(/^shop\s+canary\s+977\s+2\s+0\.20%\s+43\.9\s+92\.1\s+140\.3$/m);
     expect(r.out).toMatch(/^api\s+stable\s+40,210\s+35\s+0\.09%\s+12\.3\s+35\.8\s+70\.2$/m);
@@ -80,7 +80,7 @@ describe("events", () => {
     expect(r.code).toBe(0);
     expect(admin.requests.at(-1)!.url).toBe(`${BASE}/events?route=shop&limit=1`);
     expect(r.out).toMatch(/^\s*id\s+time\s+route\s+actor\s+event\s+phase\s+step\s+weight\s+reason$/m);
-    expect(r.out).toMatch(/^\s*9\s+2026-04-20 13:00:00Z\s+\S+ ago\s+shop\s+engine\s+advance\s+progressing\s+1\s+5%\s+advance: 300 s and 612 canary requests/m);
+    expect(r.out).toMatch(/^\s*9\s+2026-04-20 13:00:00Z\s+\S+ ago\s+shop\s+engine\s+advance\s+progressing\s+2\s+5%\s+advance: 300 s and 612 canary requests/m);
     expect(r.out).toContain("more: add --before 9");
   });
 
@@ -101,14 +101,15 @@ describe("operator commands", () => {
     const req = admin.requests.at(-1)!;
     expect([req.method, req.url, req.headers["content-type"]]).toEqual(["POST", `${BASE}/routes/shop/pause`, "application/json"]);
     expect(JSON.parse(req.body)).toEqual({ reason: "p99 looks odd" });
-    expect(r.out).toBe("shop: pause accepted; phase paused, step 1 of 0..4 (5%), epoch 8, release v2.4.0\n  reason: p99 looks odd\n");
+    expect(r.out).toBe("shop: pause accepted; phase paused, step 2 of 5, serving 5% canary, epoch 8, release v2.4.0\n  reason: p99 looks odd\n");
   });
 
-  it("step sends the 0-based index (as the API, the audit log and status count)", async () => {
+  it("step sends the step number from 1 (as the API, the audit log and status count)", async () => {
     const r = await runCli(["step", "shop", "2", "--reason", "skip ahead"], { env });
     expect(r.code).toBe(0);
     expect(JSON.parse(admin.requests.at(-1)!.body)).toEqual({ reason: "skip ahead", step: 2 });
-    expect((await runCli(["step", "shop", "0", "--reason", "back to the start"], { env })).code).toBe(0);
+    expect((await runCli(["step", "shop", "1", "--reason", "back to the start"], { env })).code).toBe(0);
+    expect((await runCli(["step", "shop", "0", "--reason", "x"], { env })).code).toBe(2);
     expect((await runCli(["step", "shop", "-1", "--reason", "x"], { env })).code).toBe(2);
     expect((await runCli(["step", "shop", "1.5", "--reason", "x"], { env })).code).toBe(2);
   });
@@ -136,7 +137,7 @@ describe("watch", () => {
     expect(r.code).toBe(0);
     expect(r.out).not.toContain("\u001b[");
     expect(r.out).toContain(`edge-canary watch  ${admin.url}/__canary`);
-    expect(r.out).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+1 of 0\.\.4\s+5%\s+7\s+3\s+hold: /m);
+    expect(r.out).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+2 of 5\s+5%\s+7\s+3\s+hold: /m);
     expect(r.out).toMatch(/p95 ms\s+p99 ms/);
     expect(r.out).toMatch(/^shop\s+canary\s+977\s+2\s+0\.20%\s+43\.9\s+92\.1\s+140\.3$/m);
     expect(r.out).toContain("Recent events");
@@ -154,8 +155,10 @@ describe("watch", () => {
     const status = structuredClone(fixtureJson("admin/status.json")) as StatusResponse;
     status.configError = ["routes[0].weight must be between 0 and 100"];
     status.routes[1]!.isolate = { syncedAgoMs: 45_000, failSafe: true, lastError: "timeout", syncs: 3 };
+    status.routes[0]!.coordinator.configDiverged = "config diverged: edge 1a2b3c4d, coordinator 9f2c41ab";
     const frame = renderWatchFrame({ base: "http://w/__canary", now: 1776690213000, intervalMs: 2000, status, color: true });
     expect(frame).toContain("\u001b[1medge-canary watch\u001b[22m");
+    expect(frame).toContain("! shop: config diverged: edge 1a2b3c4d, coordinator 9f2c41ab (the edge serves no more canary than the coordinator allows)");
     expect(frame).toContain("! KV config rejected, last good config in force: routes[0].weight must be between 0 and 100");
     expect(frame).toContain("! api: answering isolate is in fail-safe (stable only): timeout");
   });
@@ -169,10 +172,10 @@ describe("renderStatus with recorded replies", () => {
   it("renders what the real admin API returned", () => {
     const status = fixtureJson("admin/recorded-status.json") as StatusResponse;
     const text = renderStatus(status, status.routes[0]!.coordinator.now);
-    expect(text).toMatch(/^shop\s+rolled_back\s+v2\.4\.0\s+0 of 0\.\.3\s+0%\s+3\s+1\s+hold: step ran \d+ of 600 s; \d+ of 50 canary requests; .*, before the last change\)$/m);
+    expect(text).toMatch(/^shop\s+rolled_back\s+v2\.4\.0\s+1 of 4\s+0%\s+3\s+1\s+hold: step ran \d+ of 600 s; \d+ of 50 canary requests; .*, before the last change\)$/m);
     expect(text).toMatch(/^api\s+promoted\s+2026-04-20\.1\s+manual\s+100%\s+2\s+1\s+hold: .*, before the last change\)$/m);
     expect(text).toMatch(/^shop\s+canary\s+\d+\s+0\s+0\.00%(\s+[\d.]+){3}$/m);
     const events = fixtureJson("admin/recorded-events.json") as EventsResponse;
-    expect(eventsTable(events.events, Date.now())).toMatch(/shop\s+operator\s+rollback\s+paused > rolled_back\s+0\s+0%\s+drill/);
+    expect(eventsTable(events.events, Date.now())).toMatch(/shop\s+operator\s+rollback\s+paused > rolled_back\s+1\s+0%\s+drill/);
   });
 });

@@ -1,7 +1,7 @@
 // Table-driven tests of effectiveWeight: config + coordinator state -> served canary %.
 import { describe, expect, it } from "vitest";
 import { routeConfig } from "../support/route-fixture.js";
-import { effectiveWeight } from "../../src/core/rollout/effective-weight.js";
+import { confirmedWeight, effectiveWeight } from "../../src/core/rollout/effective-weight.js";
 import type { Phase, RolloutState } from "../../src/core/rollout/state.js";
 
 const route = routeConfig;
@@ -45,5 +45,19 @@ describe("effectiveWeight", () => {
     { name: "manual weight 0 progressing", route: route({ weight: 0 }), state: state("progressing"), want: 0 },
   ])("$name -> $want", ({ route, state, want }) => {
     expect(effectiveWeight(route, state)).toBe(want);
+  });
+});
+
+describe("confirmedWeight", () => {
+  const withWeights = (s: RolloutState, weights: number[], configHash: string): RolloutState => ({ ...s, weights, configHash });
+  it.each([
+    { name: "same config: the effective weight", state: withWeights(state("progressing"), [12.5], "h"), hash: "h", want: 12.5 },
+    { name: "edge 50, coordinator idle at 0", route: route({ weight: 50 }), state: withWeights(state("idle"), [0], "c"), hash: "e", want: 0 },
+    { name: "edge 50, coordinator 10: capped", route: route({ weight: 50 }), state: withWeights(state("progressing"), [10], "c"), hash: "e", want: 10 },
+    { name: "edge 5, coordinator 10: the edge's own", route: route({ weight: 5 }), state: withWeights(state("progressing"), [10], "c"), hash: "e", want: 5 },
+    { name: "edge steps, coordinator manual 2", route: steps, state: withWeights(state("progressing", 2), [2], "c"), hash: "e", want: 2 },
+    { name: "no state", state: undefined, hash: "e", want: 0 },
+  ])("$name -> $want", ({ route: r = manual, state, hash, want }) => {
+    expect(confirmedWeight(r, hash, state)).toBe(want);
   });
 });

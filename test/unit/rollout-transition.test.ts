@@ -204,6 +204,30 @@ describe("transition: idempotence with expectedEpoch", () => {
     expect(retry.state).toBe(first.state);
   });
 
+  it("resume starts a fresh evidence window (evidenceSince, evidenceEpoch); pause and rollback keep it", () => {
+    const s0 = run([config({ steps: STEPS })]);
+    const paused = apply(s0, pause).state;
+    expect(paused).toMatchObject({ evidenceSince: s0.evidenceSince, evidenceEpoch: s0.evidenceEpoch });
+    const rolled = apply(paused, operatorRollback).state;
+    expect(rolled.evidenceSince).toBe(s0.evidenceSince);
+    const resumed = transition(rolled, resume, 123_456);
+    if (!resumed.ok) throw new Error(resumed.error.message);
+    expect(resumed.value.state).toMatchObject({ evidenceSince: 123_456, evidenceEpoch: resumed.value.state.epoch, stepStartedAt: 123_456 });
+    expect(resumed.value.state.lastChange.reason).toMatch(/^logs fine; fresh evidence window/);
+  });
+
+  it("an engine advance keeps the rollout's evidence (rolloutEvidenceSince); a resume or set_step restarts it", () => {
+    const s0 = run([config({ steps: STEPS })], 1_000);
+    expect(s0.rolloutEvidenceSince).toBe(1_000);
+    const advanced = apply(s0, advance, 5_000).state;
+    expect(advanced).toMatchObject({ stepIndex: 1, evidenceSince: 5_000, rolloutEvidenceSince: 1_000 });
+    const moved = apply(advanced, { type: "set_step", stepIndex: 0, reason: "back to 1%" }, 9_000).state;
+    expect(moved).toMatchObject({ stepIndex: 0, evidenceSince: 9_000, rolloutEvidenceSince: 9_000 });
+    const rolled = apply(moved, engineRollback, 10_000).state;
+    const resumed = apply(rolled, resume, 12_000).state;
+    expect(resumed).toMatchObject({ evidenceSince: 12_000, rolloutEvidenceSince: 12_000 });
+  });
+
   it("a stale engine rollback does not undo an operator's resume", () => {
     const s0 = run([config({ steps: STEPS })]);
     const decided: RolloutEvent = { type: "rollback", actor: "engine", reason: "errors", expectedEpoch: s0.epoch };
@@ -260,7 +284,8 @@ describe("transition: config events", () => {
     const s = run([config({ weight: 5 })], 0);
     const t = apply(s, config({ weight: 10 }), 7_000);
     expect(t.state).toMatchObject({ phase: "progressing", stepStartedAt: 7_000, epoch: 2 });
-    expect(t.state.lastChange).toMatchObject({ actor: "config", event: "config", reason: "weight 5 -> 10" });
+    expect(t.state.lastChange).toMatchObject({ actor: "config", event: "config", reason: "weight 5 -> 10; fresh evidence window from now (earlier counts no longer judge this step)" });
+    expect(t.state).toMatchObject({ evidenceSince: 7_000, evidenceEpoch: t.state.epoch });
   });
 
   it("manual weight to 0 goes idle, and back above 0 progresses", () => {
@@ -281,7 +306,7 @@ describe("transition: config events", () => {
     const s = run([config({ steps: STEPS }), advance, advance], 0); // step 2 of 3
     const t = apply(s, config({ steps: { weights: [1, 5] } }), 8_000);
     expect(t.state).toMatchObject({ stepIndex: 1, stepStartedAt: 8_000, phase: "progressing" });
-    expect(t.state.lastChange.reason).toBe("steps [1, 5, 25] -> [1, 5]; step 2 -> 1 (steps shortened)");
+    expect(t.state.lastChange.reason).toBe("steps [1, 5, 25] -> [1, 5]; step 3 -> 2 (steps shortened); fresh evidence window from now (earlier counts no longer judge this step)");
   });
 
   it("lengthened steps keep the current step and its clock when its weight is unchanged", () => {
@@ -294,7 +319,7 @@ describe("transition: config events", () => {
     const idle = run([config({ weight: 0 })]);
     const steps = apply(idle, config({ steps: STEPS }), 3_000).state;
     expect(steps).toMatchObject({ mode: "steps", phase: "progressing", stepIndex: 0, stepStartedAt: 3_000 });
-    expect(steps.lastChange.reason).toBe("mode manual -> steps");
+    expect(steps.lastChange.reason).toBe("mode manual -> steps; fresh evidence window from now (earlier counts no longer judge this step)");
     const far = apply(steps, advance).state;
     expect(apply(far, config({ weight: 7 })).state).toMatchObject({ mode: "manual", stepIndex: 0, phase: "progressing" });
   });
@@ -352,7 +377,7 @@ describe("transition: operator events", () => {
     expect(result.ok).toBe(false);
     if (!result.ok) {
       expect(result.error.code).toBe("bad_step");
-      expect(result.error.message).toContain("0..2");
+      expect(result.error.message).toContain("1..3");
     }
   });
 

@@ -27,6 +27,20 @@ export function effectiveWeight(route: RouteConfig, state: RolloutState | undefi
   }
 }
 
+/**
+ * What an isolate serves: the effective weight, capped, while its config (hash
+ * `routeHash`) is not the one the coordinator's state was made on, by the weight the
+ * coordinator's own config gives (`state.weights`), so an isolate never serves more
+ * canary than the coordinator's view allows.
+ */
+export function confirmedWeight(route: RouteConfig, routeHash: string, state: RolloutState | undefined): number {
+  const w = effectiveWeight(route, state);
+  if (state === undefined || state.configHash === routeHash) return w;
+  if (state.phase !== "progressing" && state.phase !== "paused") return w;
+  const i = Math.min(Math.max(0, Math.trunc(state.stepIndex)), state.weights.length - 1);
+  return Math.min(w, clampPercent(state.weights[i] ?? 0));
+}
+
 function clampPercent(w: number): number {
   return Number.isFinite(w) ? Math.min(100, Math.max(0, w)) : 0;
 }

@@ -9,6 +9,8 @@ export interface ConfigEvent {
   type: "config";
   route: RouteConfig;
   configHash: string;
+  /** Appended to the audit reason (where the config came from when not from KV). */
+  note?: string;
 }
 
 /** Engine-only guard: when set and not equal to the state's epoch, the event is a no-op. */

@@ -18,6 +18,21 @@ export interface RolloutState {
   stepIndex: number;
   /** ms epoch when the current step (or manual weight) began. */
   stepStartedAt: number;
+  /**
+   * Start of the evidence the engine (and its sample-ratio check) counts, ms epoch: set
+   * with every change that restarts the step clock (a new release, advance, resume,
+   * set_step, a weight change), so evidence gathered under another weight or before a
+   * rollback never judges what is served now. Absent in states stored before it: 0.
+   */
+  evidenceSince?: number;
+  /**
+   * Start of the evidence the per-rollout test counts, ms epoch: like evidenceSince, but an
+   * engine advance keeps it (the test carries its evidence across steps); a new release,
+   * a resume, set_step or a weight change restart it. Absent in older states: 0.
+   */
+  rolloutEvidenceSince?: number;
+  /** The epoch that set evidenceSince: deltas an isolate served under an older epoch are kept out of it. */
+  evidenceEpoch?: number;
   /** Bumped by exactly 1 on every change, monotonic across releases. */
   epoch: number;
   /** Hash of the route config in force, computed by the caller. */

@@ -3,6 +3,8 @@
 // the same code. Every change bumps `epoch` by exactly 1; a no-op returns the same state
 // object with changed=false. Given up: the machine does not judge *whether* to advance
 // or roll back (that is the decision engine's job); it only says whether a move is legal.
+// Messages number steps from 1, as people (and the admin API's `step` fields) do;
+// `stepIndex` is the 0-based index into steps.weights.
 import type { RouteConfig } from "../config/schema.js";
 import { err, ok, type Result } from "../result.js";
 import type { ConfigEvent, RolloutEvent } from "./events.js";
@@ -74,12 +76,12 @@ export function transition(state: RolloutState | undefined, event: RolloutEvent,
         // The step's minimum duration restarts: evidence from before the pause is not
         // enough on its own to advance straight away.
         const phase = activePhase(state.mode, state.weights);
-        return change(state, { phase, stepStartedAt: now }, now, "operator", event.type, event.reason);
+        return change(state, { phase, stepStartedAt: now }, now, "operator", event.type, withNote(event.reason, FRESH_EVIDENCE));
       }
       if (state.phase === "rolled_back") {
         // A deliberate revival starts again from the smallest exposure.
         const phase = activePhase(state.mode, state.weights);
-        return change(state, { phase, stepIndex: 0, stepStartedAt: now }, now, "operator", event.type, event.reason);
+        return change(state, { phase, stepIndex: 0, stepStartedAt: now }, now, "operator", event.type, withNote(event.reason, FRESH_EVIDENCE));
       }
       return refuse(state, "resume", state.phase === "idle" ? "nothing to resume (manual weight is 0)" : PHASE_WHY[state.phase]);
     }
@@ -91,15 +93,15 @@ export function transition(state: RolloutState | undefined, event: RolloutEvent,
     case "set_step": {
       const i = event.stepIndex;
       if (state.mode === "manual") {
-        return badStep(`cannot set step ${i} on release ${state.release}: the route is in manual mode (it has no steps)`);
+        return badStep(`cannot set step ${i + 1} on release ${state.release}: the route is in manual mode (it has no steps)`);
       }
       if (!Number.isInteger(i) || i < 0 || i >= state.weights.length) {
         const n = state.weights.length;
-        return badStep(`step ${i} is out of range: release ${state.release} has ${n} step(s), 0..${n - 1}`);
+        return badStep(`step ${i + 1} is out of range: release ${state.release} has ${n} step(s), 1..${n}`);
       }
       if (state.phase !== "progressing" && state.phase !== "paused") return refuse(state, "set_step on", PHASE_WHY[state.phase]);
       if (state.phase === "progressing" && state.stepIndex === i) return unchanged(state);
-      return change(state, { phase: "progressing", stepIndex: i, stepStartedAt: now }, now, "operator", event.type, event.reason);
+      return change(state, { phase: "progressing", stepIndex: i, stepStartedAt: now }, now, "operator", event.type, withNote(event.reason, FRESH_EVIDENCE));
     }
   }
 }
@@ -116,7 +118,7 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
   }
 
   if (state === undefined || state.release !== route.release) {
-    const first = mode === "steps" ? `steps mode, step 0 at ${weights[0]}%` : `manual weight ${weights[0]}%`;
+    const first = mode === "steps" ? `steps mode, step 1 of ${weights.length} at ${weights[0]}%` : `manual weight ${weights[0]}%`;
     const was = state === undefined ? "" : ` (was ${state.release})`;
     const next: RolloutState = {
       routeId: route.id,
@@ -125,10 +127,13 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
       phase: activePhase(mode, weights),
       stepIndex: 0,
       stepStartedAt: now,
+      evidenceSince: now,
+      rolloutEvidenceSince: now,
+      evidenceEpoch: (state?.epoch ?? 0) + 1,
       epoch: (state?.epoch ?? 0) + 1,
       configHash,
       weights,
-      lastChange: { at: now, actor: "config", event: "config", reason: `new release ${route.release}${was}: ${first}` },
+      lastChange: { at: now, actor: "config", event: "config", reason: withNote(`new release ${route.release}${was}: ${first}`, event.note) },
     };
     return ok({ state: next, changed: true, from: state?.phase });
   }
@@ -147,7 +152,7 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
   }
   if (mode === "steps" && state.mode === "steps" && !sameWeights(state.weights, weights)) {
     what.push(`steps [${state.weights.join(", ")}] -> [${weights.join(", ")}]`);
-    if (stepIndex !== state.stepIndex) what.push(`step ${state.stepIndex} -> ${stepIndex} (steps shortened)`);
+    if (stepIndex !== state.stepIndex) what.push(`step ${state.stepIndex + 1} -> ${stepIndex + 1} (steps shortened)`);
   }
   if (what.length === 0) what.push("config changed (no weight change)");
 
@@ -158,9 +163,17 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
   if (keeps) what.push(`stays ${state.phase}`);
 
   const patch: Partial<RolloutState> = { mode, weights, stepIndex, configHash, phase };
-  if (restart) patch.stepStartedAt = now;
-  return change(state, patch, now, "config", "config", what.join("; "));
+  if (restart) {
+    patch.stepStartedAt = now;
+    what.push(FRESH_EVIDENCE);
+  }
+  return change(state, patch, now, "config", "config", withNote(what.join("; "), event.note));
 }
+
+/** Said in the audit reason of every operator or config change that restarts the evidence. */
+const FRESH_EVIDENCE = "fresh evidence window from now (earlier counts no longer judge this step)";
+
+const withNote = (reason: string, note: string | undefined): string => (note ? `${reason}; ${note}` : reason);
 
 function modeOf(route: RouteConfig): RolloutState["mode"] {
   return route.steps === undefined ? "manual" : "steps";
@@ -194,6 +207,10 @@ function change(
   const next: RolloutState = {
     ...state,
     ...patch,
+    // A restarted step clock starts a fresh evidence window (state.ts, evidenceSince); one
+    // restarted by anyone but the engine's own advance restarts the rollout's evidence too.
+    ...(patch.stepStartedAt !== undefined ? { evidenceSince: patch.stepStartedAt, evidenceEpoch: state.epoch + 1 } : {}),
+    ...(patch.stepStartedAt !== undefined && actor !== "engine" ? { rolloutEvidenceSince: patch.stepStartedAt } : {}),
     epoch: state.epoch + 1,
     lastChange: { at: now, actor, event, reason },
   };
