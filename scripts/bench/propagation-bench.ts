@@ -19,11 +19,10 @@
 //    The same after a silence without a rollback (that user must stay canary).
 //    `--only idle` runs just this phase; `--ref <commit>` builds the Worker from a commit.
 // The Worker runs in Miniflare (one isolate); origins are real HTTP servers on 127.0.0.1.
-import { writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startOrigin } from "../lib/origin-server.js";
-import { invokedAs, machineLine } from "../lib/bench-report.js";
+import { invokedAs, machineLine, writeLines } from "../lib/bench-report.js";
 import { repoRoot, snapshotSource, startLocalWorker } from "../lib/local-worker.js";
 
 const { values: args } = parseArgs({
@@ -175,7 +174,7 @@ async function main(): Promise<void> {
     await snapshot?.cleanup();
     await canary.close();
     await stable.close();
-    await writeFile(args.out!, `${lines.join("\n")}\n`);
+    writeLines(args.out!, lines);
     console.log(`\nwritten to ${args.out}`);
     return;
   }
@@ -286,9 +285,7 @@ async function main(): Promise<void> {
   await snapshot?.cleanup();
   await canary.close();
   await stable.close();
-  await mkdir(join(repoRoot, "scripts/bench/results"), { recursive: true });
-  await writeFile(args.out!, `${lines.join("\n")}\n`);
-  console.log(`\nwritten to ${args.out}`);
+  writeLines(args.out!, lines);
 }
 
 main().catch((e) => {

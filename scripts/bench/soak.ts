@@ -13,7 +13,7 @@
 //                         [--weight 30] [--sample 30] [--out scripts/bench/results/soak.md]
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeLines } from "../lib/bench-report.js";
 import { Agent, request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -258,9 +258,7 @@ async function main(): Promise<void> {
   await cleanup();
   await stable.close();
   await canary.close();
-  await mkdir(join(repoRoot, "scripts/bench/results"), { recursive: true });
-  await writeFile(args.out!, `${lines.join("\n")}\n`);
-  console.log(`\nwritten to ${args.out}`);
+  writeLines(args.out!, lines);
 }
 
 main().catch((e) => {

@@ -37,3 +37,10 @@ export function writeReport(out: string, title: string, npmScript: string, metho
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, md);
 }
+
+/** A report a benchmark built line by line, written to `out` (its folder made if missing). */
+export function writeLines(out: string, lines: readonly string[]): void {
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${lines.join("\n")}\n`);
+  console.log(`\nwritten to ${out}`);
+}
