@@ -36,6 +36,8 @@ const FLAGGER_MAX_P99_MS = 500;
 const BURST_MEAN = 3; // geometric sizes: dispersion index (var+mean^2)/mean = 5
 const THRESHOLD_WINDOWS = 1; // stable windows behind a threshold, at least
 const THRESHOLD_SAMPLES = 2000; // ...and at least this many stable samples (up to 15 min)
+const THRESHOLD_CHUNKS = 3; // engine: median of the quantiles of 3 chunks of THRESHOLD_SAMPLES/3 (rollout-evidence.ts)
+const SELF_MIN_SAMPLES = 100; // engine: a window without thresholds is judged closed on its own pooled samples
 const INCIDENT = { from: 180, to: 300 };
 const ATTACK = { at: 120, seconds: 25, requests: 50, identities: 3 };
 
@@ -220,7 +222,9 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
   if (c.history === "warm") for (let i = 0; i < 90; i++) past.push({ n: Math.round(c.rate * 0.95 * WINDOW_S), d: { mu: MU, sigma: SIGMA } });
   let step = 0;
   let stepStartedAt = 0;
-  let thr: [number, number] | null = null;
+  let thr: [number, number] | null = null; // rivals' (and v1's) rolling thresholds
+  let ethr: [number, number] | null = null; // the engine's: median of chunk quantiles, or null (judged on the window itself)
+  let parts: Array<{ n: number; d: Dist; arm: number }> = [];
   let open: RolloutWindow | undefined;
   let openPast = { n: 0, mu: 0, count: 0, sigma: SIGMA };
   let attackLeft = 0;
@@ -244,13 +248,46 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
     if (n < 100) return null;
     return [sampleQuantile(random, parts, g.latencyQuantile), sampleQuantile(random, parts, g.medianQuantile ?? 0.5)];
   };
+  const engineThresholds = (): [number, number] | null => {
+    // Chunks of whole windows (newest first) holding THRESHOLD_SAMPLES/3 each; median of 3 chunks' quantiles.
+    const chunks: Array<[number, number]> = [];
+    let cur: Array<{ n: number; d: Dist }> = [];
+    let n = 0;
+    for (let i = past.length - 1, k = 0; i >= 0 && k < 90 && chunks.length < THRESHOLD_CHUNKS; i--, k++) {
+      cur.push(past[i]!);
+      n += past[i]!.n;
+      if (n >= Math.ceil(THRESHOLD_SAMPLES / THRESHOLD_CHUNKS)) {
+        chunks.push([sampleQuantile(random, cur, g.latencyQuantile), sampleQuantile(random, cur, g.medianQuantile ?? 0.5)]);
+        cur = [];
+        n = 0;
+      }
+    }
+    if (chunks.length < THRESHOLD_CHUNKS) return null;
+    const med = (xs: number[]): number => xs.sort((a, b) => a - b)[1]!;
+    return [med(chunks.map((x) => x[0])), med(chunks.map((x) => x[1]))];
+  };
   const startWindow = (t: number): void => {
     thr = newThresholds();
+    ethr = engineThresholds();
+    parts = [];
     open = { start: t * 1000, step, weight: weights[step]!, stable: emptyArm(), canary: emptyArm() };
     openPast = { n: 0, mu: 0, count: 0, sigma: SIGMA };
   };
   const finishWindow = (): void => {
     if (!open) return;
+    const total = parts.reduce((a, p) => a + p.n, 0);
+    if (ethr === null && total >= SELF_MIN_SAMPLES) {
+      // Judged closed on its own pooled samples (both arms).
+      const tail = sampleQuantile(random, parts, g.latencyQuantile);
+      const mid = sampleQuantile(random, parts, g.medianQuantile ?? 0.5);
+      for (const p of parts) {
+        const a = p.arm === 1 ? open.canary : open.stable;
+        a.timed += p.n;
+        a.slow += binomial(random, p.n, exceed(tail, p.d.mu, p.d.sigma));
+        a.timedMid += p.n;
+        a.slowMid += binomial(random, p.n, exceed(mid, p.d.mu, p.d.sigma));
+      }
+    }
     closeWindow(state, open, g);
     v1Closed.push(open);
     if (openPast.n > 0) past.push({ n: openPast.n, d: { mu: openPast.mu / openPast.count, sigma: openPast.sigma } });
@@ -277,12 +314,12 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
       a.errors += errors;
       a.failedUsers += episodes;
       const d = s.lat[arm]!;
-      if (thr) {
+      if (ethr) {
         a.timed += n;
-        a.slow += binomial(random, n, exceed(thr[0], d.mu, d.sigma));
+        a.slow += binomial(random, n, exceed(ethr[0], d.mu, d.sigma));
         a.timedMid += n;
-        a.slowMid += binomial(random, n, exceed(thr[1], d.mu, d.sigma));
-      }
+        a.slowMid += binomial(random, n, exceed(ethr[1], d.mu, d.sigma));
+      } else if (n > 0) parts.push({ n, d, arm });
       if (arm === 0) {
         openPast.n += n;
         openPast.mu += d.mu;
@@ -333,7 +370,7 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
         minDurationMs,
         minRequests: MIN_REQUESTS,
         open: w,
-        latencySource: thr === null ? "calibrating" : c.history === "warm" && state.closed < THRESHOLD_WINDOWS ? "history" : "rolling",
+        latencySource: ethr === null ? "calibrating" : c.history === "warm" && state.closed < THRESHOLD_WINDOWS ? "history" : "rolling",
         guardrails: g,
         state,
       });
@@ -561,8 +598,9 @@ function report(rs: CellResult[], command: string, wallMs: number, workers: numb
       `step minimums ${MIN_DURATION_MS / 1000} s and ${MIN_REQUESTS} canary requests (schema defaults), 1000 req/s and 0.5% errors unless noted, default guardrails. ` +
       `The engine runs every second on 10 s windows and acts on its answer (advance, or fail = rollback); a rollout ends promoted, failed, or at the horizon. ` +
       `Errors are episodes of one identity (first failure + retries; bursty: geometric sizes, mean ${BURST_MEAN}, dispersion index 5); the engine counts failing identities, ` +
-      `the rivals count failed requests. Stable latency lognormal (median 60 ms, sigma ${SIGMA}); thresholds per window from the stable samples of the windows before it ` +
-      `(at least ${THRESHOLD_WINDOWS} windows and ${THRESHOLD_SAMPLES} samples), warm = 15 min of stable history, cold = none and a runtime cold start (latency x8 on both arms) in the first 10 s. ` +
+      `the rivals count failed requests. Stable latency lognormal (median 60 ms, sigma ${SIGMA}); the engine's thresholds per window are the median of the quantiles of ${THRESHOLD_CHUNKS} chunks of earlier stable windows ` +
+      `(${Math.ceil(THRESHOLD_SAMPLES / THRESHOLD_CHUNKS)} samples each, up to 15 min), and a window without them is judged once closed at its own pooled quantiles (both arms, at least ${SELF_MIN_SAMPLES} samples); ` +
+      `the rivals' are the stable quantile of the windows before (at least ${THRESHOLD_WINDOWS} windows and ${THRESHOLD_SAMPLES} samples), engine v1 counts on the engine's windows; warm = 15 min of stable history, cold = none and a runtime cold start (latency x8 on both arms) in the first 10 s. ` +
       `Day-night: traffic x0.4..x2 (5x) over the horizon; shared incident: both arms errors x10, latency x2 from 3:00 to 5:00; attacker: 3 canary identities send ${ATTACK.requests} failing requests over ${ATTACK.seconds} s from ${ATTACK.at} s. ` +
       `Rivals on the same traffic and steps: engine v1 (the per-step request-level mSPRT with its dispersion estimate, as the coordinator called it before v2; its thresholds are the rolling ones here), Flagger-like (success >= 99% and p99 <= ${FLAGGER_MAX_P99_MS} ms per minute, 1 or 5 failed checks), z-test (1.96, errors or p99 exceedances, per step, every 10 s). ` +
       "Intervals: 95% Wilson for rates, order-statistic for medians.",

@@ -215,10 +215,10 @@ describe("decideRollout", () => {
     }
   });
 
-  it("takes latency thresholds from the windows before, so a cold start in the first window is out of them one window later", () => {
+  it("judges a first release's first windows on their own pooled samples, and a cold start in the first window is out of the thresholds (median of three chunks) once they exist", () => {
     const random = createRandom(7);
     const windows: StoredWindow[] = [];
-    for (let w = 0; w < 4; w++) {
+    for (let w = 0; w < 5; w++) {
       const e: Evidence = emptyEvidence();
       const cold = w === 0 ? 8 : 1;
       for (let i = 0; i < 4000; i++) {
@@ -229,9 +229,39 @@ describe("decideRollout", () => {
       windows.push({ start: w * 10_000, step: 0, evidence: e });
     }
     const counts = rolloutCounts({ windows, weights: [5], guardrails: guard(), now: 45_000 });
-    expect(counts.closed[0]!.stable.timed).toBe(0); // nothing before it: calibrating
-    expect(counts.closed[2]!.canary.slow / counts.closed[2]!.canary.timed).toBeGreaterThan(0.9);
+    // Nothing before window 0: judged closed at its own pooled p99, cold start (both arms) and all: the canary's 7x shows.
+    const w0 = counts.closed[0]!;
+    expect(w0.canary.timed).toBeGreaterThan(0);
+    expect(w0.canary.slow / w0.canary.timed).toBeGreaterThan(0.1);
+    expect(w0.stable.slow / w0.stable.timed).toBeLessThan(0.01);
+    // From window 3 on, predictable thresholds: the cold window 0 is one chunk of three and does not blind them.
+    expect(counts.closed[3]!.canary.slow / counts.closed[3]!.canary.timed).toBeGreaterThan(0.9);
     expect(counts.latencySource).toBe("rolling");
+    expect(counts.open!.canary.timed).toBeGreaterThan(0);
+    // An open window without thresholds carries no latency evidence (its pooled quantile would move under the peeks).
+    const early = rolloutCounts({ windows: windows.slice(0, 2), weights: [5], guardrails: guard(), now: 15_000 });
+    expect(early.latencySource).toBe("calibrating");
+    expect(early.open!.canary.timed + early.open!.stable.timed).toBe(0);
+    expect(early.closed[0]!.canary.slow).toBeGreaterThan(0);
+  });
+
+  it("a runtime cold start of a few stable samples (433 ms against a steady 41 ms) does not blind the thresholds after it", () => {
+    const random = createRandom(11);
+    const windows: StoredWindow[] = [];
+    for (let w = 0; w < 5; w++) {
+      const e: Evidence = emptyEvidence();
+      for (let i = 0; i < 4000; i++) {
+        const canary = random() < 0.05;
+        let ms = Math.exp(Math.log(41) + 0.3 * normal(random)) * (canary && w >= 3 ? 1.5 : 1);
+        if (w === 0 && !canary && i < 120) ms = 433;
+        recordOutcome(e, canary ? "canary" : "stable", false, ms, i);
+      }
+      windows.push({ start: w * 10_000, step: 0, evidence: e });
+    }
+    const counts = rolloutCounts({ windows, weights: [5], guardrails: guard(), now: 45_000 });
+    const w3 = counts.closed[3]!;
+    expect(w3.stable.slow / w3.stable.timed).toBeGreaterThan(0.003); // a steady p99, not 433 ms
+    expect(w3.canary.slow / w3.canary.timed).toBeGreaterThan(0.05); // a 433 ms threshold would show none
   });
 
   it("catches a median shift with the p99 unchanged", () => {

@@ -169,7 +169,11 @@ export interface RolloutInput {
   minRequests: number;
   /** The window still filling (counts so far), if any. */
   open: RolloutWindow | undefined;
-  /** Where the latency thresholds come from: history before the rollout, the rollout's own earlier windows, or none yet. */
+  /**
+   * Where the latency thresholds come from: history before the rollout, the rollout's own
+   * earlier windows, or none yet ("calibrating": each window is judged once closed, on its
+   * own pooled samples; the open window carries no latency evidence).
+   */
   latencySource: "history" | "rolling" | "calibrating" | "off";
   guardrails: Guardrails;
   state: EngineState;
@@ -313,7 +317,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     }
   }
   const comparable = input.weight < 100 && stable.requests > 0 && canary.requests > 0;
-  const latencyOn = input.latencySource === "history" || input.latencySource === "rolling";
+  const latencyOn = input.latencySource !== "off";
   const medianOn = g.medianQuantile !== null && latencyOn;
   const errorAlpha = g.alpha * g.errorAlphaShare;
   const latencyAlpha = (g.alpha - errorAlpha) * (medianOn ? SHARES_WITH_MEDIAN.latency : 1);
@@ -402,7 +406,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   let etaSec: number | null = 0;
   if (input.weight < 100) {
     if (!comparable) blockers.push("no stable traffic to compare with");
-    if (input.latencySource === "calibrating") blockers.push("latency thresholds still calibrating on the first stable window");
+    if (input.latencySource === "calibrating" && st.closed === 0) blockers.push("latency thresholds still calibrating on the first stable window");
     for (const t of tests) {
       if (t.bounded) continue;
       const ratio = t.promotionRatio === null ? "any ratio" : `${round1(t.promotionRatio)}x`;

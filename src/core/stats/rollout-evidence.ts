@@ -42,16 +42,62 @@ export interface RolloutCounts {
   latencySource: RolloutInput["latencySource"];
 }
 
-function thresholds(before: readonly Sketch[], g: Guardrails): [number, number | null] | null {
-  let sketch = emptySketch();
-  for (let i = before.length - 1, k = 0; i >= 0 && k < THRESHOLD_MAX_WINDOWS && sketch.count < THRESHOLD_SAMPLES; i--, k++) sketch = mergeSketches(sketch, before[i]!);
-  if (sketch.count < THRESHOLD_SAMPLES) return null;
+/** A threshold is the median of this many chunks' quantiles (one cold-start window spoils at most one chunk). */
+export const THRESHOLD_CHUNKS = 3;
+const CHUNK_SAMPLES = Math.ceil(THRESHOLD_SAMPLES / THRESHOLD_CHUNKS);
+/** A window judged on its own samples needs at least this many (both arms). */
+export const SELF_MIN_SAMPLES = 100;
+
+type Thr = [number, number | null];
+
+function quantiles(sketch: Sketch, g: Guardrails): Thr | null {
   const tail = quantile(sketch, g.latencyQuantile);
   const mid = g.medianQuantile === null ? null : quantile(sketch, g.medianQuantile);
   return Number.isFinite(tail) && tail > 0 ? [tail, mid !== null && Number.isFinite(mid) && mid > 0 ? mid : null] : null;
 }
 
-function arm(e: Evidence["stable"], thr: [number, number | null] | null, seen: Set<number>): ArmWindow {
+const median3 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * The predictable thresholds of a window: the newest earlier stable windows (up to 15
+ * min) cut into THRESHOLD_CHUNKS chunks of whole windows holding THRESHOLD_SAMPLES/3
+ * samples each, and the median of the chunks' quantiles. A window spoiled by a runtime
+ * cold start (433 ms samples against a steady 41 ms) sits in one chunk and moves the
+ * median by nothing. null: not yet THRESHOLD_CHUNKS chunks (the window is judged on its
+ * own samples when it closes, see selfThresholds).
+ */
+function thresholds(before: readonly Sketch[], g: Guardrails): Thr | null {
+  const chunks: Thr[] = [];
+  let sketch = emptySketch();
+  for (let i = before.length - 1, k = 0; i >= 0 && k < THRESHOLD_MAX_WINDOWS && chunks.length < THRESHOLD_CHUNKS; i--, k++) {
+    sketch = mergeSketches(sketch, before[i]!);
+    if (sketch.count >= CHUNK_SAMPLES) {
+      const q = quantiles(sketch, g);
+      if (q) chunks.push(q);
+      sketch = emptySketch();
+    }
+  }
+  if (chunks.length < THRESHOLD_CHUNKS) return null;
+  const mids = chunks.map((c) => c[1]);
+  return [median3(chunks.map((c) => c[0])), mids.every((m) => m !== null) ? median3(mids as number[]) : null];
+}
+
+/**
+ * A window with no predictable thresholds (a first release, its first windows) is judged
+ * once closed, at the quantiles of its own pooled samples (both arms). Valid without a
+ * prior threshold: under "the canary changes nothing" the arm labels of the window's
+ * samples are exchangeable given the pooled values, so the canary's count among the
+ * samples above a pooled quantile is hypergeometric, which the binomial likelihood ratio
+ * bounds (sampling without replacement is below it in convex order). A cold start that
+ * hits both arms moves the pooled quantile with it and hides nothing. Never read open:
+ * the quantile would move under the peeks.
+ */
+function selfThresholds(e: Evidence, g: Guardrails): Thr | null {
+  const pooled = mergeSketches(e.stable.latency, e.canary.latency);
+  return pooled.count >= SELF_MIN_SAMPLES ? quantiles(pooled, g) : null;
+}
+
+function arm(e: Evidence["stable"], thr: Thr | null, seen: Set<number>): ArmWindow {
   let failedUsers = e.failedOverflow ?? 0;
   for (const id of e.failedIds ?? []) {
     if (seen.has(id)) continue;
@@ -76,23 +122,30 @@ export function rolloutCounts(input: RolloutEvidenceInput): RolloutCounts {
   const stableSketches: Sketch[] = (input.history ?? []).map((h) => h.evidence.stable.latency);
   const seen = new Set<number>();
   const out: RolloutWindow[] = [];
-  let lastThr: [number, number | null] | null = null;
+  let lastThr: Thr | null = null;
   let prevStart: number | undefined;
+  let openThr = false;
   const sorted = [...input.windows].sort((a, b) => a.start - b.start || a.step - b.step);
   for (const w of sorted) {
     // Windows sharing a start (a step change inside one window) share its thresholds.
-    const thr: [number, number | null] | null = w.start === prevStart ? lastThr : thresholds(stableSketches, g);
+    const thr: Thr | null = w.start === prevStart ? lastThr : thresholds(stableSketches, g);
     lastThr = thr;
     prevStart = w.start;
-    const stable = arm(w.evidence.stable, thr, seen);
-    const canary = arm(w.evidence.canary, thr, seen);
+    const used = thr ?? selfThresholds(w.evidence, g);
+    const stable = arm(w.evidence.stable, used, seen);
+    const canary = arm(w.evidence.canary, used, seen);
     out.push({ start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary });
     stableSketches.push(w.evidence.stable.latency);
+    openThr = thr !== null;
   }
   const last = out.at(-1);
-  const open = last && input.now < last.start + WINDOW_MS && (input.currentStep === undefined || last.step === input.currentStep) ? out.pop() : undefined;
-  const newest = open ?? last;
-  const hasThr = newest !== undefined && newest.stable.timed + newest.canary.timed > 0;
+  const isOpen = last !== undefined && input.now < last.start + WINDOW_MS && (input.currentStep === undefined || last.step === input.currentStep);
+  const open = isOpen ? out.pop() : undefined;
+  if (open && !openThr) {
+    // Judged on its own samples only once closed: open, it carries no latency evidence.
+    for (const a of [open.stable, open.canary]) a.timed = a.slow = a.timedMid = a.slowMid = 0;
+  }
+  const hasThr = open !== undefined ? openThr : lastThr !== null;
   const latencySource: RolloutInput["latencySource"] = hasThr ? ((input.history?.length ?? 0) > 0 && out.length < 1 ? "history" : "rolling") : "calibrating";
   return { closed: out, open, latencySource };
 }
@@ -118,13 +171,13 @@ export interface RolloutMemo {
   stable: Sketch[];
   consumed: number;
   lastStart: number | undefined;
-  lastThr: [number, number | null] | null;
+  lastThr: Thr | null;
   history: boolean;
   /** Start of the first window consumed: if storage dropped it, the memo is rebuilt. */
   firstStart: number | undefined;
 }
 
-function peekArm(e: Evidence["stable"], thr: [number, number | null] | null, seen: Set<number>): ArmWindow {
+function peekArm(e: Evidence["stable"], thr: Thr | null, seen: Set<number>): ArmWindow {
   let failedUsers = e.failedOverflow ?? 0;
   const local = new Set<number>();
   for (const id of e.failedIds ?? []) {
@@ -174,8 +227,9 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
     const thr = w.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
     m.lastStart = w.start;
     m.lastThr = thr;
-    const stable = arm(w.evidence.stable, thr, m.seen);
-    const canary = arm(w.evidence.canary, thr, m.seen);
+    const used = thr ?? selfThresholds(w.evidence, g);
+    const stable = arm(w.evidence.stable, used, m.seen);
+    const canary = arm(w.evidence.canary, used, m.seen);
     closeWindow(m.state, { start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary }, g);
     m.stable.push(w.evidence.stable.latency);
     if (m.stable.length > THRESHOLD_MAX_WINDOWS) m.stable.shift();
