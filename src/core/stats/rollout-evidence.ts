@@ -97,11 +97,17 @@ function selfThresholds(e: Evidence, g: Guardrails): Thr | null {
   return pooled.count >= SELF_MIN_SAMPLES ? quantiles(pooled, g) : null;
 }
 
-function arm(e: Evidence["stable"], thr: Thr | null, seen: Set<number>): ArmWindow {
+/**
+ * One arm of a window as counts. A failing identity counts once per rollout: a closed
+ * window adds its identities to `seen`; a peek at the open window (`commit` false) only
+ * reads it, since the window will be counted again when it closes.
+ */
+function arm(e: Evidence["stable"], thr: Thr | null, seen: Set<number>, commit = true): ArmWindow {
   let failedUsers = e.failedOverflow ?? 0;
+  const into = commit ? seen : new Set<number>();
   for (const id of e.failedIds ?? []) {
-    if (seen.has(id)) continue;
-    seen.add(id);
+    if (seen.has(id) || into.has(id)) continue;
+    into.add(id);
     failedUsers++;
   }
   const timed = thr ? e.latency.count : 0;
@@ -177,26 +183,6 @@ export interface RolloutMemo {
   firstStart: number | undefined;
 }
 
-function peekArm(e: Evidence["stable"], thr: Thr | null, seen: Set<number>): ArmWindow {
-  let failedUsers = e.failedOverflow ?? 0;
-  const local = new Set<number>();
-  for (const id of e.failedIds ?? []) {
-    if (seen.has(id) || local.has(id)) continue;
-    local.add(id);
-    failedUsers++;
-  }
-  const timed = thr ? e.latency.count : 0;
-  return {
-    requests: e.requests,
-    errors: e.errors,
-    failedUsers,
-    timed,
-    slow: thr ? countAbove(e.latency, thr[0]) : 0,
-    timedMid: thr && thr[1] !== null ? timed : 0,
-    slowMid: thr && thr[1] !== null ? countAbove(e.latency, thr[1]) : 0,
-  };
-}
-
 /**
  * Brings the memo up to date with the rollout's windows (a new memo when there is none,
  * the key changed or windows went missing) and reads the open window. Same answer as
@@ -238,7 +224,7 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
   let open: RolloutWindow | undefined;
   if (openStored) {
     const thr = openStored.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
-    open = { start: openStored.start, step: openStored.step, weight: input.weights[openStored.step] ?? 0, stable: peekArm(openStored.evidence.stable, thr, m.seen), canary: peekArm(openStored.evidence.canary, thr, m.seen) };
+    open = { start: openStored.start, step: openStored.step, weight: input.weights[openStored.step] ?? 0, stable: arm(openStored.evidence.stable, thr, m.seen, false), canary: arm(openStored.evidence.canary, thr, m.seen, false) };
   }
   const newest = open;
   const hasThr = newest !== undefined ? newest.stable.timed + newest.canary.timed > 0 : m.lastThr !== null;
