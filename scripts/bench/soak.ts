@@ -6,7 +6,8 @@
 // with a 1 KB body, users with cookie jars. Every `--sample` seconds the RSS of each
 // side's workerd process and its isolate's JS heap (V8 inspector, Runtime.getHeapUsage)
 // are read; with --gc (default) a full GC is asked for first (HeapProfiler.collectGarbage),
-// so the heap figure is what is retained, not garbage V8 has not collected yet.
+// though the isolate keeps serving between the GC and the read, so the figure still
+// includes young garbage allocated meanwhile (--heap-snapshots gives what is retained).
 // Client-side errors are counted by kind (ECONNRESET, socket hang up, ...).
 //
 //   npm run bench:soak -- [--minutes 20] [--rate 200] [--post 0.1] [--users 5000]
@@ -292,7 +293,7 @@ async function main(): Promise<void> {
   log();
   log(`- date: ${new Date(started).toISOString()}; command: \`npm run bench:soak -- --minutes ${MINUTES} --rate ${RATE} --post ${POST_SHARE} --users ${USERS} --weight ${WEIGHT} --sample ${SAMPLE_S}${GC ? "" : " --no-gc"}\``);
   log(`- both Workers in Miniflare (workerd), each its own process, loaded at the same time by one Node client: ${RATE} req/s each, ${POST_SHARE * 100}% POST (1 KB JSON), ${USERS} users with cookie jars, keep-alive Agent with at most ${SOCKETS} sockets per side; edge-canary at weight ${WEIGHT} with a healthy canary, IDENTITY_SECRET set; origins on 127.0.0.1`);
-  log(`- RSS: /proc/<workerd pid>/status VmRSS; JS heap: V8 inspector Runtime.getHeapUsage (usedSize) over the isolates of that process${GC ? ", each read after a full GC (HeapProfiler.collectGarbage): retained memory" : ", without forcing a GC"}`);
+  log(`- RSS: /proc/<workerd pid>/status VmRSS; JS heap: V8 inspector Runtime.getHeapUsage (usedSize) over the isolates of that process${GC ? ", each read after a full GC (HeapProfiler.collectGarbage), which still counts what the isolate allocated between the GC and the read (retained memory: the heap snapshots, --heap-snapshots)" : ", without forcing a GC"}`);
   log();
   log(`| | edge-canary | passthrough |`);
   log(`|---|---:|---:|`);
