@@ -33,12 +33,15 @@ export interface LocalWorkerOptions {
   config?: unknown;
 }
 
-/** Bundles the Worker as `wrangler deploy` would; returns the entry file path. */
-export async function bundleWorker(srcDir = repoRoot): Promise<{ scriptPath: string; cleanup: () => Promise<void> }> {
+/**
+ * Bundles the Worker as `wrangler deploy` would; returns the entry file path. `minify:
+ * false` keeps class names (heap snapshots name constructors by them).
+ */
+export async function bundleWorker(srcDir = repoRoot, opts: { minify?: boolean } = {}): Promise<{ scriptPath: string; cleanup: () => Promise<void> }> {
   const outdir = await mkdtemp(join(tmpdir(), "edge-canary-bundle-"));
   const cleanup = () => rm(outdir, { recursive: true, force: true });
   try {
-    await promisify(execFile)(join(repoRoot, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    await promisify(execFile)(join(repoRoot, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, ...(opts.minify === false ? ["--minify=false"] : [])], {
       cwd: srcDir,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
       maxBuffer: 16 * 1024 * 1024,
