@@ -166,8 +166,8 @@ async function main(): Promise<void> {
     await sleep(1500);
     paused = false;
   };
-  if (ONLY_IDLE) {
-    await idlePhase();
+  /** Stops the load, the Worker and the origins, then writes the report. */
+  const finish = async (): Promise<void> => {
     running = false;
     await Promise.all(clients);
     await worker.dispose();
@@ -175,7 +175,10 @@ async function main(): Promise<void> {
     await canary.close();
     await stable.close();
     writeLines(args.out!, lines);
-    console.log(`\nwritten to ${args.out}`);
+  };
+  if (ONLY_IDLE) {
+    await idlePhase();
+    await finish();
     return;
   }
 
@@ -279,13 +282,7 @@ async function main(): Promise<void> {
   const failed = samples.filter((s) => s.status !== 200).length;
   log(`Requests sent: ${samples.length}; non-200 responses: ${failed} (the engine trials inject 500s on purpose; GETs that failed on the canary were retried on stable).`);
 
-  running = false;
-  await Promise.all(clients);
-  await worker.dispose();
-  await snapshot?.cleanup();
-  await canary.close();
-  await stable.close();
-  writeLines(args.out!, lines);
+  await finish();
 }
 
 main().catch((e) => {
