@@ -6,6 +6,7 @@
 // that had an error, at most MAX_FAILED_IDS of them (failing identities are rare; any
 // beyond the cap are counted in failedOverflow, each as a distinct identity), so the
 // engine can count every failing identity once per rollout however often it retries.
+import { murmur3 } from "./bucket.js";
 import { addValue, emptySketch, mergeSketches, type Sketch } from "./stats/ddsketch.js";
 
 /** Failing identities kept per arm and delta (or window); beyond, only counted. */
@@ -62,6 +63,12 @@ export function emptyEvidence(): Evidence {
 export function mergeEvidence(a: Evidence, b: Evidence): Evidence {
   return { stable: mergeArm(a.stable, b.stable), canary: mergeArm(a.canary, b.canary) };
 }
+
+/** Seed of the identity hash the evidence carries (failing identities are counted once per rollout). */
+const IDENTITY_EVIDENCE_SEED = 0x1d3e;
+
+/** An identity as the evidence carries it: 32 bits, only ever needed for a failing request. */
+export const identityHash = (id: string): number => murmur3(id, IDENTITY_EVIDENCE_SEED);
 
 /**
  * Hot path: mutates e, O(1) for a success (an error scans the arm's few failing ids).

@@ -30,8 +30,8 @@ export interface Outcome {
   /** The variant was pinned (signed override) or forced (country filter), not drawn
    *  from the cohort split: kept out of the rollout's evidence. */
   forced: boolean;
-  /** The identity hashed to 32 bits: the evidence counts each failing identity once. */
-  identityHash?: number;
+  /** The cohort identity: the evidence counts each failing identity once (hashed only then). */
+  identity?: string;
 }
 
 /** Receives every request's outcome after the response is on its way. */

@@ -11,7 +11,7 @@
 // load is isolates / interval, not requests.
 import type { IsolateSyncStatus } from "../core/admin-protocol.js";
 import type { RouteConfig, SyncConfig } from "../core/config/schema.js";
-import { emptyEvidence, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
+import { emptyEvidence, identityHash, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
 import { NOT_EVIDENCE, type Outcome, type OutcomeSink } from "../core/outcome.js";
 import { confirmedWeight } from "../core/rollout/effective-weight.js";
 import type { RolloutState } from "../core/rollout/state.js";
@@ -88,7 +88,9 @@ export class CoordinatorClient implements OutcomeSink {
       entry.pending = emptyEvidence();
       entry.pendingRelease = outcome.release;
     }
-    recordOutcome(entry.pending, outcome.variant, countsAsError(outcome, entry.guardrails), outcome.originMs, outcome.identityHash);
+    const isError = countsAsError(outcome, entry.guardrails);
+    const id = isError && outcome.identity !== undefined ? identityHash(outcome.identity) : undefined;
+    recordOutcome(entry.pending, outcome.variant, isError, outcome.originMs, id);
   }
 
   status(routeId: string): IsolateSyncStatus | undefined {

@@ -1,7 +1,7 @@
 // The request path: match route -> identity -> variant -> proxy (with fallback) ->
 // decorate -> record outcome after the response is on its way. Everything here is
 // either cached per isolate or computed in microseconds, except the origin fetch.
-import { bucketOf, murmur3, releaseSalt, variantFor } from "../core/bucket.js";
+import { bucketOf, releaseSalt, variantFor } from "../core/bucket.js";
 import type { RouteConfig, SyncConfig, Variant } from "../core/config/schema.js";
 import { readCookie, serializeCookie } from "../core/cookies.js";
 import { mintIdentity, resolveIdentity } from "../core/identity.js";
@@ -17,9 +17,6 @@ import { identitySecrets, type IdentityCheck } from "./identity-check.js";
 import { RequestHeaders } from "./request-headers.js";
 import { UploadWatch } from "./upload-watch.js";
 import type { RequestTarget } from "./request-target.js";
-
-/** Seed of the identity hash the evidence carries (failing identities are counted once per rollout). */
-const IDENTITY_EVIDENCE_SEED = 0x1d3e;
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -121,7 +118,7 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
     country,
     bytes: served.response ? Number((out ?? response.headers).get("content-length") ?? -1) : -1,
     forced: pinned !== undefined || !allowed,
-    identityHash: murmur3(identity.id, IDENTITY_EVIDENCE_SEED),
+    identity: identity.id,
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
   return response;
