@@ -13,7 +13,7 @@ import type { ConfigCache } from "../config/config-cache.js";
 import { fetchOrigin, type OriginResult } from "./fetch-origin.js";
 import { buildOriginRequest, CDN_LOOP_ID, hasOurLoopToken } from "./origin-request.js";
 import { errorResponse } from "./error-response.js";
-import { identitySecrets, type IdentityCheck } from "./identity-check.js";
+import type { IdentityCheck } from "./identity-check.js";
 import { RequestHeaders } from "./request-headers.js";
 import { UploadWatch } from "./upload-watch.js";
 import type { RequestTarget } from "./request-target.js";
@@ -60,7 +60,7 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   let identity = resolveIdentity(headers, route.sticky, () => mintIdentity(deps.randomBytes));
   // With IDENTITY_SECRET set our cookie must carry a valid tag; a previous secret's tag
   // is accepted and re-issued under the current one.
-  const secrets = identitySecrets(env);
+  const secrets = deps.identities.secretsOf(env);
   let issue = identity.source === "minted";
   if (secrets && identity.source === "own-cookie") {
     const checked = deps.identities.check(identity, secrets);

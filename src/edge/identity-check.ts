@@ -11,17 +11,24 @@ export const VERIFIED_CACHE_SIZE = 10_000;
 
 export type TagVerdict = "current" | "previous" | undefined;
 
-/** The identity secrets from the Worker's env, or undefined when none is set. */
-export function identitySecrets(env: Env): IdentitySecrets | undefined {
-  if (!env.IDENTITY_SECRET) return undefined;
-  return env.IDENTITY_SECRET_PREVIOUS ? { current: env.IDENTITY_SECRET, previous: env.IDENTITY_SECRET_PREVIOUS } : { current: env.IDENTITY_SECRET };
-}
-
 export class IdentityCheck {
   private readonly verified = new Set<string>();
   private secret: string | undefined;
+  /** The env's secrets as an object, rebuilt only when they change (not per request). */
+  private secrets: IdentitySecrets | undefined;
 
   constructor(private readonly max = VERIFIED_CACHE_SIZE) {}
+
+  /** The identity secrets from the Worker's env, or undefined when none is set. */
+  secretsOf(env: Env): IdentitySecrets | undefined {
+    const current = env.IDENTITY_SECRET;
+    if (!current) return undefined;
+    const previous = env.IDENTITY_SECRET_PREVIOUS || undefined;
+    if (this.secrets?.current !== current || this.secrets.previous !== previous) {
+      this.secrets = previous ? { current, previous } : { current };
+    }
+    return this.secrets;
+  }
 
   /** Which secret tagged this own-cookie identity; synchronous when already verified here. */
   check(identity: Identity, secrets: IdentitySecrets): TagVerdict | Promise<TagVerdict> {
