@@ -7,6 +7,7 @@
 import { writeFile } from "node:fs/promises";
 import { parseConfig } from "../../src/core/config/parse.js";
 import type { Config, ConfigInput } from "../../src/core/config/schema.js";
+import { liveWeight, planOf } from "../../src/core/rollout/plan.js";
 import type { GuardrailsInput } from "../../src/core/stats/guardrails.js";
 
 export const DEMO_ROUTE = "www";
@@ -100,5 +101,5 @@ export function routeOf(config: Config, routeId = DEMO_ROUTE): Config["routes"][
 
 /** The weight a route serves once its coordinator confirms the config: step 0 in steps mode. */
 export function firstWeight(route: Config["routes"][number]): number {
-  return route.steps ? (route.steps.weights[0] ?? 0) : route.weight;
+  return liveWeight(planOf(route)[0]);
 }

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { BUCKETS, bucketOf, releaseSalt, variantFor } from "../../src/core/bucket.js";
 import type { RouteConfig, Variant } from "../../src/core/config/schema.js";
 import { mintIdentity } from "../../src/core/identity.js";
+import { liveWeight, planOf } from "../../src/core/rollout/plan.js";
 
 /**
  * A minted identity (the Worker accepts only its exact shape without IDENTITY_SECRET,
@@ -60,7 +61,7 @@ export async function waitForConfig(
   let cookie: string | undefined;
   let how: string;
   if (!prev || prev.release !== next.release) {
-    const first = next.steps ? (next.steps.weights[0] ?? 0) : next.weight;
+    const first = liveWeight(planOf(next)[0]);
     if (first > 0) {
       const id = identityInBuckets(next.id, next.release, 0, Math.min(BUCKETS, Math.round(first * 100)));
       cookie = `${next.sticky.cookieName}=${id}`;

@@ -6,6 +6,7 @@
 import type { RouteConfig, SyncConfig } from "./config/schema.js";
 import type { DecisionRecord } from "./notification.js";
 import type { Phase, RolloutState } from "./rollout/state.js";
+import type { MismatchSample, ShadowOutcomeKind } from "./shadow/shadow-outcome.js";
 import type { Explanation } from "./stats/decision-types.js";
 import type { RolloutDecision, RolloutExplanation } from "./stats/rollout-engine.js";
 
@@ -98,6 +99,23 @@ export interface CoordinatorStatus {
   series: SeriesPoint[];
   /** The coordinator's clock, so clients say "ago" without trusting their own. */
   now: number;
+}
+
+/**
+ * GET `<base>/api/routes/:id/shadow`: the shadow comparison of the current release. `stage`
+ * is the current stage's label ("shadow 10%") or null outside a shadow stage; `outcomes`
+ * count the mirrors of the rollout's shadow stages so far, `mismatchRate` is
+ * mismatch / (match + mismatch + skipped) or null before any; `samples` are the newest mismatches, newest first.
+ */
+export interface ShadowReport {
+  route: string;
+  release: string | null;
+  stage: string | null;
+  outcomes: Record<ShadowOutcomeKind, number>;
+  mismatchRate: number | null;
+  /** Paired p50/p99 of time to headers on the mirrored requests, ms (null before any). */
+  latency: { stable: { p50: number | null; p99: number | null }; canary: { p50: number | null; p99: number | null } };
+  samples: MismatchSample[];
 }
 
 /** The answering isolate's sync with the route's coordinator. */

@@ -7,6 +7,7 @@
 // beyond the cap are counted in failedOverflow, each as a distinct identity), so the
 // engine can count every failing identity once per rollout however often it retries.
 import { murmur3 } from "./bucket.js";
+import { emptyShadow, mergeShadow, mirrored, type ShadowEvidence } from "./shadow/shadow-evidence.js";
 import { addValue, emptySketch, mergeSketches, type Sketch } from "./stats/ddsketch.js";
 
 /** Failing identities kept per arm and delta (or window); beyond, only counted. */
@@ -25,6 +26,8 @@ export interface ArmEvidence {
 export interface Evidence {
   stable: ArmEvidence;
   canary: ArmEvidence;
+  /** Mirrored requests of a shadow stage (shadow/shadow-evidence.ts); absent when none were. */
+  shadow?: ShadowEvidence;
 }
 
 const emptyArm = (): ArmEvidence => ({ requests: 0, errors: 0, latency: emptySketch() });
@@ -61,7 +64,10 @@ export function emptyEvidence(): Evidence {
 
 /** Pure: returns a new object and never aliases the inputs' sketches. */
 export function mergeEvidence(a: Evidence, b: Evidence): Evidence {
-  return { stable: mergeArm(a.stable, b.stable), canary: mergeArm(a.canary, b.canary) };
+  const out: Evidence = { stable: mergeArm(a.stable, b.stable), canary: mergeArm(a.canary, b.canary) };
+  // mergeShadow with an empty side copies the other: the result never aliases an input.
+  if (a.shadow || b.shadow) out.shadow = mergeShadow(a.shadow ?? emptyShadow(), b.shadow ?? emptyShadow());
+  return out;
 }
 
 /** Seed of the identity hash the evidence carries (failing identities are counted once per rollout). */
@@ -92,5 +98,5 @@ export function recordOutcome(e: Evidence, variant: "stable" | "canary", isError
 }
 
 export function isEmptyEvidence(e: Evidence): boolean {
-  return e.stable.requests === 0 && e.canary.requests === 0 && e.stable.latency.count === 0 && e.canary.latency.count === 0;
+  return e.stable.requests === 0 && e.canary.requests === 0 && e.stable.latency.count === 0 && e.canary.latency.count === 0 && (e.shadow === undefined || mirrored(e.shadow) === 0);
 }

@@ -6,6 +6,7 @@
 import type { RouteConfig } from "./config/schema.js";
 import type { Evidence } from "./evidence.js";
 import type { RolloutState } from "./rollout/state.js";
+import type { MismatchSample } from "./shadow/shadow-outcome.js";
 
 export interface SyncRequest {
   routeId: string;
@@ -26,6 +27,8 @@ export interface SyncRequest {
    * than its own (docs/rollout-lifecycle.md, "Config convergence").
    */
   offer?: { route: RouteConfig; loadedAt: number };
+  /** The newest shadow mismatches since the last acknowledged sync, at most SAMPLES_PER_SYNC (shadow-outcome.ts). */
+  mismatches?: MismatchSample[];
 }
 
 export interface SyncResponse {

@@ -62,6 +62,22 @@ export const MatchSchema = z
   })
   .prefault({});
 
+/** A live stage: this share of users is served by the canary. */
+const LiveStageSchema = z
+  .strictObject({ percent: weight.refine((w) => w > 0, { error: "must be above 0" }).describe("Canary weight of the stage, percent.") })
+  .describe("Live stage: this share of users (by cohort) is served by the canary.");
+
+/** A shadow stage: this share of requests is mirrored to the canary; every user is served by stable. */
+const ShadowStageSchema = z
+  .strictObject({
+    shadow: z.strictObject({
+      percent: weight.refine((w) => w > 0, { error: "must be above 0" }).describe("Share of users (by cohort) whose requests are mirrored, percent."),
+    }),
+  })
+  .describe("Shadow stage: requests of this share of users are mirrored to the canary and its answers compared (route.shadow); users are served by stable.");
+
+export const StageSchema = z.union([LiveStageSchema, ShadowStageSchema]);
+
 export const StepsSchema = z
   .strictObject({
     weights: z
@@ -69,7 +85,15 @@ export const StepsSchema = z
       .min(1)
       .max(50)
       .refine((ws) => ws.every((w, i) => i === 0 || w > ws[i - 1]!), { error: "must be strictly increasing" })
-      .describe("Canary weight of each step, e.g. [1, 5, 25, 50, 100]."),
+      .optional()
+      .describe("Canary weight of each step, e.g. [1, 5, 25, 50, 100]: shorthand for stages of { percent } each."),
+    stages: z
+      .array(StageSchema)
+      .min(1)
+      .max(50)
+      .superRefine(checkStageOrder)
+      .optional()
+      .describe("The release plan, in order: shadow stages ({ shadow: { percent } }) first, then live stages ({ percent }, strictly increasing). Use instead of weights."),
     minDurationSec: z
       .number()
       .min(1)
@@ -81,9 +105,72 @@ export const StepsSchema = z
       .int()
       .min(0)
       .default(200)
-      .describe("Minimum canary requests seen in a step before it may advance."),
+      .describe("Minimum canary requests seen in a step before it may advance (in a shadow stage: compared mirrors)."),
   })
-  .describe("Steps mode: the coordinator advances through these weights and promotes at the end.");
+  .refine((s) => (s.weights === undefined) !== (s.stages === undefined), { error: "needs exactly one of weights or stages" })
+  .describe("Steps mode: the coordinator advances through the plan's stages and promotes at the end.");
+
+/** Shadow stages come first; live stages' weights strictly increase. */
+function checkStageOrder(stages: ReadonlyArray<z.output<typeof StageSchema>>, ctx: z.core.$RefinementCtx<unknown>): void {
+  let lastLive = 0;
+  let seenLive = false;
+  stages.forEach((stage, i) => {
+    if ("shadow" in stage) {
+      if (seenLive) ctx.addIssue({ code: "custom", path: [i], message: "shadow stages must come before every live stage" });
+      return;
+    }
+    if (stage.percent <= lastLive) ctx.addIssue({ code: "custom", path: [i, "percent"], message: "live stages must be strictly increasing" });
+    lastLive = stage.percent;
+    seenLive = true;
+  });
+}
+
+const headerName = z.string().regex(tokenName, { error: "must be a header name" }).check(normalised((h) => ({ ok: true, value: h.toLowerCase() })));
+/** A JSON path to ignore: dot-separated keys, `*` for any key or array index (items.*.updatedAt). */
+const jsonPath = z.string().regex(/^(\*|[^.*]+)(\.(\*|[^.*]+))*$/, { error: "must be dot-separated keys, * for any key or index (e.g. items.*.updatedAt)" });
+
+export const ShadowSchema = z
+  .strictObject({
+    compare: z
+      .enum(["status", "headers", "body", "json"])
+      .default("status")
+      .describe("What must agree: status (same status class), headers (status and the listed headers), body (those and the exact body, by streaming hash), json (those and the parsed JSON body, less ignored paths, numbers within tolerance)."),
+    headers: z.array(headerName).max(32).default([]).describe("Response headers compared (compare headers, body or json), e.g. content-type."),
+    ignore: z.array(jsonPath).max(64).default([]).describe("JSON paths left out of the json comparison (timestamps, request ids)."),
+    numericTolerance: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe("Relative difference under which two JSON numbers are equal (json comparison), e.g. 0.001."),
+    methods: z
+      .array(z.string().regex(/^[A-Z]{1,16}$/, { error: "must be an upper-case HTTP method" }))
+      .max(16)
+      .default(["GET", "HEAD"])
+      .describe("Methods mirrored. Only bodiless GET and HEAD by default: a listed POST or PUT is performed by the canary too (it sees x-canary-shadow: 1)."),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(10 * 1024 * 1024)
+      .default(1024 * 1024)
+      .describe("Largest body compared (and request body mirrored); a larger response compares status and headers only (outcome skipped)."),
+    maxInFlight: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(32)
+      .describe("Mirrors in flight per isolate; beyond it a request is not mirrored."),
+    maxMismatchRate: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0.01)
+      .describe("Mismatch rate a shadow stage tolerates; the engine fails the stage when its evidence shows a higher rate."),
+  })
+  .prefault({})
+  .describe("Shadow stages: what is mirrored and how the canary's answers are compared with stable's.");
 
 export const StickinessSchema = z
   .strictObject({
@@ -179,6 +266,7 @@ export const RouteSchema = z.strictObject({
   override: OverrideSchema,
   countries: CountriesSchema.optional(),
   fallback: FallbackSchema,
+  shadow: ShadowSchema,
   guardrails: GuardrailsSchema,
   exposeHeaders: z
     .boolean()
@@ -258,3 +346,5 @@ export type OriginConfig = RouteConfig["stable"];
 export type SyncConfig = Config["sync"];
 export type NotifyConfig = Config["notify"];
 export type Variant = "stable" | "canary";
+export type StageConfig = z.output<typeof StageSchema>;
+export type ShadowConfig = RouteConfig["shadow"];

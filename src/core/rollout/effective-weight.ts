@@ -4,6 +4,7 @@
 // Given up: a brand-new release serves nothing until the first sync confirms it
 // (seconds), in exchange for never exposing a release the coordinator cannot stop.
 import type { RouteConfig } from "../config/schema.js";
+import { liveWeight, planOf, shadowPercent, type Stage } from "./plan.js";
 import type { RolloutState } from "./state.js";
 
 /** Canary weight in percent, 0..100. The mode and weights come from `route`, the phase and step from `state`. */
@@ -16,15 +17,31 @@ export function effectiveWeight(route: RouteConfig, state: RolloutState | undefi
     case "promoted":
       return 100;
     case "progressing":
-    case "paused": {
-      if (route.steps === undefined) return clampPercent(route.weight);
-      const weights = route.steps.weights;
-      // The config may have fewer steps than the state remembers until the coordinator
-      // sees the edit: serve the last step rather than nothing or an out-of-range read.
-      const i = Math.min(Math.max(0, Math.trunc(state.stepIndex)), weights.length - 1);
-      return clampPercent(weights[i] ?? 0);
-    }
+    case "paused":
+      return clampPercent(liveWeight(currentStage(route, state)));
   }
+}
+
+/**
+ * The stage of the plan the state is in. The config may have fewer stages than the state
+ * remembers until the coordinator sees the edit: the last stage, rather than nothing or
+ * an out-of-range read.
+ */
+function currentStage(route: RouteConfig, state: RolloutState): Stage | undefined {
+  const plan = planOf(route);
+  return plan[Math.min(Math.max(0, Math.trunc(state.stepIndex)), plan.length - 1)];
+}
+
+/**
+ * Share of users whose requests are mirrored to the canary, percent: the current stage's
+ * while a rollout is progressing or paused in a shadow stage, otherwise 0. Mirroring
+ * never changes what a user is served, so it needs no cap by the coordinator's view
+ * beyond the state being trusted (the caller's check, as for the weight).
+ */
+export function effectiveShadow(route: RouteConfig, state: RolloutState | undefined): number {
+  if (state === undefined || state.release !== route.release) return 0;
+  if (state.phase !== "progressing" && state.phase !== "paused") return 0;
+  return clampPercent(shadowPercent(currentStage(route, state)));
 }
 
 /**

@@ -14,7 +14,7 @@ export interface RolloutState {
   release: string;
   mode: "manual" | "steps";
   phase: Phase;
-  /** Index into steps.weights; always 0 in manual mode. */
+  /** Index into the plan's stages (plan.ts); always 0 in manual mode. */
   stepIndex: number;
   /** ms epoch when the current step (or manual weight) began. */
   stepStartedAt: number;
@@ -38,11 +38,20 @@ export interface RolloutState {
   /** Hash of the route config in force, computed by the caller. */
   configHash: string;
   /**
-   * The rollout weights of the config in force: `[weight]` in manual mode,
-   * `steps.weights` in steps mode. Kept so a config event can tell a weight change
-   * (restart the step clock) from an unrelated edit (origin timeout) and say
-   * "weight 5 -> 10"; the hash alone cannot.
+   * The live canary weight of each stage of the config in force: `[weight]` in manual
+   * mode, one per stage of the plan in steps mode (0 for a shadow stage). Kept so an
+   * isolate can cap what it serves by the coordinator's view (confirmedWeight).
    */
   weights: readonly number[];
+  /**
+   * Each stage as a label (plan.ts stageLabel: "5%", "shadow 10%"), so a config event can
+   * tell a change of what the step serves (restart the step clock) from an unrelated edit
+   * and say "steps [shadow 10%, 5%] -> [5%]". Absent in states stored before stage kinds:
+   * the weights as live stages (stageLabels).
+   */
+  stages?: readonly string[];
   lastChange: { at: number; actor: Actor; event: string; reason: string };
 }
+
+/** The state's stages as labels (plan.ts), for states stored before stage kinds too. */
+export const stageLabels = (state: RolloutState): readonly string[] => state.stages ?? state.weights.map((w) => `${w}%`);

@@ -8,7 +8,8 @@
 import type { RouteConfig } from "../config/schema.js";
 import { err, ok, type Result } from "../result.js";
 import type { ConfigEvent, RolloutEvent } from "./events.js";
-import type { Actor, Phase, RolloutState } from "./state.js";
+import { liveWeight, planOf, stageLabel } from "./plan.js";
+import { stageLabels, type Actor, type Phase, type RolloutState } from "./state.js";
 
 export interface TransitionError {
   code: "invalid_transition" | "bad_step";
@@ -109,7 +110,9 @@ export function transition(state: RolloutState | undefined, event: RolloutEvent,
 function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: number): TransitionResult {
   const { route, configHash } = event;
   const mode = modeOf(route);
-  const weights = weightsOf(route);
+  const plan = planOf(route);
+  const weights = plan.map(liveWeight);
+  const stages = plan.map(stageLabel);
   if (state !== undefined && state.routeId !== route.id) {
     return err({
       code: "invalid_transition",
@@ -118,7 +121,7 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
   }
 
   if (state === undefined || state.release !== route.release) {
-    const first = mode === "steps" ? `steps mode, step 1 of ${weights.length} at ${weights[0]}%` : `manual weight ${weights[0]}%`;
+    const first = mode === "steps" ? `steps mode, step 1 of ${stages.length} at ${stages[0]}` : `manual weight ${weights[0]}%`;
     const was = state === undefined ? "" : ` (was ${state.release})`;
     const next: RolloutState = {
       routeId: route.id,
@@ -133,6 +136,7 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
       epoch: (state?.epoch ?? 0) + 1,
       configHash,
       weights,
+      stages,
       lastChange: { at: now, actor: "config", event: "config", reason: withNote(`new release ${route.release}${was}: ${first}`, event.note) },
     };
     return ok({ state: next, changed: true, from: state?.phase });
@@ -141,17 +145,19 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
   if (state.configHash === configHash) return unchanged(state);
 
   const stepIndex = mode === "steps" && state.mode === "steps" ? Math.min(state.stepIndex, weights.length - 1) : 0;
+  const stagesBefore = stageLabels(state);
   const servedBefore = state.weights[state.stepIndex];
   const servedAfter = weights[stepIndex];
-  const restart = mode !== state.mode || servedBefore !== servedAfter;
+  // What the step serves changed: its live weight, or its kind or shadow share.
+  const restart = mode !== state.mode || stagesBefore[state.stepIndex] !== stages[stepIndex];
 
   const what: string[] = [];
   if (mode !== state.mode) what.push(`mode ${state.mode} -> ${mode}`);
   if (mode === "manual" && state.mode === "manual" && servedBefore !== servedAfter) {
     what.push(`weight ${servedBefore} -> ${servedAfter}`);
   }
-  if (mode === "steps" && state.mode === "steps" && !sameWeights(state.weights, weights)) {
-    what.push(`steps [${state.weights.join(", ")}] -> [${weights.join(", ")}]`);
+  if (mode === "steps" && state.mode === "steps" && !sameLabels(stagesBefore, stages)) {
+    what.push(`steps [${stagesBefore.join(", ")}] -> [${stages.join(", ")}]`);
     if (stepIndex !== state.stepIndex) what.push(`step ${state.stepIndex + 1} -> ${stepIndex + 1} (steps shortened)`);
   }
   if (what.length === 0) what.push("config changed (no weight change)");
@@ -162,7 +168,7 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
   const phase = keeps ? state.phase : activePhase(mode, weights);
   if (keeps) what.push(`stays ${state.phase}`);
 
-  const patch: Partial<RolloutState> = { mode, weights, stepIndex, configHash, phase };
+  const patch: Partial<RolloutState> = { mode, weights, stages, stepIndex, configHash, phase };
   if (restart) {
     patch.stepStartedAt = now;
     what.push(FRESH_EVIDENCE);
@@ -179,16 +185,12 @@ function modeOf(route: RouteConfig): RolloutState["mode"] {
   return route.steps === undefined ? "manual" : "steps";
 }
 
-function weightsOf(route: RouteConfig): number[] {
-  return route.steps === undefined ? [route.weight] : [...route.steps.weights];
-}
-
 /** The phase a running rollout is in: manual at weight 0 is idle, anything else progresses. */
 function activePhase(mode: RolloutState["mode"], weights: readonly number[]): Phase {
   return mode === "manual" && (weights[0] ?? 0) <= 0 ? "idle" : "progressing";
 }
 
-function sameWeights(a: readonly number[], b: readonly number[]): boolean {
+function sameLabels(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((w, i) => w === b[i]);
 }
 
