@@ -46,7 +46,7 @@ describe("push", () => {
     expect(runner.mock.calls[0]![0]).toEqual([
       "kv", "key", "put", "--binding", "CANARY_CONFIG", "config", "--path", join(ROOT, "examples/config.json"), "--remote", "--config", "wrangler.jsonc", "--env", "production",
     ]);
-    expect(cli.text().out).toMatch(/shop\s+v2\.4\.0\s+steps\s+1 > 5 > 25 > 50 > 100 %/);
+    expect(cli.text().out).toMatch(/shop\s+v2\.4\.0\s+steps\s+1% > 5% > 25% > 50% > 100%/);
     expect(cli.text().out).toContain("60 s or more");
   });
 

@@ -197,8 +197,8 @@ describe("validate", () => {
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).toContain("examples/config.json: valid, 2 routes");
-    expect(r.out).toMatch(/shop\s+v2\.4\.0\s+steps\s+1 > 5 > 25 > 50 > 100 %/);
-    expect(r.out).toMatch(/api\s+2026-04-20\.1\s+manual\s+10 %/);
+    expect(r.out).toMatch(/shop\s+v2\.4\.0\s+steps\s+1% > 5% > 25% > 50% > 100%/);
+    expect(r.out).toMatch(/api\s+2026-04-20\.1\s+manual\s+10%/);
   });
 
   it("exits 1 on an unreadable file and 2 on a usage error", async () => {

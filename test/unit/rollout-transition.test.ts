@@ -306,7 +306,7 @@ describe("transition: config events", () => {
     const s = run([config({ steps: STEPS }), advance, advance], 0); // step 2 of 3
     const t = apply(s, config({ steps: { weights: [1, 5] } }), 8_000);
     expect(t.state).toMatchObject({ stepIndex: 1, stepStartedAt: 8_000, phase: "progressing" });
-    expect(t.state.lastChange.reason).toBe("steps [1, 5, 25] -> [1, 5]; step 3 -> 2 (steps shortened); fresh evidence window from now (earlier counts no longer judge this step)");
+    expect(t.state.lastChange.reason).toBe("steps [1%, 5%, 25%] -> [1%, 5%]; step 3 -> 2 (steps shortened); fresh evidence window from now (earlier counts no longer judge this step)");
   });
 
   it("lengthened steps keep the current step and its clock when its weight is unchanged", () => {
