@@ -315,7 +315,7 @@ export class Coordinator extends DurableObject<Env> {
       }
       const event: RolloutEvent =
         g.onFail === "pause"
-          ? { type: "pause", reason: `engine (onFail pause): ${decision.reason}` }
+          ? { type: "pause", actor: "engine", reason: `onFail pause: ${decision.reason}`, expectedEpoch: state.epoch }
           : { type: "rollback", actor: "engine", reason: decision.reason, expectedEpoch: state.epoch };
       const r = this.apply(event, now, decision.explanation);
       return r.ok ? r.value : state;

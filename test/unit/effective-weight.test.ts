@@ -1,7 +1,7 @@
 // Table-driven tests of effectiveWeight: config + coordinator state -> served canary %.
 import { describe, expect, it } from "vitest";
 import { routeConfig } from "../support/route-fixture.js";
-import { confirmedWeight, effectiveWeight } from "../../src/core/rollout/effective-weight.js";
+import { confirmedWeight, effectiveShadow, effectiveWeight } from "../../src/core/rollout/effective-weight.js";
 import type { Phase, RolloutState } from "../../src/core/rollout/state.js";
 
 const route = routeConfig;
@@ -59,5 +59,22 @@ describe("confirmedWeight", () => {
     { name: "no state", state: undefined, hash: "e", want: 0 },
   ])("$name -> $want", ({ route: r = manual, state, hash, want }) => {
     expect(confirmedWeight(r, hash, state)).toBe(want);
+  });
+});
+
+describe("effectiveShadow and a plan's shadow stage", () => {
+  const plan = route({ steps: { stages: [{ shadow: { percent: 10 } }, { percent: 5 }] } });
+  const at = (phase: Phase, stepIndex: number, release = "r1"): RolloutState => ({ ...state(phase, stepIndex, release), weights: [0, 5], stages: ["shadow 10%", "5%"] });
+  it.each([
+    { name: "shadow stage progressing", state: at("progressing", 0), weight: 0, shadow: 10 },
+    { name: "shadow stage paused (mirroring goes on, nobody is served canary)", state: at("paused", 0), weight: 0, shadow: 10 },
+    { name: "live stage after it", state: at("progressing", 1), weight: 5, shadow: 0 },
+    { name: "rolled back in the shadow stage", state: at("rolled_back", 0), weight: 0, shadow: 0 },
+    { name: "promoted", state: at("promoted", 1), weight: 100, shadow: 0 },
+    { name: "another release", state: at("progressing", 0, "r0"), weight: 0, shadow: 0 },
+    { name: "no state", state: undefined, weight: 0, shadow: 0 },
+  ])("$name -> weight $weight, shadow $shadow", ({ state: s, weight, shadow }) => {
+    expect(effectiveWeight(plan, s)).toBe(weight);
+    expect(effectiveShadow(plan, s)).toBe(shadow);
   });
 });

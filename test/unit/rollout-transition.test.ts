@@ -191,6 +191,13 @@ describe("transition", () => {
     expect(apply(s, operatorRollback).state.lastChange.actor).toBe("operator");
     expect(apply(s, pause).state.lastChange).toMatchObject({ actor: "operator", event: "pause", reason: "look at logs" });
   });
+
+  it("an engine pause (onFail pause) is the engine's, and a stale one is dropped", () => {
+    const s = run([config({ steps: STEPS })]);
+    const enginePause: RolloutEvent = { type: "pause", actor: "engine", reason: "onFail pause: errors", expectedEpoch: s.epoch };
+    expect(apply(s, enginePause).state.lastChange).toMatchObject({ actor: "engine", event: "pause" });
+    expect(apply(s, { ...enginePause, expectedEpoch: s.epoch - 1 }).changed).toBe(false);
+  });
 });
 
 describe("transition: idempotence with expectedEpoch", () => {
@@ -313,6 +320,32 @@ describe("transition: config events", () => {
     const s = run([config({ steps: STEPS }), advance], 0);
     const t = apply(s, config({ steps: { weights: [1, 5, 25, 50] } }), 8_000);
     expect(t.state).toMatchObject({ stepIndex: 1, stepStartedAt: 0 });
+  });
+
+  it("a plan with a shadow stage keeps live weight 0 for it and labels each stage", () => {
+    const s = run([config({ steps: { stages: [{ shadow: { percent: 10 } }, { percent: 5 }, { percent: 50 }] } })], 0);
+    expect(s).toMatchObject({ mode: "steps", phase: "progressing", stepIndex: 0, weights: [0, 5, 50], stages: ["shadow 10%", "5%", "50%"] });
+    expect(s.lastChange.reason).toBe("new release r1: steps mode, step 1 of 3 at shadow 10%");
+  });
+
+  it("a change of the shadow share restarts the step clock; weights and stages of the same plan do not", () => {
+    const s = run([config({ steps: { stages: [{ shadow: { percent: 10 } }, { percent: 5 }] } })], 0);
+    const same = apply(s, config({ steps: { stages: [{ shadow: { percent: 10 } }, { percent: 5 }] }, exposeHeaders: false }), 5_000);
+    expect(same.state.stepStartedAt).toBe(0);
+    const t = apply(s, config({ steps: { stages: [{ shadow: { percent: 50 } }, { percent: 5 }] } }), 8_000);
+    expect(t.state).toMatchObject({ stepIndex: 0, stepStartedAt: 8_000, stages: ["shadow 50%", "5%"] });
+    expect(t.state.lastChange.reason).toContain("steps [shadow 10%, 5%] -> [shadow 50%, 5%]");
+    // steps.weights is the plan of live stages: the same plan written either way is no change of what is served.
+    const w = run([config({ steps: { weights: [1, 5] } })], 0);
+    const asStages = apply(w, config({ steps: { stages: [{ percent: 1 }, { percent: 5 }] } }), 9_000);
+    expect(asStages.state.stepStartedAt).toBe(0);
+  });
+
+  it("a state stored before stage kinds reads its weights as live stages", () => {
+    const s = run([config({ steps: STEPS })], 0);
+    const old: RolloutState = { ...s, stages: undefined };
+    const t = apply(old, config({ steps: { weights: [1, 5, 25, 50] } }), 8_000);
+    expect(t.state).toMatchObject({ stepStartedAt: 0, stages: ["1%", "5%", "25%", "50%"] });
   });
 
   it("switching manual -> steps starts at step 0; steps -> manual resets the index", () => {

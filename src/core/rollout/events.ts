@@ -28,9 +28,12 @@ export type RollbackEvent =
   | ({ type: "rollback"; actor: "engine"; reason: string } & EpochGuard)
   | { type: "rollback"; actor: "operator"; reason: string };
 
-export interface PauseEvent {
+/** An operator's pause, or the engine's when guardrails.onFail is "pause". */
+export interface PauseEvent extends EpochGuard {
   type: "pause";
   reason: string;
+  /** Absent: the operator. The epoch guard applies to the engine's pause only. */
+  actor?: "operator" | "engine";
 }
 
 export interface ResumeEvent {

@@ -44,7 +44,7 @@ export function transition(state: RolloutState | undefined, event: RolloutEvent,
     });
   }
   // A retried alarm or a decision made on a stale view: the world moved on, drop it.
-  const engine = event.type === "advance" || (event.type === "rollback" && event.actor === "engine");
+  const engine = event.type === "advance" || ((event.type === "rollback" || event.type === "pause") && event.actor === "engine");
   if (engine && "expectedEpoch" in event && event.expectedEpoch !== undefined && event.expectedEpoch !== state.epoch) {
     return unchanged(state);
   }
@@ -69,7 +69,7 @@ export function transition(state: RolloutState | undefined, event: RolloutEvent,
     case "pause": {
       if (state.phase === "paused") return unchanged(state);
       if (state.phase !== "progressing") return refuse(state, "pause", PHASE_WHY[state.phase]);
-      return change(state, { phase: "paused" }, now, "operator", event.type, event.reason);
+      return change(state, { phase: "paused" }, now, event.actor ?? "operator", event.type, event.reason);
     }
     case "resume": {
       if (state.phase === "progressing") return unchanged(state);
