@@ -71,7 +71,7 @@ export class ShadowMirror {
     }
     this.inFlight++;
     const body = bodyLength === undefined ? null : request.clone().body;
-    return new Mirror(this, request, ctx, body, bodyLength, this.now);
+    return new Mirror(this, request, ctx, body, this.now);
   }
 
   /** @internal A Mirror's end. */
@@ -89,7 +89,6 @@ export class Mirror {
     private readonly request: Request,
     private readonly ctx: MirrorContext,
     private body: ReadableStream<Uint8Array> | null,
-    private readonly bodyLength: number | undefined,
     private readonly now: () => number,
   ) {}
 
@@ -148,14 +147,12 @@ export class Mirror {
     // holds little, and the user's branch never waits for ours.
     const stableRead = this.stableBody ? new BodyRead(this.stableBody, s.maxBodyBytes, s.compare === "body", route.stable.timeoutMs) : undefined;
     this.stableBody = undefined;
-    let body: ReadableStream<Uint8Array> | null = this.body;
+    // The request body's copy is read whole: it is at most maxBodyBytes (its Content-Length
+    // was checked), the tee holds it anyway, and as bytes it goes out with its length
+    // (workerd cannot pipe a tee branch into a FixedLengthStream).
+    const copy = this.body;
     this.body = null;
-    if (body !== null && this.bodyLength !== undefined) {
-      // The tee'd copy has no length of its own: the canary gets the client's Content-Length.
-      const fixed = new FixedLengthStream(this.bodyLength);
-      body.pipeTo(fixed.writable).catch(() => {});
-      body = fixed.readable;
-    }
+    const body = copy === null ? null : await new Response(copy).arrayBuffer();
     const canary = await fetchOrigin(
       (signal) => {
         const req = buildOriginRequest(this.request, method, url, route.canary, "canary", route.release, route.override.header, signal, body, route.override.cookie);
@@ -249,6 +246,8 @@ class BodyRead {
 
   private async read(stream: ReadableStream<Uint8Array> | null, maxBytes: number, hash: boolean, timeoutMs: number): Promise<BodyDigest | TextBody | ReadEnd> {
     const digest = hash ? new crypto.DigestStream("SHA-256") : undefined;
+    // An aborted digest rejects its promise: read only when the body was whole.
+    digest?.digest.catch(() => {});
     const writer = digest?.getWriter();
     const chunks: Uint8Array[] = [];
     let head: Uint8Array | undefined;
