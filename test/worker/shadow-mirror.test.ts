@@ -12,6 +12,7 @@ import { bucketOf, releaseSalt } from "../../src/core/bucket.js";
 import type { ShadowConfig } from "../../src/core/config/schema.js";
 import type { SyncRequest } from "../../src/core/sync-protocol.js";
 import { signOverride } from "../../src/core/override-token.js";
+import { AE_SCHEMA_VERSION } from "../../src/edge/analytics-sink.js";
 import { admin, capturingAE, clock, config, HOST, loggedErrors, origins, originSaid, putConfigAndSync, route, send, worker, type RouteInput } from "./helpers.js";
 
 const SYNC = { intervalMs: 100, staleAfterMs: 30_000, coldWaitMs: 500 };
@@ -227,6 +228,13 @@ describe("shadow stage: comparisons", () => {
     await say("st-same", "body=x&canary.status=202", "s", { envOverrides: { CANARY_AE: ae } });
     expect(shadowPoints(points, "/say/st-class")).toEqual([["mismatch", "status"]]);
     expect(shadowPoints(points, "/say/st-same")).toEqual([["match", ""]]);
+    // The whole point, as docs/reference.md "Analytics Engine schema" maps it: the query string never in it.
+    const point = points.find((p) => p.blobs?.[1] === "shadow" && p.blobs?.[11] === "/say/st-class")!;
+    expect(point.indexes).toEqual(["shadow:shadow"]);
+    expect(point.blobs).toEqual(["shadow", "shadow", "status-1", "", "", "GET", "4xx", "0", "none", "mismatch", "status", "/say/st-class"]);
+    expect(point.doubles![1]).toBe(404);
+    expect(point.doubles![2]).toBe(AE_SCHEMA_VERSION);
+    expect(point.doubles![5]).toBe(200);
   });
 
   it("a body over maxBodyBytes, by Content-Length or while reading, is skipped; the user gets all of it", async () => {
