@@ -13,7 +13,8 @@
 //     CPU time. on - off is the CPU of one mirror with the body comparison of 16 KiB.
 //
 //   npm run bench:shadow -- [--rounds 8] [--requests 400] [--connections 1,8]
-//                           [--micro-n 2000] [--micro-rounds 15] [--out FILE]
+//                           [--micro-n 2000] [--micro-rounds 15] [--compare body] [--out FILE]
+//     --compare: the shadow.compare of on.bench (status, headers, body, json)
 import { request as httpRequest, Agent } from "node:http";
 import { writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -31,9 +32,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const PAGE_BYTES = 16 * 1024;
 const MODES = ["off", "on"] as const;
 type Mode = (typeof MODES)[number];
+const COMPARES = ["status", "headers", "body", "json"] as const;
+type Compare = (typeof COMPARES)[number];
 
 /** The two routes: the same origins, one of them in a shadow stage at 100% comparing bodies. */
-function configDocument(stable: string, canary: string, by: "host" | "path"): unknown {
+function configDocument(stable: string, canary: string, by: "host" | "path", compare: Compare): unknown {
   const match = (mode: Mode) => (by === "host" ? { hosts: [`${mode}.bench`] } : { pathPrefix: `/${mode}` });
   return {
     version: 1,
@@ -46,7 +49,7 @@ function configDocument(stable: string, canary: string, by: "host" | "path"): un
         canary: { origin: canary },
         release: "bench-1",
         steps: { stages: [{ shadow: { percent: 100 } }, { percent: 50 }], minDurationSec: 86_400, minRequests: 1_000_000 },
-        shadow: { compare: "body", maxBodyBytes: 1024 * 1024, maxInFlight: 1000 },
+        shadow: { compare, maxBodyBytes: 1024 * 1024, maxInFlight: 1000 },
       },
     ],
   };
@@ -60,9 +63,12 @@ function readArgs() {
       connections: { type: "string", default: "1,8" },
       "micro-n": { type: "string", default: "2000" },
       "micro-rounds": { type: "string", default: "15" },
+      compare: { type: "string", default: "body" },
       out: { type: "string", default: join(here, "results/shadow-bench.md") },
     },
   });
+  const compare = values.compare as Compare;
+  if (!COMPARES.includes(compare)) throw new Error(`--compare must be one of ${COMPARES.join(", ")}`);
   const int = (k: keyof typeof values, min: number): number => {
     const n = Number(values[k]);
     if (!Number.isInteger(n) || n < min) throw new Error(`--${k} must be an integer >= ${min}`);
@@ -72,7 +78,7 @@ function readArgs() {
     .split(",")
     .map((c) => Number(c));
   if (!connections.every((c) => Number.isInteger(c) && c >= 1 && c <= 64)) throw new Error("--connections must be a list of integers 1..64");
-  return { rounds: int("rounds", 1), requests: int("requests", 10), connections, microN: int("micro-n", 1), microRounds: int("micro-rounds", 1), out: resolve(values.out!) };
+  return { compare, rounds: int("rounds", 1), requests: int("requests", 10), connections, microN: int("micro-n", 1), microRounds: int("micro-rounds", 1), out: resolve(values.out!) };
 }
 
 function shuffled<T>(xs: readonly T[]): T[] {
@@ -127,7 +133,7 @@ interface LatencyRow {
 async function latencyPhase(args: ReturnType<typeof readArgs>): Promise<{ rows: LatencyRow[]; mirrors: number; onRequests: number }> {
   const stable = await startOrigin("stable");
   const canary = await startOrigin("canary");
-  const worker = await startLocalWorker({ config: configDocument(stable.url, canary.url, "host") });
+  const worker = await startLocalWorker({ config: configDocument(stable.url, canary.url, "host", args.compare) });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const ids = identityPool(1000);
   try {
@@ -231,7 +237,7 @@ async function cpuPhase(args: ReturnType<typeof readArgs>): Promise<{ own: Recor
     const cpu = cpuNs(pid) === undefined ? undefined : () => cpuNs(pid)! / 1000;
     const now = cpu ?? (() => performance.now() * 1000);
     const kv = await mf.getKVNamespace("CANARY_CONFIG");
-    await kv.put("config", JSON.stringify(configDocument("http://127.0.0.1:9", "http://127.0.0.1:9", "path")));
+    await kv.put("config", JSON.stringify(configDocument("http://127.0.0.1:9", "http://127.0.0.1:9", "path", args.compare)));
     const batch = async (mode: Mode | "baseline", n: number): Promise<number> => {
       const started = now();
       const res = await mf.dispatchFetch(`http://127.0.0.1/__shadow-bench?mode=${mode}&n=${n}`);
@@ -287,10 +293,10 @@ async function main(): Promise<void> {
   const diffs = cpu.own.on.map((x, i) => x - cpu.own.off[i]!);
   writeReport(
     args.out,
-    "Shadow mirroring: what users pay, and what a mirror costs",
+    `Shadow mirroring: what users pay, and what a mirror costs (compare "${args.compare}")`,
     "bench:shadow",
     [
-      `latency: one edge-canary (Miniflare), two routes over the same two origins on 127.0.0.1; off.bench without shadow, on.bench in a shadow stage at 100% with compare "body"; GET of a ${PAGE_BYTES}-byte page; ${args.rounds} interleaved rounds of ${args.requests} requests per route and connection count, random order per round; time to the last byte of the user's response`,
+      `latency: one edge-canary (Miniflare), two routes over the same two origins on 127.0.0.1; off.bench without shadow, on.bench in a shadow stage at 100% with compare "${args.compare}"; GET of a ${PAGE_BYTES}-byte page; ${args.rounds} interleaved rounds of ${args.requests} requests per route and connection count, random order per round; time to the last byte of the user's response`,
       `CPU: each route's handler ${args.microN} times per round inside one workerd request, origin answered in the isolate, every waitUntil (the mirror included) awaited; ${args.microRounds} rounds after a warm-up; timed by ${cpu.clock === "wall" ? "the wall clock" : "the workerd process's CPU time"}, minus the baseline (building the requests, ${cpu.baseline.toFixed(1)} µs)`,
       `mirrors sent during the latency rounds: ${latency.mirrors} for ${latency.onRequests} requests to on.bench`,
     ],
@@ -301,7 +307,7 @@ async function main(): Promise<void> {
       "|---:|---|---:|---:|---:|---:|",
       ...latencyRows,
       "",
-      `CPU per request in the isolate (${cpu.clock}, µs, median over rounds): shadow off ${median(cpu.own.off).toFixed(1)}, shadow 100% ${median(cpu.own.on).toFixed(1)}; one mirror with the body comparison of ${PAGE_BYTES / 1024} KiB: **${medianRange(diffs, 1)} µs** (median of per-round differences, lowest to highest).`,
+      `CPU per request in the isolate (${cpu.clock}, µs, median over rounds): shadow off ${median(cpu.own.off).toFixed(1)}, shadow 100% ${median(cpu.own.on).toFixed(1)}; one mirror with compare "${args.compare}" of a ${PAGE_BYTES / 1024} KiB page: **${medianRange(diffs, 1)} µs** (median of per-round differences, lowest to highest).`,
     ],
   );
 }

@@ -42,16 +42,29 @@ describe("compareHeaders", () => {
 
 describe("compareBodies", () => {
   const digest = (s: string, hash = s) => ({ hash, bytes: enc(s).length, head: enc(s).slice(0, 8) });
+  const whole = (s: string) => ({ bytes: enc(s).length, head: enc(s) });
   it.each([
     ["same", digest("abcdefghij"), digest("abcdefghij"), undefined],
     ["a byte inside the kept head", digest("abcdefghij"), digest("abcXefghij"), "first difference at byte 3 (10 bytes each)"],
     ["beyond the kept head", digest("abcdefghij"), digest("abcdefghiX"), "sha-256 differs after byte 8 (10 bytes each)"],
     ["one body a prefix of the other", digest("abc"), digest("abcd"), "first difference at byte 3 (stable 3 bytes, canary 4)"],
+    ["no heads kept", { hash: "1", bytes: 10, head: new Uint8Array(0) }, { hash: "2", bytes: 10, head: new Uint8Array(0) }, "sha-256 differs (10 bytes each)"],
+    ["an empty body against a non-empty one", digest(""), digest("a"), "first difference at byte 0 (stable 0 bytes, canary 1)"],
+    ["whole bodies, equal", whole("abcdefghij"), whole("abcdefghij"), undefined],
+    ["whole bodies, one byte near the end", whole("abcdefghij"), whole("abcdefghiX"), "first difference at byte 9 (10 bytes each)"],
+    ["whole bodies, one a prefix", whole("abcdefghij"), whole("abcdefghijk"), "first difference at byte 10 (stable 10 bytes, canary 11)"],
   ])("%s", (_name, a, b, want) => expect(compareBodies(a, b)).toBe(want));
 
   it("firstDifference is -1 over the common length when equal", () => {
     expect(firstDifference(enc("abc"), enc("abcd"))).toBe(-1);
     expect(firstDifference(enc("abc"), enc("abd"))).toBe(2);
+    // Word steps, then bytes; and unaligned views fall back to bytes.
+    const long = enc("abcdefgh".repeat(512));
+    const other = long.slice();
+    other[4093] = 0;
+    expect(firstDifference(long, other)).toBe(4093);
+    expect(firstDifference(long.subarray(1), other.subarray(1))).toBe(4092);
+    expect(firstDifference(long, long.slice())).toBe(-1);
   });
 });
 
