@@ -1,7 +1,7 @@
 // Shadow mirroring benchmark (`npm run bench:shadow`). Two questions:
 //  1. Does mirroring every request slow what the user sees? One edge-canary (the deploy
 //     bundle in Miniflare) serves two routes over the same two real origins on
-//     127.0.0.1: host off.bench has no shadow stage, host on.bench is in a shadow stage
+//     127.0.0.1 (each in its own process): host off.bench has no shadow stage, host on.bench is in a shadow stage
 //     at 100% with the exact body comparison, the worst case (stable's body is tee'd and
 //     hashed, the canary's read and hashed). Interleaved rounds, a new random order each
 //     round; per round each route gets the same requests for a 16 KiB page, with
@@ -15,6 +15,8 @@
 //   npm run bench:shadow -- [--rounds 8] [--requests 400] [--connections 1,8]
 //                           [--micro-n 2000] [--micro-rounds 15] [--compare body] [--out FILE]
 //     --compare: the shadow.compare of on.bench (status, headers, body, json)
+//     --percent: the shadow share of on.bench in the latency phase (default 100)
+import { fork } from "node:child_process";
 import { request as httpRequest, Agent } from "node:http";
 import { writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -25,7 +27,6 @@ import { identityPool } from "../lib/bench-fixtures.js";
 import { medianRange, writeReport } from "../lib/bench-report.js";
 import { bundleWorker, edgeCanaryOptions, LOCAL_CF, repoRoot, startLocalWorker } from "../lib/local-worker.js";
 import { median } from "../lib/median.js";
-import { startOrigin } from "../lib/origin-server.js";
 import { cpuNs, workerdChildren } from "../lib/workerd-process.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,7 +37,7 @@ const COMPARES = ["status", "headers", "body", "json"] as const;
 type Compare = (typeof COMPARES)[number];
 
 /** The two routes: the same origins, one of them in a shadow stage at 100% comparing bodies. */
-function configDocument(stable: string, canary: string, by: "host" | "path", compare: Compare): unknown {
+function configDocument(stable: string, canary: string, by: "host" | "path", compare: Compare, percent = 100): unknown {
   const match = (mode: Mode) => (by === "host" ? { hosts: [`${mode}.bench`] } : { pathPrefix: `/${mode}` });
   return {
     version: 1,
@@ -48,7 +49,7 @@ function configDocument(stable: string, canary: string, by: "host" | "path", com
         stable: { origin: stable },
         canary: { origin: canary },
         release: "bench-1",
-        steps: { stages: [{ shadow: { percent: 100 } }, { percent: 50 }], minDurationSec: 86_400, minRequests: 1_000_000 },
+        steps: { stages: [{ shadow: { percent } }, { percent: 50 }], minDurationSec: 86_400, minRequests: 1_000_000 },
         shadow: { compare, maxBodyBytes: 1024 * 1024, maxInFlight: 1000 },
       },
     ],
@@ -64,6 +65,7 @@ function readArgs() {
       "micro-n": { type: "string", default: "2000" },
       "micro-rounds": { type: "string", default: "15" },
       compare: { type: "string", default: "body" },
+      percent: { type: "string", default: "100" },
       out: { type: "string", default: join(here, "results/shadow-bench.md") },
     },
   });
@@ -78,7 +80,9 @@ function readArgs() {
     .split(",")
     .map((c) => Number(c));
   if (!connections.every((c) => Number.isInteger(c) && c >= 1 && c <= 64)) throw new Error("--connections must be a list of integers 1..64");
-  return { compare, rounds: int("rounds", 1), requests: int("requests", 10), connections, microN: int("micro-n", 1), microRounds: int("micro-rounds", 1), out: resolve(values.out!) };
+  const percent = Number(values.percent);
+  if (!(percent > 0 && percent <= 100)) throw new Error("--percent must be in (0, 100]");
+  return { compare, percent, rounds: int("rounds", 1), requests: int("requests", 10), connections, microN: int("micro-n", 1), microRounds: int("micro-rounds", 1), out: resolve(values.out!) };
 }
 
 function shuffled<T>(xs: readonly T[]): T[] {
@@ -91,6 +95,30 @@ function shuffled<T>(xs: readonly T[]): T[] {
 }
 
 const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+
+/**
+ * An origin in its own process, as in `npm run bench`: the canary's share of the work
+ * (every mirror) must not stall stable's event loop or the load generator's, as it
+ * never would with two real origins.
+ */
+async function originChild(name: string): Promise<{ url: string; requests(): Promise<number>; close(): Promise<void> }> {
+  const child = fork(fileURLToPath(import.meta.url), ["--origin-child", name], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const url = await new Promise<string>((ok, fail) => {
+    child.once("message", (m) => ok((m as { url: string }).url));
+    child.once("exit", (code) => fail(new Error(`origin ${name} exited early (${code})`)));
+  });
+  return {
+    url,
+    requests: async () => ((await (await fetch(`${url}/__origin/stats`)).json()) as { requests: number }).requests,
+    close: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once("exit", () => done());
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+      }),
+  };
+}
 
 /** `total` GETs of the page to host `<mode>.bench`, over `connections` closed loops; ms to the last byte of each. */
 async function timedRequests(base: URL, mode: Mode, total: number, connections: number, agent: Agent, ids: readonly string[]): Promise<number[]> {
@@ -131,9 +159,9 @@ interface LatencyRow {
 }
 
 async function latencyPhase(args: ReturnType<typeof readArgs>): Promise<{ rows: LatencyRow[]; mirrors: number; onRequests: number }> {
-  const stable = await startOrigin("stable");
-  const canary = await startOrigin("canary");
-  const worker = await startLocalWorker({ config: configDocument(stable.url, canary.url, "host", args.compare) });
+  const stable = await originChild("stable");
+  const canary = await originChild("canary");
+  const worker = await startLocalWorker({ config: configDocument(stable.url, canary.url, "host", args.compare, args.percent) });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const ids = identityPool(1000);
   try {
@@ -142,10 +170,11 @@ async function latencyPhase(args: ReturnType<typeof readArgs>): Promise<{ rows: 
       for (const mode of MODES) await timedRequests(worker.url, mode, 50, 1, agent, ids);
       await new Promise((r) => setTimeout(r, 1200));
     }
-    const before = canary.requests;
+    const before = await canary.requests();
     await timedRequests(worker.url, "on", 20, 1, agent, ids);
     await new Promise((r) => setTimeout(r, 200));
-    if (canary.requests - before < 20) throw new Error(`the shadow route is not mirroring (${canary.requests - before} of 20 reached the canary)`);
+    const reached = (await canary.requests()) - before;
+    if (reached < (20 * args.percent) / 100 - 5) throw new Error(`the shadow route is not mirroring (${reached} of 20 reached the canary)`);
     const rows: LatencyRow[] = [];
     let mirrors = 0;
     let onRequests = 0;
@@ -153,12 +182,12 @@ async function latencyPhase(args: ReturnType<typeof readArgs>): Promise<{ rows: 
       const row: LatencyRow = { connections, p50: { off: [], on: [] }, p99: { off: [], on: [] }, all: { off: [], on: [] } };
       for (let r = 0; r < args.rounds; r++) {
         for (const mode of shuffled(MODES)) {
-          const c0 = canary.requests;
+          const c0 = await canary.requests();
           const t = (await timedRequests(worker.url, mode, args.requests, connections, agent, ids)).sort((a, b) => a - b);
           // The mirrors of this batch end within a few ms; let them, so the next batch starts clean.
           await new Promise((res) => setTimeout(res, 100));
           if (mode === "on") {
-            mirrors += canary.requests - c0;
+            mirrors += (await canary.requests()) - c0;
             onRequests += args.requests;
           }
           row.p50[mode].push(quantile(t, 0.5));
@@ -296,14 +325,14 @@ async function main(): Promise<void> {
     `Shadow mirroring: what users pay, and what a mirror costs (compare "${args.compare}")`,
     "bench:shadow",
     [
-      `latency: one edge-canary (Miniflare), two routes over the same two origins on 127.0.0.1; off.bench without shadow, on.bench in a shadow stage at 100% with compare "${args.compare}"; GET of a ${PAGE_BYTES}-byte page; ${args.rounds} interleaved rounds of ${args.requests} requests per route and connection count, random order per round; time to the last byte of the user's response`,
+      `latency: one edge-canary (Miniflare), two routes over the same two origins on 127.0.0.1, each origin in its own process; off.bench without shadow, on.bench in a shadow stage at ${args.percent}% with compare "${args.compare}"; GET of a ${PAGE_BYTES}-byte page; ${args.rounds} interleaved rounds of ${args.requests} requests per route and connection count, random order per round; time to the last byte of the user's response`,
       `CPU: each route's handler ${args.microN} times per round inside one workerd request, origin answered in the isolate, every waitUntil (the mirror included) awaited; ${args.microRounds} rounds after a warm-up; timed by ${cpu.clock === "wall" ? "the wall clock" : "the workerd process's CPU time"}, minus the baseline (building the requests, ${cpu.baseline.toFixed(1)} µs)`,
       `mirrors sent during the latency rounds: ${latency.mirrors} for ${latency.onRequests} requests to on.bench`,
     ],
     [
       "User-visible latency, ms (all requests of all rounds pooled; per-round change = on/off - 1 of that round's quantile):",
       "",
-      "| connections | quantile | shadow off | shadow 100% | on vs off | per-round change, % (median, lowest to highest) |",
+      `| connections | quantile | shadow off | shadow ${args.percent}% | on vs off | per-round change, % (median, lowest to highest) |`,
       "|---:|---|---:|---:|---:|---:|",
       ...latencyRows,
       "",
@@ -312,4 +341,16 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+// Entry. Child mode (--origin-child <name>): serve one origin and report its URL over IPC.
+const child = process.argv.indexOf("--origin-child");
+if (child >= 0) {
+  const { startOrigin } = await import("../lib/origin-server.js");
+  const origin = await startOrigin(process.argv[child + 1] ?? "origin");
+  const stop = (): void => void origin.close().finally(() => process.exit(0));
+  process.on("disconnect", stop);
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", () => {});
+  process.send?.({ url: origin.url });
+} else {
+  await main();
+}

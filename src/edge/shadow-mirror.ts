@@ -265,21 +265,23 @@ class BodyRead {
     this.reader?.cancel().catch(() => {});
   }
 
-  /** A body of known length the runtime reads whole: as bytes (at most BUFFER_BELOW) or as text. */
+  /**
+   * A body of known length the runtime reads whole: as bytes (at most BUFFER_BELOW) or
+   * as text. The runtime holds the stream while it reads, so a timeout or a cancel stops
+   * the wait, not the read (which the Content-Length bounds).
+   */
   private async native(stream: ReadableStream<Uint8Array>, hash: boolean, timeoutMs: number): Promise<BodyDigest | TextBody | ReadEnd> {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      this.abort.abort();
-    }, timeoutMs);
-    this.abort.signal.addEventListener("abort", () => void stream.cancel().catch(() => {}));
+    const body = new Response(stream);
+    const read: Promise<BodyDigest | TextBody> = hash
+      ? body.arrayBuffer().then((buf) => ({ bytes: buf.byteLength, head: new Uint8Array(buf) }))
+      : body.text().then((text) => ({ text }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<ReadEnd>((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+    const cancelled = new Promise<ReadEnd>((r) => this.abort.signal.addEventListener("abort", () => r("error")));
     try {
-      const body = new Response(stream);
-      if (!hash) return { text: await body.text() };
-      const bytes = new Uint8Array(await body.arrayBuffer());
-      return { bytes: bytes.byteLength, head: bytes };
+      return await Promise.race([read, timeout, cancelled]);
     } catch {
-      return timedOut ? "timeout" : "error";
+      return "error";
     } finally {
       clearTimeout(timer);
     }
