@@ -15,6 +15,7 @@ import { errorResponse } from "./edge/error-response.js";
 import { handleRequest, type EdgeDeps, type WeightSource } from "./edge/handle-request.js";
 import { IdentityCheck } from "./edge/identity-check.js";
 import { requestTarget } from "./edge/request-target.js";
+import { ShadowMirror } from "./edge/shadow-mirror.js";
 
 export interface WorkerSeams {
   /** The clock, ms epoch (Date.now in production). */
@@ -31,6 +32,8 @@ export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
   const configCache = new ConfigCache();
   const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), now, () => configCache.view().loadedAt);
   const identities = new IdentityCheck();
+  // Per isolate, like the coordinator client: the in-flight cap counts every request's mirrors.
+  const mirrors = new ShadowMirror(now);
   const weights: WeightSource = {
     weight: (route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext) =>
       coordinator.weight(
@@ -39,6 +42,7 @@ export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
         (routeId, req) => env.COORDINATOR.get(env.COORDINATOR.idFromName(routeId)).sync(req),
         (p) => ctx.waitUntil(p),
       ),
+    shadow: (route: RouteConfig) => coordinator.shadow(route),
   };
 
   // Only the sink (the AE binding) and the settings depend on the env, which is the
@@ -48,7 +52,7 @@ export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
   const edgeDeps = (env: Env, settings: WorkerSettings): EdgeDeps => {
     if (!depsFor || depsFor.dataset !== env.CANARY_AE || depsFor.settings !== settings) {
       const sink = new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]);
-      const deps = { configCache, configRefreshMs: settings.configRefreshMs, weights, sink, identities, now, randomBytes };
+      const deps = { configCache, configRefreshMs: settings.configRefreshMs, weights, sink, mirrors, identities, now, randomBytes };
       depsFor = { dataset: env.CANARY_AE, settings, deps };
     }
     return depsFor.deps;

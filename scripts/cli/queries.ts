@@ -131,6 +131,28 @@ GROUP BY t, variant
 ORDER BY t, variant
 FORMAT JSON`,
   },
+  {
+    name: "shadow",
+    description: "Shadow mismatch rate by path: mirrors compared, mismatches and their share, canary failures and skipped (most mismatches first).",
+    // Shadow comparisons are the points whose variant (blob2) is "shadow"; blob10 is the
+    // outcome and blob12 the path without its query (src/edge/analytics-sink.ts). The rate
+    // is over every mirror of the path, so a path's row never divides by zero.
+    sql: (p) => `SELECT
+  blob1 AS route,
+  blob12 AS path,
+  ${requests},
+  sumIf(_sample_interval, blob10 = 'mismatch') AS mismatches,
+  sumIf(_sample_interval, blob10 = 'mismatch') / SUM(_sample_interval) AS mismatch_rate,
+  sumIf(_sample_interval, blob10 = 'canary_error' OR blob10 = 'canary_timeout') AS canary_failures,
+  sumIf(_sample_interval, blob10 = 'skipped') AS skipped
+FROM ${DATASET}
+${whereClause(p)}
+  AND blob2 = 'shadow'
+GROUP BY route, path
+ORDER BY mismatches DESC, requests DESC
+LIMIT 200
+FORMAT JSON`,
+  },
 ];
 
 export function findQuery(name: string): QueryDef | undefined {

@@ -12,6 +12,16 @@
 //   GET  /ws (Upgrade: websocket) -> a WebSocket that first sends {version, headers} (what
 //                            the proxy forwarded) and then echoes each message as
 //                            "<version>: <message>"
+//   ANY  /say/<tag>?body=B&type=T&status=S -> exactly B (type T, default text/plain) with
+//                            Content-Length; any parameter prefixed by the origin's name
+//                            (canary.body=...) overrides it on that origin only, so one
+//                            URL gives two versions that differ in a chosen way. Also
+//                            <name>.delayMs (before headers), <name>.bodyDelayMs (between
+//                            headers and body), <name>.reset=1 (the connection is cut),
+//                            repeat=N (body N times), tail=X (appended after),
+//                            chunked=1 (no Content-Length)
+//   GET  /__origin/said?path=/say/<tag> -> what /say/<tag> received: method, shadow
+//                            header, selected headers, body length (tests of mirroring)
 //   any other path        -> 200 JSON (or HTML for text/html) naming the version, echoing
 //                            method, path, query, selected headers and body length.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -37,9 +47,20 @@ export interface OriginServer {
   requests: number;
   byMethod: Record<string, number>;
   received: Array<{ path: string; at: number; body: unknown }>;
+  said: SaidRequest[];
   close(): Promise<void>;
 }
 
+/** A request /say/* received. */
+export interface SaidRequest {
+  path: string;
+  method: string;
+  at: number;
+  bodyLength: number;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+const MAX_SAID = 5000;
 const MAX_BYTES = 8 * 1024 * 1024;
 const MAX_PAGES = 8;
 const pages = new Map<number, Buffer>();
@@ -73,6 +94,7 @@ export async function startOrigin(name: string, port = 0, random: () => number =
     requests: 0,
     byMethod: {},
     received: [],
+    said: [],
     close: async () => {},
   };
   // Node's default header limit is 16 KB; sites behind edge-canary send bigger Cookie headers.
@@ -83,6 +105,10 @@ export async function startOrigin(name: string, port = 0, random: () => number =
     if (body === undefined) return void res.destroy();
     if (url.pathname === "/__origin/received") {
       return json(res, 200, state.received);
+    }
+    if (url.pathname === "/__origin/said") {
+      const path = url.searchParams.get("path");
+      return json(res, 200, state.said.filter((r) => r.path === path));
     }
     if (url.pathname === "/__origin/stats") {
       return json(res, 200, { name, requests: state.requests, byMethod: state.byMethod, mode: state.mode });
@@ -103,6 +129,7 @@ export async function startOrigin(name: string, port = 0, random: () => number =
     }
     state.requests++;
     state.byMethod[req.method ?? "?"] = (state.byMethod[req.method ?? "?"] ?? 0) + 1;
+    if (url.pathname.startsWith("/say/")) return say(req, res, url, body, state);
     const delay = Number(url.searchParams.get("delayMs") ?? state.mode.delayMs);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const forced = url.pathname.match(/^\/status\/(\d{3})$/);
@@ -181,6 +208,34 @@ export async function startOrigin(name: string, port = 0, random: () => number =
       server.close(() => resolve());
     });
   return state;
+}
+
+/** /say/<tag>: a response chosen by the query, per origin (see the header comment). */
+async function say(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, state: OriginServer): Promise<void> {
+  const param = (key: string): string | null => url.searchParams.get(`${state.name}.${key}`) ?? url.searchParams.get(key);
+  state.said.push({ path: url.pathname, method: req.method ?? "?", at: Date.now(), bodyLength: body.length, headers: { ...forwardedHeaders(req), "x-canary-shadow": req.headers["x-canary-shadow"], "content-length": req.headers["content-length"], "x-forwarded-for": req.headers["x-forwarded-for"] } });
+  if (state.said.length > MAX_SAID) state.said.shift();
+  const delay = Number(param("delayMs") ?? 0);
+  if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+  if (param("reset") === "1") return void res.destroy();
+  const text = (param("body") ?? "").repeat(Number(param("repeat") ?? 1)) + (param("tail") ?? "");
+  const headers: Record<string, string> = { "content-type": param("type") ?? "text/plain; charset=utf-8" };
+  const extra = param("header");
+  if (extra) headers["x-said"] = extra;
+  if (param("chunked") !== "1") headers["content-length"] = String(Buffer.byteLength(text));
+  res.writeHead(Number(param("status") ?? 200), headers);
+  const bodyDelay = Number(param("bodyDelayMs") ?? 0);
+  if (bodyDelay > 0) {
+    res.flushHeaders();
+    await new Promise((r) => setTimeout(r, bodyDelay));
+  }
+  if (param("chunked") === "1" && text.length > 1) {
+    // Two writes, so the body really arrives in pieces.
+    res.write(text.slice(0, text.length >> 1));
+    res.end(text.slice(text.length >> 1));
+    return;
+  }
+  res.end(text);
 }
 
 /** The request headers a proxy is tested on: forwarding, variant, hygiene. */

@@ -13,11 +13,14 @@ import type { IsolateSyncStatus } from "../core/admin-protocol.js";
 import type { RouteConfig, SyncConfig } from "../core/config/schema.js";
 import { emptyEvidence, identityHash, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
 import { NOT_EVIDENCE, type Outcome, type OutcomeSink } from "../core/outcome.js";
-import { confirmedWeight } from "../core/rollout/effective-weight.js";
+import { confirmedWeight, effectiveShadow } from "../core/rollout/effective-weight.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { routeHash } from "../core/route-hash.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { countsAsError } from "../core/error-outcome.js";
+import { emptyShadow, recordShadowOutcome } from "../core/shadow/shadow-evidence.js";
+import { SAMPLES_PER_SYNC, type MismatchSample, type ShadowOutcome, type ShadowSink } from "../core/shadow/shadow-outcome.js";
+import { isErrorOutcome } from "../core/stats/guardrails.js";
 
 interface RouteSync {
   state: RolloutState | undefined;
@@ -32,8 +35,10 @@ interface RouteSync {
   seq: number;
   pending: Evidence;
   pendingRelease: string;
+  /** The newest shadow mismatches since the last delta was cut, at most SAMPLES_PER_SYNC, newest first (as the coordinator keeps them). */
+  pendingMismatches: MismatchSample[] | undefined;
   guardrails: RouteConfig["guardrails"];
-  unacked: { seq: number; delta: Evidence; release: string; servedEpoch: number | undefined } | undefined;
+  unacked: { seq: number; delta: Evidence; release: string; servedEpoch: number | undefined; mismatches: MismatchSample[] | undefined } | undefined;
   /** Epoch of the state when `pending` began (it is served under that state until the next reply). */
   pendingEpoch: number | undefined;
   failSafe: boolean;
@@ -45,7 +50,7 @@ interface RouteSync {
 
 export type CoordinatorCall = (routeId: string, req: SyncRequest) => Promise<SyncResponse>;
 
-export class CoordinatorClient implements OutcomeSink {
+export class CoordinatorClient implements OutcomeSink, ShadowSink {
   private readonly routes = new Map<string, RouteSync>();
   private id: string | undefined;
 
@@ -80,6 +85,39 @@ export class CoordinatorClient implements OutcomeSink {
     return this.waitForSync(entry, attempt, now + sync.coldWaitMs).then(() => this.served(route, entry));
   }
 
+  /**
+   * Percent of users whose requests are mirrored: the current stage's while it is a
+   * shadow stage and the state is trusted, else 0. Ask after weight() (which syncs).
+   * A route without `steps.stages` has no shadow stage: one property read.
+   */
+  shadow(route: RouteConfig): number {
+    if (route.steps?.stages === undefined) return 0;
+    const entry = this.routes.get(route.id);
+    if (!entry || this.now() > entry.trustedUntil) return 0;
+    return effectiveShadow(route, entry.state);
+  }
+
+  /** One mirror's outcome into the pending delta's shadow arm, and a mismatch into the samples. */
+  recordShadow(o: ShadowOutcome): void {
+    const entry = this.routes.get(o.routeId);
+    if (!entry) return;
+    if (entry.pendingRelease !== o.release) {
+      entry.pending = emptyEvidence();
+      entry.pendingRelease = o.release;
+      entry.pendingMismatches = undefined;
+    }
+    const g = entry.guardrails;
+    // The same verdicts as the live arms (error-outcome.ts): no answer is a failure, by errorOnFailure.
+    const stableFailed = isErrorOutcome(g, o.stableStatus === 0 ? "network" : o.stableStatus);
+    const canaryFailed = isErrorOutcome(g, o.kind === "canary_timeout" ? "timeout" : o.canaryStatus === 0 ? "network" : o.canaryStatus);
+    const identity = o.identity;
+    recordShadowOutcome((entry.pending.shadow ??= emptyShadow()), o, stableFailed, canaryFailed, () => (identity === undefined ? undefined : identityHash(identity)));
+    if (o.kind !== "mismatch" || o.part === undefined) return;
+    const samples = (entry.pendingMismatches ??= []);
+    samples.unshift({ at: this.now(), release: o.release, method: o.method, path: o.path, part: o.part, detail: o.detail ?? "", stableStatus: o.stableStatus, canaryStatus: o.canaryStatus });
+    if (samples.length > SAMPLES_PER_SYNC) samples.pop();
+  }
+
   record(outcome: Outcome): void {
     const entry = this.routes.get(outcome.routeId);
     // Client-caused outcomes (an abandoned or stalled upload) and refused loops say nothing about the origin.
@@ -87,6 +125,7 @@ export class CoordinatorClient implements OutcomeSink {
     if (entry.pendingRelease !== outcome.release) {
       entry.pending = emptyEvidence();
       entry.pendingRelease = outcome.release;
+      entry.pendingMismatches = undefined;
     }
     const isError = countsAsError(outcome, entry.guardrails);
     const id = isError && outcome.identity !== undefined ? identityHash(outcome.identity) : undefined;
@@ -138,6 +177,7 @@ export class CoordinatorClient implements OutcomeSink {
         seq: 0,
         pending: emptyEvidence(),
         pendingRelease: route.release,
+        pendingMismatches: undefined,
         guardrails: route.guardrails,
         unacked: undefined,
         pendingEpoch: undefined,
@@ -163,18 +203,19 @@ export class CoordinatorClient implements OutcomeSink {
     // coordinator counts it once whether or not the first attempt landed.
     if (!entry.unacked && !isEmptyEvidence(entry.pending)) {
       entry.seq += 1;
-      entry.unacked = { seq: entry.seq, delta: entry.pending, release: entry.pendingRelease, servedEpoch: entry.pendingEpoch };
+      entry.unacked = { seq: entry.seq, delta: entry.pending, release: entry.pendingRelease, servedEpoch: entry.pendingEpoch, mismatches: entry.pendingMismatches };
       entry.pending = emptyEvidence();
+      entry.pendingMismatches = undefined;
       entry.pendingEpoch = entry.state?.epoch;
     }
-    const out = entry.unacked ?? { seq: entry.seq, delta: emptyEvidence(), release: route.release, servedEpoch: entry.state?.epoch };
+    const out = entry.unacked ?? { seq: entry.seq, delta: emptyEvidence(), release: route.release, servedEpoch: entry.state?.epoch, mismatches: undefined };
     const configHash = hashOf(route);
     const loadedAt = this.configLoadedAt();
     // Until the coordinator confirms our config, offer it (sync-protocol.ts).
     const offer = entry.state?.configHash !== configHash && loadedAt !== undefined ? { route, loadedAt } : undefined;
     try {
       const res = await withTimeout(
-        call(route.id, { routeId: route.id, isolateId: this.isolateId, seq: out.seq, configHash, release: out.release, delta: out.delta, servedEpoch: out.servedEpoch, offer }),
+        call(route.id, { routeId: route.id, isolateId: this.isolateId, seq: out.seq, configHash, release: out.release, delta: out.delta, servedEpoch: out.servedEpoch, offer, ...(out.mismatches ? { mismatches: out.mismatches } : {}) }),
         syncTimeout(sync),
       );
       entry.unacked = undefined;

@@ -17,12 +17,16 @@ import type { IdentityCheck } from "./identity-check.js";
 import { RequestHeaders } from "./request-headers.js";
 import { UploadWatch } from "./upload-watch.js";
 import type { RequestTarget } from "./request-target.js";
+import type { ShadowSink } from "../core/shadow/shadow-outcome.js";
+import type { Mirror, ShadowMirror } from "./shadow-mirror.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Where the effective canary weight of a route comes from (the coordinator client). */
 export interface WeightSource {
   weight(route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext): Promise<number> | number;
+  /** Percent of users whose requests are mirrored (a shadow stage of a trusted state), else 0; asked after weight(). */
+  shadow(route: RouteConfig): number;
 }
 
 export interface EdgeDeps {
@@ -30,7 +34,9 @@ export interface EdgeDeps {
   /** CONFIG_REFRESH_MS, parsed (config/worker-settings.ts). */
   configRefreshMs: number;
   weights: WeightSource;
-  sink: OutcomeSink;
+  sink: OutcomeSink & ShadowSink;
+  /** The isolate's shadow mirrors (shadow-mirror.ts): one per isolate, for the in-flight cap. */
+  mirrors: ShadowMirror;
   identities: IdentityCheck;
   now: () => number;
   randomBytes: (n: number) => Uint8Array;
@@ -78,20 +84,47 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   // The weight is asked for even when pinned, so the isolate keeps syncing.
   const current = deps.weights.weight(route, view.config.sync, env, ctx);
   const weight = current instanceof Promise ? await current : current;
-  const variant: Variant =
-    pinned ?? (allowed ? variantFor(bucketOf(releaseSalt(route.id, route.release), identity.id), weight) : "stable");
-
   const method = request.method;
-  const result = await proxy(request, method, url, route, variant, deps.now);
+  let variant: Variant;
+  let mirror: Mirror | undefined;
+  if (pinned !== undefined) variant = pinned;
+  else if (!allowed) variant = "stable";
+  else {
+    const bucket = bucketOf(releaseSalt(route.id, route.release), identity.id);
+    variant = variantFor(bucket, weight);
+    // Mirroring draws on the same bucket as the cohort: the same users stay mirrored as
+    // the share grows. Pinned and country-filtered requests are never mirrored.
+    const share = deps.weights.shadow(route);
+    if (share > 0 && variant === "stable" && bucket < Math.round(share * 100)) {
+      mirror = deps.mirrors.prepare(request, { route, method, url, identity: identity.id, colo: cf?.colo ?? "", country });
+    }
+  }
+
+  let result: ProxyOutcome;
+  try {
+    result = await proxy(request, method, url, route, variant, deps.now);
+  } catch (e) {
+    mirror?.release();
+    throw e;
+  }
   const served = result.served;
+  let origin = served.response;
+  if (mirror) {
+    // A mirrored request whose stable body is compared hands the user one branch of a tee.
+    if (origin) origin = mirror.split(origin);
+    // An upload the client abandoned says nothing about the canary: not mirrored. The
+    // mirror itself waits a timer turn, so it leaves after this response is handed over.
+    if (result.primary.errorKind === "client_abort" || result.primary.errorKind === "client_stall") mirror.release();
+    else ctx.waitUntil(mirror.run(result.primary, deps.sink));
+  }
   let response: Response;
   // The re-wrapped response's headers, read once (a runtime call) for the writes and the size.
   let out: Headers | undefined;
   // Nothing to add: hand the origin's response through untouched (no re-wrap).
-  if (served.response && !route.exposeHeaders && !result.fallback && !issue) response = served.response;
+  if (origin && !route.exposeHeaders && !result.fallback && !issue) response = origin;
   else {
-    response = served.response
-      ? rewrap(served.response, served.status)
+    response = origin
+      ? rewrap(origin, served.status)
       : failureResponse(served, result.servedBy);
     out = response.headers;
     if (route.exposeHeaders) {

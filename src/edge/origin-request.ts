@@ -101,7 +101,7 @@ export function buildOriginRequest(
   release: string,
   stripHeader: string,
   signal: AbortSignal,
-  body: ReadableStream<Uint8Array> | null = request.body,
+  body: ReadableStream<Uint8Array> | ArrayBuffer | null = request.body,
   stripCookie?: string,
 ): Request {
   const out = new Request(originUrl(origin.origin, url), { method, headers: request.headers, body, redirect: "manual", signal });

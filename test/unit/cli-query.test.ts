@@ -48,6 +48,16 @@ describe("QUERIES", () => {
     expect(sql).toContain("INTERVAL '1' DAY");
   });
 
+  it("shadow reads only shadow comparisons, per route and path, with the mismatch share of all mirrors", () => {
+    const sql = findQuery("shadow")!.sql({ sinceSec: 3600, route: "shop" });
+    expect(sql).toContain("AND blob2 = 'shadow'");
+    expect(sql).toContain("blob12 AS path");
+    expect(sql).toContain("sumIf(_sample_interval, blob10 = 'mismatch') / SUM(_sample_interval) AS mismatch_rate");
+    expect(sql).toContain("GROUP BY route, path");
+    // The shadow filter comes after the shared WHERE clause, not instead of it.
+    expect(sql.indexOf("blob1 = 'shop'")).toBeLessThan(sql.indexOf("blob2 = 'shadow'"));
+  });
+
   it.each(["shop' OR '1'='1", "Shop", "", "a b", "x;DROP", "-lead"])("refuses route %j before it reaches SQL", (route) => {
     expect(() => routeLiteral(route)).toThrow(QueryInputError);
     expect(() => findQuery("variants")!.sql({ sinceSec: 3600, route })).toThrow(QueryInputError);
@@ -78,7 +88,7 @@ describe("query", () => {
     api = await startServer((req) => {
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return { status: 401, json: { success: false, errors: [{ code: 10000, message: "Authentication error" }] } };
       if (req.method !== "POST" || req.url !== `/client/v4/accounts/${ACCOUNT}/analytics_engine/sql`) return { status: 404, text: "not found" };
-      const name = /blob4 AS colo/.test(req.body) ? "colos" : /toStartOfInterval/.test(req.body) ? "timeline" : /status_class/.test(req.body) ? "errors" : "variants";
+      const name = /blob2 = 'shadow'/.test(req.body) ? "shadow" : /blob4 AS colo/.test(req.body) ? "colos" : /toStartOfInterval/.test(req.body) ? "timeline" : /status_class/.test(req.body) ? "errors" : "variants";
       return { status: 200, json: fixtureJson(`ae-sql/${name}.json`) };
     });
   });
@@ -105,6 +115,18 @@ describe("query", () => {
     expect(body.rows[0]).toEqual({ colo: "FRA", variant: "stable", requests: 41020, error_rate: 0.0009751340809361287, p95_ms: 79 });
     const table = await runCli(["query", "colos", "--api-base", api.url], { env });
     expect(table.out).toContain("(4 of at least 9 rows)");
+  });
+
+  it("shadow prints the mismatch rate by path from the SQL API", async () => {
+    const r = await runCli(["query", "shadow", "--since", "1h", "--route", "shop", "--api-base", api.url], { env });
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(api.requests.at(-1)!.body).toBe(findQuery("shadow")!.sql({ sinceSec: 3600, route: "shop" }));
+    expect(r.out.split("\n")[0]).toMatch(/^route\s+path\s+requests\s+mismatches\s+mismatch_rate\s+canary_failures\s+skipped$/);
+    expect(r.out).toMatch(/shop\s+\/api\/cart\s+1,204\s+31/);
+    const json = await runCli(["query", "shadow", "--json", "--api-base", api.url], { env });
+    const body = JSON.parse(json.out) as { rows: Array<Record<string, unknown>> };
+    expect(body.rows[0]).toEqual({ route: "shop", path: "/api/cart", requests: 1204, mismatches: 31, mismatch_rate: 0.025747508305647843, canary_failures: 2, skipped: 0 });
   });
 
   it("exits 1 with a clear message without credentials, and sends nothing", async () => {

@@ -115,6 +115,11 @@ export async function originStats(url: string): Promise<{ requests: number; byMe
   return (await (await fetch(`${url}/__origin/stats`)).json()) as { requests: number; byMethod: Record<string, number> };
 }
 
+/** What an origin's /say/<tag> received (scripts/lib/origin-server.ts), oldest first. */
+export async function originSaid(url: string, path: string): Promise<Array<{ method: string; bodyLength: number; headers: Record<string, string | undefined> }>> {
+  return (await (await fetch(`${url}/__origin/said?path=${encodeURIComponent(path)}`)).json()) as Array<{ method: string; bodyLength: number; headers: Record<string, string | undefined> }>;
+}
+
 export const ADMIN_TOKEN = "test-admin-token";
 
 /** Calls the admin API through the entry; `token: null` sends none. */
