@@ -5,6 +5,7 @@
 // get, and each audit event is printed the moment it appears. The window ends after
 // its duration, or earlier when `until` says the phase has seen what it came for.
 import type { AuditEvent, RouteStatus } from "../../src/core/admin-protocol.js";
+import { stageLabels } from "../../src/core/rollout/state.js";
 import type { EventFeed } from "./admin.js";
 import type { DemoContext } from "./context.js";
 import { num, pct } from "./print.js";
@@ -106,7 +107,8 @@ export function rolloutLine(ctx: DemoContext, snap: LiveSnapshot, watch: WatchSt
   const state = st.state;
   const phase =
     state.phase === "rolled_back" ? p.c.red(state.phase) : state.phase === "promoted" ? p.c.green(state.phase) : state.phase;
-  const step = state.mode === "steps" ? `step ${state.stepIndex + 1}/${state.weights.length}` : "manual";
+  const stages = stageLabels(state);
+  const step = state.mode === "steps" ? `step ${state.stepIndex + 1}/${stages.length} ${stages[state.stepIndex] ?? ""}`.trimEnd() : "manual";
   const ev = st.step?.evidence;
   const arm = (name: string, a: { requests: number; errors: number } | undefined) =>
     a ? `${name} ${num(a.requests)}/${a.errors > 0 ? p.c.red(num(a.errors)) : "0"}` : "";
