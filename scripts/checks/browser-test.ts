@@ -291,7 +291,7 @@ async function run(): Promise<void> {
   assert.match((await hostileRow.textContent()) ?? "", /GET.*status.*200\s*500/, "a sample shows method, part and both statuses");
   assert.equal(await hostileRow.locator("td.detail").textContent(), HOSTILE, "a sample's detail is shown as text");
   assert.equal(await panel.locator("img").count(), 0, "markup in a sample is never parsed");
-  assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, "no script ran from a sample");
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined, "no script ran from a sample");
   await search.screenshot({ path: join(artifacts, "dashboard-shadow.png") });
   log(`screenshot ${join(artifacts, "dashboard-shadow.png")}`);
   const decisionDetails = card.locator('[data-test="decision"] details');

@@ -7,6 +7,7 @@
 import type { AuditEvent, RouteStatus } from "../../src/core/admin-protocol.js";
 import { stageLabels } from "../../src/core/rollout/state.js";
 import type { EventFeed } from "./admin.js";
+import { DEMO_ROUTE } from "./config.js";
 import type { DemoContext } from "./context.js";
 import { num, pct } from "./print.js";
 import type { LiveSnapshot, WindowStats } from "./traffic.js";
@@ -30,6 +31,10 @@ export interface WatchOptions {
   pollMs?: number;
   /** Checked before each request: true ends the window. */
   until?: (w: WatchState, s: WindowStats) => boolean;
+  /** Route whose status is polled (the feed's route); default the demo route. */
+  routeId?: string;
+  /** Paths the users request (traffic.ts); default the HTML pages. */
+  paths?: readonly string[];
 }
 
 export async function driveWatching(
@@ -42,7 +47,7 @@ export async function driveWatching(
   let polling = true;
   const poll = async () => {
     try {
-      const [status, fresh] = await Promise.all([ctx.admin.route(ctx.parsed.routes[0]!.id), feed.poll()]);
+      const [status, fresh] = await Promise.all([ctx.admin.route(opts.routeId ?? DEMO_ROUTE), feed.poll()]);
       watch.status = status;
       watch.statusAt = Date.now();
       watch.events.push(...fresh);
@@ -66,6 +71,7 @@ export async function driveWatching(
       weight: opts.weight,
       durationMs: opts.maxMs,
       stopWhen: opts.until ? (st) => opts.until!(watch, st) : undefined,
+      paths: opts.paths,
       onProgress: (snap) => print.live(rolloutLine(ctx, snap, watch)),
       progressEveryMs: print.tty ? 200 : 500,
     });
