@@ -1,6 +1,6 @@
 // The dashboard's HTML: one self-contained page (inline CSS and JS, no framework, no
 // CDN) that polls `<base>/api/status` and `/events` (and, for a route whose plan has
-// shadow stages, `/routes/:id/shadow`) and draws its charts as inline SVG.
+// shadow stages, `/routes/:id/shadow`: dashboard-shadow.ts) and draws its charts as inline SVG.
 // Every server string reaches the DOM through textContent, never innerHTML: reasons are
 // typed by operators and explanations come from the engine. Given up: no history
 // beyond what the coordinator keeps in `series` (1 h of 10 s windows), no zooming.
@@ -8,6 +8,7 @@
 // phase allows) come from the server as a JSON data block (DashboardSettings), so they
 // are defined once, in TypeScript.
 import type { DashboardSettings } from "../core/admin-protocol.js";
+import { SHADOW_CSS, SHADOW_JS } from "./dashboard-shadow.js";
 
 const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -27,8 +28,6 @@ main{padding:12px 18px;display:grid;gap:14px}
 .step{padding:2px 9px;border:1px solid #d1d5db;border-radius:4px;color:#6b7280;font-variant-numeric:tabular-nums}
 .step.done{background:#e0e7ff;color:#3730a3;border-color:#c7d2fe}.step.cur{background:#2563eb;color:#fff;border-color:#2563eb;font-weight:700}
 .step.failed{background:#fee2e2;color:#b91c1c;border-color:#fca5a5;text-decoration:line-through}
-.step.shadow{border-style:dashed;color:#6d28d9;border-color:#c4b5fd}.step.shadow.done{background:#ede9fe;color:#5b21b6}.step.shadow.cur{background:#7c3aed;color:#fff;border-color:#7c3aed;border-style:solid}
-.sep{color:#9ca3af}
 .actions{display:flex;gap:6px;flex-wrap:wrap}
 button{font:inherit;padding:4px 12px;border:1px solid #9ca3af;border-radius:5px;background:#f9fafb;cursor:pointer}
 button:disabled{opacity:.4;cursor:default}button.danger{border-color:#dc2626;color:#b91c1c}
@@ -40,9 +39,7 @@ figure{margin:0}figcaption{font-weight:600;font-size:13px}
 .key{display:flex;gap:10px;font-weight:400;font-size:12px;color:#374151;min-height:18px}.key i{display:inline-block;width:14px;height:3px;vertical-align:middle;margin-right:3px}
 svg{width:100%;height:auto;background:#fafafa;border:1px solid #eef0f3;border-radius:4px}
 svg text{font-size:10px;fill:#6b7280}svg .grid{stroke:#e5e7eb}svg .line{fill:none;stroke-width:2}
-.decision,.evidence,.shadow-panel{margin-top:10px}.evidence table,.shadow-panel table,.audit table{border-collapse:collapse;width:100%}
-.shadow-panel .counts{display:flex;flex-wrap:wrap;gap:4px 14px;margin:4px 0}.shadow-panel .counts b{font-variant-numeric:tabular-nums}
-.shadow-panel td.detail,.shadow-panel td.path{word-break:break-all}.bad{color:#b91c1c}
+.decision,.evidence{margin-top:10px}.evidence table,.audit table{border-collapse:collapse;width:100%}
 td,th{text-align:left;padding:3px 8px;border-bottom:1px solid #f1f5f9;vertical-align:top;font-variant-numeric:tabular-nums}
 th{color:#6b7280;font-weight:500}pre{margin:4px 0;max-height:260px;overflow:auto;background:#f8fafc;padding:6px;font-size:12px}
 summary{cursor:pointer;color:#2563eb}.muted{color:#6b7280}.audit h2{margin:0 0 8px;font-size:16px}
@@ -56,8 +53,6 @@ var BASE = SETTINGS.base, API = BASE + SETTINGS.apiPath, POLL_MS = SETTINGS.poll
 var COLOR = { stable: "#2563eb", canary: "#ea580c" };
 var ACTIONS = SETTINGS.actions, ALLOWED = SETTINGS.commandPhases;
 var cards = new Map(), openDetails = new Set(), errors = new Map(), auditKey = "";
-var OUTCOMES = [["match", "match"], ["mismatch", "mismatch"], ["canary_error", "canary error"], ["canary_timeout", "canary timeout"], ["skipped", "skipped"]];
-var SAMPLES_SHOWN = 10;
 var $ = function (id) { return document.getElementById(id); };
 
 function el(tag, attrs, kids) {
@@ -114,20 +109,7 @@ async function api(path, init) {
   return body;
 }
 
-/** The state's stages as labels, for states stored before stage kinds too (core/rollout/state.ts stageLabels). */
-function stageLabels(st) {
-  if (!st) return [];
-  return st.stages || st.weights.map(function (w) { return w + "%"; });
-}
-function isShadowLabel(label) { return String(label).slice(0, 7) === "shadow "; }
-/** True when the route's plan has a shadow stage (by the coordinator's state, else by the config). */
-function hasShadow(r) {
-  var st = r.coordinator && r.coordinator.state;
-  if (st && stageLabels(st).some(isShadowLabel)) return true;
-  var steps = r.config && r.config.steps;
-  return !!(steps && steps.stages && steps.stages.some(function (x) { return x && x.shadow; }));
-}
-
+${SHADOW_JS}
 function card(id) {
   var c = cards.get(id);
   if (c) return c;
@@ -299,59 +281,6 @@ function drawRoute(r) {
   }
 }
 
-/** The shadow comparison panel: report is a ShadowReport, or null when there is none (404). */
-function drawShadow(c, r, report) {
-  var title = el("b", { text: "Shadow comparison" });
-  var total = 0;
-  if (report) OUTCOMES.forEach(function (o) { total += report.outcomes[o[0]] || 0; });
-  if (!report || (total === 0 && report.samples.length === 0)) {
-    c.shadow.replaceChildren(title, el("span", { class: "muted", "data-test": "shadow-empty", text: " no shadow data yet" }));
-    return;
-  }
-  var shadowCfg = r.config && r.config.shadow, tolerated = shadowCfg && typeof shadowCfg.maxMismatchRate === "number" ? shadowCfg.maxMismatchRate : null;
-  var over = report.mismatchRate !== null && tolerated !== null && report.mismatchRate > tolerated;
-  var counts = el("div", { class: "counts" }, OUTCOMES.map(function (o) {
-    var n = report.outcomes[o[0]] || 0;
-    return el("span", { "data-outcome": o[0] }, [o[1] + " ", el("b", { class: o[0] !== "match" && o[0] !== "skipped" && n > 0 ? "bad" : null, text: n })]);
-  }));
-  counts.append(el("span", { "data-test": "shadow-rate" }, ["mismatch rate ", el("b", { class: over ? "bad" : null, text: pct(report.mismatchRate) }),
-    tolerated !== null ? el("span", { class: "muted", text: " (tolerated " + pct(tolerated) + ")" }) : null]));
-  var lat = report.latency || { stable: {}, canary: {} };
-  var latency = el("table", { "data-test": "shadow-latency" }, [el("tr", {}, ["paired latency", "p50 ms", "p99 ms"].map(function (t) { return el("th", { text: t }); })),
-    el("tr", {}, [el("td", { text: "stable" }), el("td", { text: num(lat.stable.p50, 1) }), el("td", { text: num(lat.stable.p99, 1) })]),
-    el("tr", {}, [el("td", { text: "canary" }), el("td", { text: num(lat.canary.p50, 1) }), el("td", { text: num(lat.canary.p99, 1) })])]);
-  var kids = [title, el("span", { class: "muted", text: " " + (report.stage ? report.stage : "not in a shadow stage now") + (report.release ? ", release " + report.release : "") + ", " + total + " mirrored requests compared" }),
-    counts, latency];
-  var samples = report.samples.slice(0, SAMPLES_SHOWN);
-  if (samples.length) {
-    var head = el("tr", {}, ["time", "method", "path", "part", "detail", "stable", "canary"].map(function (t) { return el("th", { text: t }); }));
-    var rows = samples.map(function (m) {
-      return el("tr", { "data-test": "shadow-sample" }, [el("td", { text: clock(m.at) }), el("td", { text: m.method }), el("td", { class: "path", text: m.path }),
-        el("td", { text: m.part }), el("td", { class: "detail", text: m.detail }), el("td", { text: m.stableStatus || "-" }), el("td", { text: m.canaryStatus || "-" })]);
-    });
-    kids.push(el("div", {}, [el("b", { text: "Newest mismatches" }), el("span", { class: "muted", text: report.samples.length > samples.length ? " (" + samples.length + " of " + report.samples.length + ")" : "" })]),
-      el("table", { "data-test": "shadow-samples" }, [head].concat(rows)));
-  } else kids.push(el("div", { class: "muted", text: "no mismatches" }));
-  c.shadow.replaceChildren.apply(c.shadow, kids);
-}
-
-/** Polls GET /routes/:id/shadow for the routes with shadow stages; a 404 (no report) reads "no shadow data yet". */
-async function refreshShadow(routes) {
-  await Promise.all(routes.map(async function (r) {
-    var c = cards.get(r.id), key = "shadow-" + r.id;
-    if (!c) return;
-    if (!hasShadow(r)) { c.shadow.hidden = true; setError(key, null); return; }
-    c.shadow.hidden = false;
-    try {
-      drawShadow(c, r, await api("/routes/" + encodeURIComponent(r.id) + "/shadow"));
-      setError(key, null);
-    } catch (e) {
-      if (e.status === 404) { drawShadow(c, r, null); setError(key, null); }
-      else setError(key, e.message);
-    }
-  }));
-}
-
 function drawAudit(events) {
   var key = events.map(function (e) { return e.route + ":" + e.id; }).join(",");
   if (key === auditKey) return;
@@ -396,7 +325,7 @@ const scriptJson = (value: unknown): string =>
 export function dashboardPage(settings: DashboardSettings, nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>edge-canary dashboard</title><style nonce="${nonce}">${CSS}</style></head>
+<title>edge-canary dashboard</title><style nonce="${nonce}">${CSS}${SHADOW_CSS}</style></head>
 <body>
 <script type="application/json" id="settings">${scriptJson(settings)}</script>
 <header><h1>edge-canary</h1><span id="updated">connecting...</span></header>
