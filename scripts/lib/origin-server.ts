@@ -197,21 +197,6 @@ export async function startOrigin(name: string, port = 0, random: () => number =
   return state;
 }
 
-/**
- * The quote every origin computes for the same cart. requestId and servedAt differ on
- * every answer (a shadow comparison ignores them); with `bug`, the tax is added twice.
- */
-function quote(bug: boolean): Record<string, unknown> {
-  const items = [
-    { sku: "boots-42", quantity: 1, unitPrice: 89.9 },
-    { sku: "socks-3", quantity: 2, unitPrice: 7.5 },
-  ];
-  const net = items.reduce((n, i) => n + i.quantity * i.unitPrice, 0);
-  const tax = Math.round(net * 0.2 * 100) / 100;
-  const total = Math.round((net + tax + (bug ? tax : 0)) * 100) / 100;
-  return { requestId: randomUUID(), servedAt: new Date().toISOString(), currency: "EUR", items, net, tax, total };
-}
-
 /** The request headers a proxy is tested on: forwarding, variant, hygiene. */
 function forwardedHeaders(req: IncomingMessage): Record<string, string | string[] | undefined> {
   return {
@@ -245,4 +230,19 @@ export async function closedPort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
+}
+
+/**
+ * The quote every origin computes for the same cart. requestId and servedAt differ on
+ * every answer (a shadow comparison ignores them); with `bug`, the tax is added twice.
+ */
+function quote(bug: boolean): Record<string, unknown> {
+  const items = [
+    { sku: "boots-42", quantity: 1, unitPrice: 89.9 },
+    { sku: "socks-3", quantity: 2, unitPrice: 7.5 },
+  ];
+  const net = items.reduce((n, i) => n + i.quantity * i.unitPrice, 0);
+  const tax = Math.round(net * 0.2 * 100) / 100;
+  const total = Math.round((net + tax + (bug ? tax : 0)) * 100) / 100;
+  return { requestId: randomUUID(), servedAt: new Date().toISOString(), currency: "EUR", items, net, tax, total };
 }
