@@ -17,7 +17,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import type { ShadowReport } from "../../src/core/admin-protocol.js";
 import { startOrigin, type OriginServer } from "../lib/origin-server.js";
 import { startLocalWorker } from "../lib/local-worker.js";
@@ -181,6 +181,38 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
 }
 
+/**
+ * With a Worker that mirrors and reports (GET /routes/:id/shadow answers 200): every user
+ * requests /search/q once; the 10% in the shadow stage are mirrored, and the canary's JSON
+ * names its own version, so the comparison mismatches and the panel must show real
+ * samples. A build without the endpoint (404) skips this; the constructed report below
+ * checks the drawing either way.
+ */
+async function realShadowReport(base: URL, panel: Locator): Promise<void> {
+  const probe = await fetch(new URL(`${BASE}/api/routes/search/shadow`, base), { headers: { authorization: `Bearer ${TOKEN}` } });
+  await probe.arrayBuffer();
+  if (probe.status === 404) {
+    log("(2) no GET /routes/:id/shadow in this build: the real-report check is skipped");
+    return;
+  }
+  assert.equal(probe.status, 200, "GET /routes/search/shadow answers");
+  await Promise.all(
+    Array.from({ length: 10 }, async (_, k) => {
+      for (let i = k; i < USERS.length; i += 10) {
+        const res = await fetch(new URL("/search/q", base), { headers: { "x-user-id": USERS[i]!, accept: "application/json" } });
+        await res.arrayBuffer();
+        assert.equal(res.headers.get("x-canary-variant"), "stable", "a shadow stage serves every user from stable");
+      }
+    }),
+  );
+  const row = panel.locator('tr[data-test="shadow-sample"]').first();
+  await row.waitFor({ timeout: 15_000 });
+  const text = (await row.locator("td").allTextContents()).join(" | ");
+  assert.match(text, /GET \| \/search\/q \| json \| .*version/, `a real mismatch sample: ${text}`);
+  assert.match((await panel.locator('[data-outcome="mismatch"]').textContent()) ?? "", /mismatch\s*[1-9]/, "real mismatches counted");
+  log(`(2) real shadow report drawn, newest sample: ${text.slice(0, 160)}`);
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   const file = join(artifacts, name);
   await page.screenshot({ path: file, fullPage: true });
@@ -279,9 +311,11 @@ async function run(): Promise<void> {
   assert.equal(await card.locator('[data-test="shadow"]').isHidden(), true, "a route without shadow stages has no shadow panel");
   await search.locator('[data-test="shadow-empty"]', { hasText: "no shadow data yet" }).waitFor({ timeout: 10_000 });
   assert.doesNotMatch((await page.locator("#errors").textContent()) ?? "", /shadow/, "no shadow error in the banner when there is no report yet");
-  await page.route("**/__canary/api/routes/search/shadow", (route) => route.fulfill({ json: SHADOW_REPORT }));
   const panel = search.locator('[data-test="shadow"]');
-  await panel.locator('tr[data-test="shadow-sample"]').nth(1).waitFor({ timeout: 10_000 });
+  await realShadowReport(url, panel);
+  await page.route("**/__canary/api/routes/search/shadow", (route) => route.fulfill({ json: SHADOW_REPORT }));
+  // The next poll draws the served report (after a real one, when the Worker has data).
+  await panel.locator("span", { hasText: "1000 mirrored requests compared" }).waitFor({ timeout: 10_000 });
   const panelText = (await panel.textContent()) ?? "";
   assert.match(panelText, /shadow 10%, release s1, 1000 mirrored requests compared/, `shadow panel header: ${panelText}`);
   assert.match((await panel.locator('[data-outcome="mismatch"]').textContent()) ?? "", /mismatch\s*37/, "mismatch count shown");
