@@ -3,7 +3,8 @@
 // the bindings of wrangler.jsonc, background traffic from 200 sticky users, and Debian's
 // chromium driven by playwright-core. It checks that the page is refused without a token,
 // that the charts draw real data, and that a rollback clicked in the page reaches every
-// user within one sync interval and shows in the audit log. A standalone script rather
+// user within one sync interval and shows in the audit log; a second route, whose plan
+// starts with a shadow stage, shows its stages by label and the shadow panel. A standalone script rather
 // than a vitest project: one process owns chromium, workerd and the origins, and cleans
 // them all up on success, failure, timeout and SIGINT/SIGTERM. Exits non-zero on failure.
 // Screenshots go to test-artifacts/ (gitignored).
@@ -16,7 +17,8 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
+import type { ShadowReport } from "../../src/core/admin-protocol.js";
 import { startOrigin, type OriginServer } from "../lib/origin-server.js";
 import { startLocalWorker } from "../lib/local-worker.js";
 
@@ -59,7 +61,29 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-/** The Worker under test, with its config (weight 30, fast sync) and the admin token. */
+/** The plan of the second route, "search": a shadow stage, then live stages (no traffic is sent to it). */
+const SEARCH_STAGES = [{ shadow: { percent: 10 } }, { percent: 5 }, { percent: 25 }, { percent: 100 }];
+
+/**
+ * A report as GET /routes/search/shadow would give it, served to the page by playwright:
+ * the panel's drawing and escaping are checked whether or not the Worker has the endpoint.
+ * One sample's path and detail are markup, which must show as text.
+ */
+const HOSTILE = '<img src=x onerror="window.__pwned=1">';
+const SHADOW_REPORT: ShadowReport = {
+  route: "search",
+  release: "s1",
+  stage: "shadow 10%",
+  outcomes: { match: 940, mismatch: 37, canary_error: 2, canary_timeout: 1, skipped: 20 },
+  mismatchRate: 37 / (940 + 37 + 20),
+  latency: { stable: { p50: 12.5, p99: 80.2 }, canary: { p50: 14.1, p99: 95.7 } },
+  samples: [
+    { at: Date.now() - 2_000, release: "s1", method: "GET", path: "/search/q", part: "json", detail: "total: 129 != 154.8", stableStatus: 200, canaryStatus: 200 },
+    { at: Date.now() - 5_000, release: "s1", method: "GET", path: `/search/${HOSTILE}`, part: "status", detail: HOSTILE, stableStatus: 200, canaryStatus: 500 },
+  ],
+};
+
+/** The Worker under test, with its config (www at weight 30, search in steps; fast sync) and the admin token. */
 async function startWorker(src: string, stable: string, canary: string): Promise<{ url: URL }> {
   const worker = await startLocalWorker({
     srcDir: src,
@@ -68,6 +92,16 @@ async function startWorker(src: string, stable: string, canary: string): Promise
       version: 1,
       sync: { intervalMs: SYNC_MS },
       routes: [
+        {
+          id: "search",
+          match: { pathPrefix: "/search" },
+          stable: { origin: stable },
+          canary: { origin: canary },
+          release: "s1",
+          steps: { stages: SEARCH_STAGES, minDurationSec: 3600 },
+          shadow: { compare: "json", ignore: ["requestId"] },
+          sticky: { source: "header", name: "x-user-id" },
+        },
         {
           id: "www",
           stable: { origin: stable },
@@ -145,6 +179,38 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     await sleep(200);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+}
+
+/**
+ * With a Worker that mirrors and reports (GET /routes/:id/shadow answers 200): every user
+ * requests /search/q once; the 10% in the shadow stage are mirrored, and the canary's JSON
+ * names its own version, so the comparison mismatches and the panel must show real
+ * samples. A build without the endpoint (404) skips this; the constructed report below
+ * checks the drawing either way.
+ */
+async function realShadowReport(base: URL, panel: Locator): Promise<void> {
+  const probe = await fetch(new URL(`${BASE}/api/routes/search/shadow`, base), { headers: { authorization: `Bearer ${TOKEN}` } });
+  await probe.arrayBuffer();
+  if (probe.status === 404) {
+    log("(2) no GET /routes/:id/shadow in this build: the real-report check is skipped");
+    return;
+  }
+  assert.equal(probe.status, 200, "GET /routes/search/shadow answers");
+  await Promise.all(
+    Array.from({ length: 10 }, async (_, k) => {
+      for (let i = k; i < USERS.length; i += 10) {
+        const res = await fetch(new URL("/search/q", base), { headers: { "x-user-id": USERS[i]!, accept: "application/json" } });
+        await res.arrayBuffer();
+        assert.equal(res.headers.get("x-canary-variant"), "stable", "a shadow stage serves every user from stable");
+      }
+    }),
+  );
+  const row = panel.locator('tr[data-test="shadow-sample"]').first();
+  await row.waitFor({ timeout: 15_000 });
+  const text = (await row.locator("td").allTextContents()).join(" | ");
+  assert.match(text, /GET \| \/search\/q \| json \| .*version/, `a real mismatch sample: ${text}`);
+  assert.match((await panel.locator('[data-outcome="mismatch"]').textContent()) ?? "", /mismatch\s*[1-9]/, "real mismatches counted");
+  log(`(2) real shadow report drawn, newest sample: ${text.slice(0, 160)}`);
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -234,11 +300,39 @@ async function run(): Promise<void> {
   assert.match((await card.locator('[data-test="effective-weight"]').textContent()) ?? "", /30%/, "effective weight 30% shown");
   assert.match((await card.locator('[data-test="mode"]').textContent()) ?? "", /manual/, "mode shown");
   assert.match((await card.locator('[data-test="steps"]').textContent()) ?? "", /manual weight\s*30%/, "manual mode shows its weight");
+  // The plan's stages by label, the current one highlighted, and the shadow panel of a
+  // route with shadow stages. Without a report (GET /routes/:id/shadow answers 404, or an
+  // empty one) it reads "no shadow data yet" and puts nothing in the error banner.
+  const search = page.locator('[data-route="search"]');
+  await search.locator('[data-test="steps"] .step.cur', { hasText: "shadow 10%" }).waitFor({ timeout: 10_000 });
+  const stagesText = ((await search.locator('[data-test="steps"]').textContent()) ?? "").replace(/\s+/g, " ");
+  assert.match(stagesText, /steps ?shadow 10% ?› ?5% ?› ?25% ?› ?100% ?› ?promoted 100%/, `search shows its stages by label: ${stagesText}`);
+  assert.equal(await search.locator('[data-test="steps"] .step.shadow').count(), 1, "one shadow stage chip");
+  assert.equal(await card.locator('[data-test="shadow"]').isHidden(), true, "a route without shadow stages has no shadow panel");
+  await search.locator('[data-test="shadow-empty"]', { hasText: "no shadow data yet" }).waitFor({ timeout: 10_000 });
+  assert.doesNotMatch((await page.locator("#errors").textContent()) ?? "", /shadow/, "no shadow error in the banner when there is no report yet");
+  const panel = search.locator('[data-test="shadow"]');
+  await realShadowReport(url, panel);
+  await page.route("**/__canary/api/routes/search/shadow", (route) => route.fulfill({ json: SHADOW_REPORT }));
+  // The next poll draws the served report (after a real one, when the Worker has data).
+  await panel.locator("span", { hasText: "1000 mirrored requests compared" }).waitFor({ timeout: 10_000 });
+  const panelText = (await panel.textContent()) ?? "";
+  assert.match(panelText, /shadow 10%, release s1, 1000 mirrored requests compared/, `shadow panel header: ${panelText}`);
+  assert.match((await panel.locator('[data-outcome="mismatch"]').textContent()) ?? "", /mismatch\s*37/, "mismatch count shown");
+  assert.match((await panel.locator('[data-test="shadow-rate"]').textContent()) ?? "", /3\.71%.*tolerated 1\.00%/, "mismatch rate and the tolerated rate shown");
+  assert.match((await panel.locator('[data-test="shadow-latency"]').textContent()) ?? "", /stable\s*12\.5\s*80\.2\s*canary\s*14\.1\s*95\.7/, "paired p50/p99 shown");
+  const hostileRow = panel.locator('tr[data-test="shadow-sample"]').nth(1);
+  assert.match((await hostileRow.textContent()) ?? "", /GET.*status.*200\s*500/, "a sample shows method, part and both statuses");
+  assert.equal(await hostileRow.locator("td.detail").textContent(), HOSTILE, "a sample's detail is shown as text");
+  assert.equal(await panel.locator("img").count(), 0, "markup in a sample is never parsed");
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined, "no script ran from a sample");
+  await search.screenshot({ path: join(artifacts, "dashboard-shadow.png") });
+  log(`screenshot ${join(artifacts, "dashboard-shadow.png")}`);
   const decisionDetails = card.locator('[data-test="decision"] details');
   if ((await decisionDetails.count()) > 0) await decisionDetails.locator("summary").click();
   await sleep(1_600); // one more poll, so the explanation stays open across a re-render
   await shot(page, "dashboard-progressing.png");
-  log("(2) logged in: phase progressing, charts drawn with data points");
+  log("(2) logged in: phase progressing, charts drawn with data points; search shows shadow 10% > 5% > 25% > 100%, no shadow data yet, then a served report with its samples as text");
 
   // A cookie-authenticated POST without the custom header must be refused (CSRF).
   const forged = await context.request.post(dash("/api/routes/www/pause"), { data: { reason: "forged" }, headers: { "content-type": "application/json" } });

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { ADMIN_COMMANDS, MAX_REASON_LENGTH, type AdminCommand, type CommandRequest, type CommandResponse } from "../../src/core/admin-protocol.js";
 import { RouteSchema } from "../../src/core/config/schema.js";
 import { ADMIN_HELP, EXIT_OK, UsageError, adminCall, adminOptions, adminTarget, helpOption, helpText, parse, printJson, type CliIo, type Command } from "./common.js";
+import { stepOf } from "./status-view.js";
 
 type Verb = AdminCommand;
 
@@ -53,7 +54,7 @@ function makeCommand(verb: Verb): Command {
         return EXIT_OK;
       }
       const s = res.state;
-      const step = s.mode === "steps" ? `, step ${s.stepIndex + 1} of ${s.weights.length}` : "";
+      const step = s.mode === "steps" ? `, step ${stepOf(s)}` : "";
       io.out(`${res.route}: ${verb} accepted; phase ${s.phase}${step}, serving ${res.effectiveWeight}% canary, epoch ${s.epoch}, release ${s.release}\n  reason: ${s.lastChange.reason}\n`);
       return EXIT_OK;
     },

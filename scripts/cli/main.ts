@@ -10,6 +10,7 @@ import { overrideTokenCommand } from "./override-token.js";
 import { pushCommand } from "./push.js";
 import { queryCommand } from "./query.js";
 import { schemaCommand } from "./schema.js";
+import { shadowCommand } from "./shadow.js";
 import { statusCommand } from "./status.js";
 import { validateCommand } from "./validate.js";
 import { watchCommand } from "./watch.js";
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   eventsCommand,
   ...routeCommands,
+  shadowCommand,
   watchCommand,
   queryCommand,
   overrideTokenCommand,

@@ -91,7 +91,7 @@ export function makePushCommand(runner: WranglerRunner = runWrangler): Command {
           ? `${file} is valid. Dry run, nothing written. Would run:\n  ${shown}\n`
           : `Wrote ${file} to KV binding ${CONFIG_BINDING}, key "${CONFIG_KEY}" (${target}${target === "local" ? "; --remote writes to Cloudflare" : ""}).\n`,
       );
-      io.out(renderTable(["route", "release", "mode", "weights"], routes.map((r) => [r.id, r.release, r.mode, weightsText(r)])));
+      io.out(renderTable(["route", "release", "mode", "stages"], routes.map((r) => [r.id, r.release, r.mode, weightsText(r)])));
       if (!values["dry-run"] && target === "remote") {
         io.out("KV is eventually consistent: edge locations may take 60 s or more to see the new config.\n");
       }

@@ -1,14 +1,21 @@
 // Turns admin API JSON into table rows; shared by `status`, `events` and `watch` so the
 // three always show a route the same way. Pure: data and the clock in, text out.
 import type { AuditEvent, RouteStatus, StatusResponse } from "../../src/core/admin-protocol.js";
+import { stageLabels, type RolloutState } from "../../src/core/rollout/state.js";
 import { ago, count, isoShort, ms, percent, renderTable, type Cell } from "./table.js";
 
-const stepText = (r: RouteStatus): string => {
-  const s = r.coordinator.state;
-  if (!s) return "-";
-  // Counted from 1 like the audit log, the API's `step` and the `step` command: "2 of 5".
-  return s.mode === "steps" ? `${s.stepIndex + 1} of ${s.weights.length}` : "manual";
-};
+/**
+ * "2 of 5: 5%", "1 of 4: shadow 10%", or "manual". Counted from 1 like the audit log, the
+ * API's `step` and the `step` command; the label is the plan's (core/rollout/plan.ts).
+ */
+export function stepOf(state: RolloutState): string {
+  if (state.mode !== "steps") return "manual";
+  const stages = stageLabels(state);
+  const label = stages[state.stepIndex];
+  return `${state.stepIndex + 1} of ${stages.length}${label === undefined ? "" : `: ${label}`}`;
+}
+
+const stepText = (r: RouteStatus): string => (r.coordinator.state ? stepOf(r.coordinator.state) : "-");
 
 /** "ago" against the coordinator's own clock (status carries it), so a skewed laptop clock does not lie. */
 const decisionText = (r: RouteStatus, now: number): string => {

@@ -35,7 +35,7 @@ export const validateCommand: Command = {
     }
     const routes = summarizeRoutes(check.config);
     io.out(`${file}: valid, ${routes.length} route${routes.length === 1 ? "" : "s"}\n`);
-    io.out(renderTable(["route", "release", "mode", "weights", "match"], routes.map((r) => [r.id, r.release, r.mode, weightsText(r), matchText(r)])));
+    io.out(renderTable(["route", "release", "mode", "stages", "match"], routes.map((r) => [r.id, r.release, r.mode, weightsText(r), matchText(r)])));
     return EXIT_OK;
   },
 };

@@ -1,7 +1,7 @@
 // The demo's view of the admin API (`/__canary/api`, bearer ADMIN_TOKEN): the route's
-// rollout status and its audit log, exactly what the CLI and the dashboard read, in
+// rollout status, its audit log and its shadow comparison, exactly what the CLI and the dashboard read, in
 // the wire types of src/core/admin-protocol.ts.
-import { ADMIN_API_PATH, type AuditEvent, type EventsResponse, type RouteStatus, type StatusResponse } from "../../src/core/admin-protocol.js";
+import { ADMIN_API_PATH, type AuditEvent, type EventsResponse, type RouteStatus, type ShadowReport, type StatusResponse } from "../../src/core/admin-protocol.js";
 import type { Printer } from "./print.js";
 
 export class AdminClient {
@@ -27,6 +27,11 @@ export class AdminClient {
     const route = status.routes.find((r) => r.id === routeId);
     if (!route) throw new Error(`GET /status has no route "${routeId}"`);
     return route;
+  }
+
+  /** The shadow comparison of the route's current release (GET /routes/:id/shadow). */
+  async shadow(routeId: string): Promise<ShadowReport> {
+    return this.get<ShadowReport>(`/routes/${encodeURIComponent(routeId)}/shadow`);
   }
 
   /** Newest first. */

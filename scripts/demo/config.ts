@@ -6,7 +6,7 @@
 //   DEMO_GUARDRAILS       a few hundred requests per step are enough to advance
 import { writeFile } from "node:fs/promises";
 import { parseConfig } from "../../src/core/config/parse.js";
-import type { Config, ConfigInput } from "../../src/core/config/schema.js";
+import type { Config, ConfigInput, StageConfig } from "../../src/core/config/schema.js";
 import { liveWeight, planOf } from "../../src/core/rollout/plan.js";
 import type { GuardrailsInput } from "../../src/core/stats/guardrails.js";
 
@@ -82,6 +82,41 @@ export function withRelease(
       return "steps" in rollout ? { ...rest, release, weight: 0, steps: rollout.steps } : { ...rest, release, weight: rollout.weight };
     }),
   };
+}
+
+/** The shadow phase's route: the JSON API under /api, in front of the same two origins. */
+export const SHADOW_ROUTE = "api";
+
+/**
+ * What the shadow phase compares: the parsed JSON body and its content type. requestId and
+ * servedAt differ on every answer of either origin, so they are left out; anything else
+ * that differs is a mismatch. Rates above maxMismatchRate (the default 1%) fail the stage.
+ */
+export const DEMO_SHADOW = { compare: "json", headers: ["content-type"], ignore: ["requestId", "servedAt"] } as const;
+
+/**
+ * Same document with the shadow route (id SHADOW_ROUTE, path prefix /api) at `release`
+ * with plan `stages`, put before the demo route (whose "/" prefix would match /api too:
+ * the first match wins).
+ */
+export function withShadowRoute(
+  config: ConfigInput,
+  release: string,
+  steps: { stages: StageConfig[]; minDurationSec: number; minRequests: number },
+): ConfigInput {
+  const www = config.routes.find((r) => r.id === DEMO_ROUTE);
+  if (!www) throw new Error(`config has no route "${DEMO_ROUTE}"`);
+  const api = {
+    id: SHADOW_ROUTE,
+    match: { hosts: [], pathPrefix: "/api" },
+    stable: www.stable,
+    canary: www.canary,
+    release,
+    steps,
+    shadow: { ...DEMO_SHADOW, headers: [...DEMO_SHADOW.headers], ignore: [...DEMO_SHADOW.ignore] },
+    guardrails: DEMO_GUARDRAILS,
+  };
+  return { ...config, routes: [api, ...config.routes.filter((r) => r.id !== SHADOW_ROUTE)] };
 }
 
 /** Validates and writes the document; returns the parsed config (defaults applied). */

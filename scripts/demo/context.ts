@@ -40,13 +40,14 @@ export interface DemoContext {
   parsed: Config;
   /**
    * Writes a config to local KV with `wrangler kv key put` and waits until the Worker
-   * serves it (a new release: until its coordinator has confirmed it, see convergence.ts).
+   * serves it (a new release: until its coordinator has confirmed it, see convergence.ts),
+   * as seen on the demo route, or on `watch.routeId` probed at `watch.path`.
    */
-  setConfig(config: ConfigInput): Promise<{ putMs: number; convergence: Convergence }>;
+  setConfig(config: ConfigInput, watch?: { routeId: string; path: string }): Promise<{ putMs: number; convergence: Convergence }>;
   /** Changes an origin's fault injection (POST /__origin/mode). */
   setOriginMode(
     origin: OriginServer,
-    mode: { failRate?: number; failStatus?: number; delayMs?: number; reset?: boolean },
+    mode: { failRate?: number; failStatus?: number; delayMs?: number; quoteBug?: boolean; reset?: boolean },
   ): Promise<void>;
   /** Phase duration: the normal or the --quick value, in ms. */
   seconds(normal: number, quick: number): number;
@@ -56,6 +57,8 @@ export interface DemoContext {
   windows: WindowStats[];
   /** Records (and prints) a pass/fail check; any failure makes the exit code 1. */
   check(label: string, ok: boolean, detail?: string): void;
+  /** Records (and prints) that the phase cannot run on this build, and why; repeated in the verdict. */
+  skip(reason: string): void;
   /** Where things are, for the closing notes. */
   paths: { stateDir: string; devLog: string; configFile: string };
 }

@@ -53,7 +53,7 @@ export async function waitForConfig(
   workerUrl: string,
   prev: RouteConfig | undefined,
   next: RouteConfig,
-  opts: { refreshMs: number; timeoutMs: number; confirmations?: number },
+  opts: { refreshMs: number; timeoutMs: number; confirmations?: number; path?: string },
 ): Promise<Convergence> {
   const started = Date.now();
   const need = opts.confirmations ?? 3;
@@ -88,7 +88,8 @@ export async function waitForConfig(
   while (Date.now() - started < opts.timeoutMs) {
     probes++;
     try {
-      const res = await fetch(`${workerUrl}/`, {
+      // A path of the route (`/` for the demo route; the shadow route's probe asks its JSON API).
+      const res = await fetch(`${workerUrl}${opts.path ?? "/"}`, {
         headers: cookie ? { cookie } : {},
         signal: AbortSignal.timeout(5_000),
       });

@@ -4,10 +4,11 @@
 // simulated users, reads the admin API like an operator would, and checks what users
 // saw and what the coordinator decided. Exit code 0 only when every check held, so CI
 // can run `npm start -- --quick`.
-//   npm start                 ~2.5 min
-//   npm start -- --quick      ~1-1.5 min, for CI
+//   npm start                 ~3 min
+//   npm start -- --quick      ~1.5 min, for CI
 //   options: --users N (default 200), --concurrency N (default 20), --rps N (cap on
 //            requests per second, to rehearse a slow machine),
+//            --only <phase,...> (run these phases, then "where next"; names in PHASES),
 //            --keep (leave the Worker running at the end for the dashboard and CLI)
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,19 +16,20 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startOrigin, type OriginServer } from "../lib/origin-server.js";
 import { AdminClient } from "./admin.js";
-import { DEMO_SYNC_MS, demoConfig, firstWeight, routeOf, writeConfigFile } from "./config.js";
+import { DEMO_ROUTE, DEMO_SYNC_MS, demoConfig, firstWeight, routeOf, writeConfigFile } from "./config.js";
 import type { CheckResult, DemoContext, Phase } from "./context.js";
 import { waitForConfig } from "./convergence.js";
 import { autoRollback, rollout } from "./engine-phases.js";
 import { canaryDown, rampUp, split, whereNext } from "./phases.js";
+import { shadow } from "./shadow-phase.js";
 import { num, Printer, secs } from "./print.js";
 import { freePort, groupAlive, Lifecycle, workerdPids } from "./processes.js";
 import { liveLine, printWindow } from "./report.js";
 import { Traffic, type WindowStats } from "./traffic.js";
 import { kvPut, startDev, waitReady, WranglerError, type DevServer } from "./wrangler.js";
 
-/** The demo, in order. Add a scenario by adding a Phase. */
-const phases: Phase[] = [split, rampUp, canaryDown, rollout, autoRollback, whereNext];
+/** The demo's phases by name, in order (whereNext always ends a run). Add a scenario by adding a Phase. */
+const PHASES: Record<string, Phase> = { split, ramp: rampUp, down: canaryDown, rollout, rollback: autoRollback, shadow };
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const REFRESH_MS = 1_000;
@@ -39,10 +41,12 @@ interface Args {
   concurrency: number;
   rps: number;
   keep: boolean;
+  /** Phase names to run (PHASES keys); empty: all of them. */
+  only: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, users: 200, concurrency: 20, rps: 0, keep: false };
+  const args: Args = { quick: false, users: 200, concurrency: 20, rps: 0, keep: false, only: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -55,8 +59,13 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--users") args.users = next();
     else if (a === "--concurrency") args.concurrency = next();
     else if (a === "--rps") args.rps = next();
-    else if (a === "--help" || a === "-h") {
-      console.log("usage: npm start [-- --quick] [--users N] [--concurrency N] [--rps N] [--keep]");
+    else if (a === "--only") {
+      const names = (argv[++i] ?? "").split(",").filter(Boolean);
+      const unknown = names.filter((n) => !(n in PHASES));
+      if (names.length === 0 || unknown.length > 0) throw new Error(`--only takes phase names from ${Object.keys(PHASES).join(", ")} (got "${argv[i] ?? ""}")`);
+      args.only = names;
+    } else if (a === "--help" || a === "-h") {
+      console.log(`usage: npm start [-- --quick] [--users N] [--concurrency N] [--rps N] [--only ${Object.keys(PHASES).join(",")}] [--keep]`);
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
@@ -70,6 +79,8 @@ async function main(): Promise<number> {
   const log = (msg: string) => print.step(print.c.yellow(msg));
   life.handleSignals(log);
   const checks: CheckResult[] = [];
+  const skipped: string[] = [];
+  const phases = [...Object.entries(PHASES).filter(([name]) => args.only.length === 0 || args.only.includes(name)).map(([, p]) => p), whereNext];
   const started = Date.now();
   let keepState = false;
   let dev: DevServer | undefined;
@@ -154,12 +165,14 @@ async function main(): Promise<number> {
       paths,
       windows: [],
       seconds: (normal, quick) => (args.quick ? quick : normal) * 1000,
-      async setConfig(next) {
+      async setConfig(next, watch) {
         const nextParsed = await writeConfigFile(paths.configFile, next);
         const ms = await kvPut(wranglerOpts, "CANARY_CONFIG", "config", paths.configFile);
-        const convergence = await waitForConfig(workerUrl, routeOf(ctx.parsed), routeOf(nextParsed), {
+        const routeId = watch?.routeId ?? DEMO_ROUTE;
+        const convergence = await waitForConfig(workerUrl, ctx.parsed.routes.find((r) => r.id === routeId), routeOf(nextParsed, routeId), {
           refreshMs: REFRESH_MS,
           timeoutMs: 30_000,
+          path: watch?.path,
         });
         ctx.config = next;
         ctx.parsed = nextParsed;
@@ -189,6 +202,10 @@ async function main(): Promise<number> {
         checks.push({ phase: currentPhase, label, ok, detail });
         print.check(ok, label, detail);
       },
+      skip(reason) {
+        skipped.push(`${currentPhase}: ${reason}`);
+        print.line(`    ${print.c.yellow("SKIP")}  ${reason}`);
+      },
     };
 
     for (const [i, phase] of phases.entries()) {
@@ -215,6 +232,7 @@ async function main(): Promise<number> {
       print.line(print.c.red(print.c.bold(`${failed.length} of ${checks.length} checks failed:`)));
       for (const c of failed) print.line(`    ${c.phase}: ${c.label} (${c.detail})`);
     }
+    for (const s of skipped) print.line(print.c.yellow(`    skipped ${s}`));
     keepState = failed.length > 0;
     if (args.keep && !life.stopping) {
       print.line();

@@ -5,6 +5,7 @@
 //   canaryDown  canary origin returns 503: GETs keep succeeding through fallback, and
 //               the coordinator's engine rolls the release back on the canary's errors
 //   rollout, autoRollback   in engine-phases.ts
+//   shadow      in shadow-phase.ts: a shadow stage catches a bug users never see
 //   whereNext   the live dashboard, CLI commands and docs
 import { EventFeed } from "./admin.js";
 import { routeOf, withWeight } from "./config.js";
@@ -179,9 +180,10 @@ export const whereNext: Phase = {
       ["watch it live", `npm run canary -- watch ${auth}`],
       ["audit log", `npm run canary -- events --route www ${auth}`],
       ["act on it", `npm run canary -- rollback www --reason "..." ${auth}`],
+      ["shadow comparison", `npm run canary -- shadow api ${auth}   (route "api", from the shadow phase)`],
       ["raw admin API", `curl -H 'authorization: Bearer ${ctx.adminToken}' ${url}/__canary/api/status`],
       ["push a config", "npm run canary -- push config.json --local   (validates, then wrangler kv key put)"],
-      ["README", "sections Rollout lifecycle, Decision engine, Admin API, Dashboard, CLI"],
+      ["README", "sections Rollout lifecycle, Decision engine, Admin API, Dashboard, CLI; docs/shadow.md"],
       ["by hand", "README \"Walkthrough: a canary from zero, locally\" (the same steps, one command at a time)"],
       ["guardrails", "src/core/stats/guardrails.ts (defaults), scripts/demo/config.ts (the demo's, and why)"],
       ["request path", "src/edge/handle-request.ts (cohorts in src/core/bucket.ts, fallback in proxy())"],

@@ -5,7 +5,9 @@
 // returns what users saw: the variant that served them, their cohort (a fallback is a
 // canary request served by stable), minted cookies, fallbacks and failures, plus a
 // timeline of every request (start time, who served it) so a phase can tell when the
-// last user left the canary after a rollback.
+// last user left the canary after a rollback. A window can send its users to other
+// paths (the shadow phase calls the JSON API): a JSON answer names its origin in the
+// x-origin-version header instead of the page text.
 import type { Variant } from "../../src/core/config/schema.js";
 import { cohortOf } from "./convergence.js";
 
@@ -34,6 +36,8 @@ export interface UserWindow {
 export interface Visit {
   /** ms epoch when the request was sent. */
   at: number;
+  /** Index of the user who sent it (Traffic.users). */
+  user: number;
   served: Variant | undefined;
   cohort: Variant | undefined;
   ok: boolean;
@@ -72,6 +76,8 @@ export interface TrafficOptions {
   progressEveryMs?: number;
   /** Ends the window early once this returns true (checked before each request). */
   stopWhen?: (stats: WindowStats) => boolean;
+  /** Paths the users request, one picked at random per request; default: the HTML pages. */
+  paths?: readonly string[];
 }
 
 export const emptyStats = (label: string, weight: number): WindowStats => ({
@@ -134,7 +140,7 @@ export class Traffic {
         user.busy = true;
         try {
           if (this.maxRps > 0) await this.waitForSlot();
-          await this.visit(user, stats);
+          await this.visit(user, stats, opts.paths);
         } finally {
           user.busy = false;
         }
@@ -170,9 +176,10 @@ export class Traffic {
     return undefined;
   }
 
-  private async visit(user: SimUser, stats: WindowStats): Promise<void> {
-    const path = PAGES[Math.floor(Math.random() * PAGES.length)] ?? "/";
-    const headers: Record<string, string> = { accept: "text/html" };
+  private async visit(user: SimUser, stats: WindowStats, paths: readonly string[] = PAGES): Promise<void> {
+    const path = paths[Math.floor(Math.random() * paths.length)] ?? "/";
+    const html = paths === PAGES;
+    const headers: Record<string, string> = { accept: html ? "text/html" : "application/json" };
     if (user.jar.size > 0) headers.cookie = [...user.jar].map(([k, v]) => `${k}=${v}`).join("; ");
     const t0 = performance.now();
     const at = Date.now();
@@ -187,7 +194,7 @@ export class Traffic {
       stats.failed++;
       const key = `network: ${(e as Error).message}`;
       stats.failures.set(key, (stats.failures.get(key) ?? 0) + 1);
-      stats.timeline.push({ at, served: undefined, cohort: undefined, ok: false });
+      stats.timeline.push({ at, user: user.index, served: undefined, cohort: undefined, ok: false });
       return;
     }
     stats.latenciesMs.push(performance.now() - t0);
@@ -209,14 +216,14 @@ export class Traffic {
       stats.failed++;
       const key = `HTTP ${res.status}${variant ? ` from ${variant}` : ""}${res.headers.get("x-canary-error") ? ` ${res.headers.get("x-canary-error")}` : ""}`;
       stats.failures.set(key, (stats.failures.get(key) ?? 0) + 1);
-      stats.timeline.push({ at, served: variant, cohort, ok: false });
+      stats.timeline.push({ at, user: user.index, served: variant, cohort, ok: false });
       return;
     }
-    stats.timeline.push({ at, served: variant, cohort, ok: true });
+    stats.timeline.push({ at, user: user.index, served: variant, cohort, ok: true });
     stats.served[variant]++;
     stats.cohortRequests[cohort]++;
     if (res.headers.get("x-canary-fallback") === "1") stats.fallbacks++;
-    const page = /Served by (\w+)/.exec(body)?.[1];
+    const page = html ? /Served by (\w+)/.exec(body)?.[1] : (res.headers.get("x-origin-version") ?? undefined);
     if (page !== served) stats.mismatches++;
 
     let w = stats.users.get(user.index);

@@ -5,7 +5,9 @@
 // get, and each audit event is printed the moment it appears. The window ends after
 // its duration, or earlier when `until` says the phase has seen what it came for.
 import type { AuditEvent, RouteStatus } from "../../src/core/admin-protocol.js";
+import { stageLabels } from "../../src/core/rollout/state.js";
 import type { EventFeed } from "./admin.js";
+import { DEMO_ROUTE } from "./config.js";
 import type { DemoContext } from "./context.js";
 import { num, pct } from "./print.js";
 import type { LiveSnapshot, WindowStats } from "./traffic.js";
@@ -29,6 +31,10 @@ export interface WatchOptions {
   pollMs?: number;
   /** Checked before each request: true ends the window. */
   until?: (w: WatchState, s: WindowStats) => boolean;
+  /** Route whose status is polled (the feed's route); default the demo route. */
+  routeId?: string;
+  /** Paths the users request (traffic.ts); default the HTML pages. */
+  paths?: readonly string[];
 }
 
 export async function driveWatching(
@@ -41,7 +47,7 @@ export async function driveWatching(
   let polling = true;
   const poll = async () => {
     try {
-      const [status, fresh] = await Promise.all([ctx.admin.route(ctx.parsed.routes[0]!.id), feed.poll()]);
+      const [status, fresh] = await Promise.all([ctx.admin.route(opts.routeId ?? DEMO_ROUTE), feed.poll()]);
       watch.status = status;
       watch.statusAt = Date.now();
       watch.events.push(...fresh);
@@ -65,6 +71,7 @@ export async function driveWatching(
       weight: opts.weight,
       durationMs: opts.maxMs,
       stopWhen: opts.until ? (st) => opts.until!(watch, st) : undefined,
+      paths: opts.paths,
       onProgress: (snap) => print.live(rolloutLine(ctx, snap, watch)),
       progressEveryMs: print.tty ? 200 : 500,
     });
@@ -106,7 +113,8 @@ export function rolloutLine(ctx: DemoContext, snap: LiveSnapshot, watch: WatchSt
   const state = st.state;
   const phase =
     state.phase === "rolled_back" ? p.c.red(state.phase) : state.phase === "promoted" ? p.c.green(state.phase) : state.phase;
-  const step = state.mode === "steps" ? `step ${state.stepIndex + 1}/${state.weights.length}` : "manual";
+  const stages = stageLabels(state);
+  const step = state.mode === "steps" ? `step ${state.stepIndex + 1}/${stages.length} ${stages[state.stepIndex] ?? ""}`.trimEnd() : "manual";
   const ev = st.step?.evidence;
   const arm = (name: string, a: { requests: number; errors: number } | undefined) =>
     a ? `${name} ${num(a.requests)}/${a.errors > 0 ? p.c.red(num(a.errors)) : "0"}` : "";

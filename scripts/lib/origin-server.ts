@@ -4,7 +4,11 @@
 //   GET  /__origin/stats  -> { name, requests, byMethod }
 //   GET  /__origin/received -> bodies of POSTs to /hook/* (a webhook receiver for tests);
 //                            /hook/* obeys failRate like any other path
-//   POST /__origin/mode   -> body { failRate?: 0..1, failStatus?: number, delayMs?: number, down?: boolean }
+//   POST /__origin/mode   -> body { failRate?: 0..1, failStatus?: number, delayMs?: number, quoteBug?: boolean }
+//   GET  /api/quote        -> 200 JSON price quote, the same from every origin except two
+//                            fields that differ on every answer (requestId, servedAt) and,
+//                            with mode quoteBug, a wrong `total` (the shadow demo's bug);
+//                            header x-origin-version names the origin
 //   GET  /stream?chunks=N&everyMs=M -> 200 headers at once, then N text chunks M ms apart
 //                            (a slow body, to show the origin timeout covers headers only)
 //   GET  /bytes?n=N        -> 200 text/html, exactly N bytes (at most 8 MiB), Content-Length
@@ -24,6 +28,7 @@
 //                            header, selected headers, body length (tests of mirroring)
 //   any other path        -> 200 JSON (or HTML for text/html) naming the version, echoing
 //                            method, path, query, selected headers and body length.
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
@@ -36,6 +41,8 @@ export interface OriginMode {
   failRate: number;
   failStatus: number;
   delayMs: number;
+  /** GET /api/quote adds the tax twice to `total` (a bug only a comparison of answers shows). */
+  quoteBug: boolean;
 }
 
 export interface OriginServer {
@@ -90,7 +97,7 @@ export async function startOrigin(name: string, port = 0, random: () => number =
     url: "",
     port: 0,
     server: undefined as unknown as Server,
-    mode: { failRate: 0, failStatus: 503, delayMs: 0 },
+    mode: { failRate: 0, failStatus: 503, delayMs: 0, quoteBug: false },
     requests: 0,
     byMethod: {},
     received: [],
@@ -124,6 +131,7 @@ export async function startOrigin(name: string, port = 0, random: () => number =
         ...(patch.failRate !== undefined ? { failRate: patch.failRate } : {}),
         ...(patch.failStatus !== undefined ? { failStatus: patch.failStatus } : {}),
         ...(patch.delayMs !== undefined ? { delayMs: patch.delayMs } : {}),
+        ...(patch.quoteBug !== undefined ? { quoteBug: patch.quoteBug } : {}),
       });
       return json(res, 200, state.mode);
     }
@@ -146,6 +154,12 @@ export async function startOrigin(name: string, port = 0, random: () => number =
         await new Promise((r) => setTimeout(r, everyMs));
       }
       return res.end("end\n");
+    }
+    if (url.pathname === "/api/quote") {
+      const q = quote(state.mode.quoteBug);
+      const text = JSON.stringify(q);
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "x-origin-version": name });
+      return res.end(text);
     }
     if (url.pathname === "/bytes") {
       const n = Number(url.searchParams.get("n") ?? 1024);
@@ -271,4 +285,19 @@ export async function closedPort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
+}
+
+/**
+ * The quote every origin computes for the same cart. requestId and servedAt differ on
+ * every answer (a shadow comparison ignores them); with `bug`, the tax is added twice.
+ */
+function quote(bug: boolean): Record<string, unknown> {
+  const items = [
+    { sku: "boots-42", quantity: 1, unitPrice: 89.9 },
+    { sku: "socks-3", quantity: 2, unitPrice: 7.5 },
+  ];
+  const net = items.reduce((n, i) => n + i.quantity * i.unitPrice, 0);
+  const tax = Math.round(net * 0.2 * 100) / 100;
+  const total = Math.round((net + tax + (bug ? tax : 0)) * 100) / 100;
+  return { requestId: randomUUID(), servedAt: new Date().toISOString(), currency: "EUR", items, net, tax, total };
 }

@@ -1,5 +1,6 @@
 // The dashboard's HTML: one self-contained page (inline CSS and JS, no framework, no
-// CDN) that polls `<base>/api/status` and `/events` and draws its charts as inline SVG.
+// CDN) that polls `<base>/api/status` and `/events` (and, for a route whose plan has
+// shadow stages, `/routes/:id/shadow`: dashboard-shadow.ts) and draws its charts as inline SVG.
 // Every server string reaches the DOM through textContent, never innerHTML: reasons are
 // typed by operators and explanations come from the engine. Given up: no history
 // beyond what the coordinator keeps in `series` (1 h of 10 s windows), no zooming.
@@ -7,6 +8,7 @@
 // phase allows) come from the server as a JSON data block (DashboardSettings), so they
 // are defined once, in TypeScript.
 import type { DashboardSettings } from "../core/admin-protocol.js";
+import { SHADOW_CSS, SHADOW_JS } from "./dashboard-shadow.js";
 
 const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -100,18 +102,22 @@ async function api(path, init) {
   if (!res.ok) {
     var msg = (body && body.error) || "HTTP " + res.status;
     if (res.status === 401) msg += " - log in again: open " + BASE + "/?token=<ADMIN_TOKEN>";
-    throw new Error(path.split("?")[0] + " failed (" + res.status + "): " + msg);
+    var err = new Error(path.split("?")[0] + " failed (" + res.status + "): " + msg);
+    err.status = res.status;
+    throw err;
   }
   return body;
 }
 
+${SHADOW_JS}
 function card(id) {
   var c = cards.get(id);
   if (c) return c;
   c = { phase: el("span", { class: "badge", "data-test": "phase" }), facts: el("div", { class: "facts" }),
     steps: el("div", { class: "steps", "data-test": "steps" }), buttons: {}, flash: el("span", { class: "flash" }),
     form: el("form", { class: "ask", hidden: true }), charts: el("div", { class: "charts" }),
-    evidence: el("div", { class: "evidence" }), decision: el("div", { class: "decision", "data-test": "decision" }) };
+    evidence: el("div", { class: "evidence" }), decision: el("div", { class: "decision", "data-test": "decision" }),
+    shadow: el("div", { class: "shadow-panel", "data-test": "shadow", hidden: true }) };
   var bar = el("div", { class: "actions" });
   ACTIONS.forEach(function (a) {
     var b = el("button", { type: "button", "data-action": a[0], class: a[0] === "rollback" ? "danger" : null, text: a[1],
@@ -121,7 +127,7 @@ function card(id) {
   });
   bar.append(c.flash);
   c.root = el("section", { class: "card", id: "route-" + id, "data-route": id },
-    [el("div", { class: "head" }, [el("h2", { text: id }), c.phase, c.facts]), c.steps, bar, c.form, c.charts, c.decision, c.evidence]);
+    [el("div", { class: "head" }, [el("h2", { text: id }), c.phase, c.facts]), c.steps, bar, c.form, c.charts, c.decision, c.evidence, c.shadow]);
   $("routes").append(c.root);
   cards.set(id, c);
   return c;
@@ -234,14 +240,20 @@ function drawRoute(r) {
   if (s.configError) c.facts.append(el("span", { class: "msg", text: "config error: " + s.configError.join("; ") }));
   if (r.isolate && r.isolate.failSafe) c.facts.append(el("span", { class: "msg", text: "this isolate is in fail-safe (serving stable)" }));
 
-  var weights = st ? st.weights : [], kids = [el("span", { class: "muted", text: st && st.mode === "manual" ? "manual weight" : "steps" })];
-  weights.forEach(function (w, i) {
-    var here = i === st.stepIndex, failed = here && st.phase === "rolled_back";
-    var cls = "step" + (failed ? " failed" : st.phase === "promoted" || i < st.stepIndex ? " done" : here && st.phase !== "idle" ? " cur" : "");
-    kids.push(el("span", { class: cls, title: failed ? "rolled back at this step" : "step " + (i + 1), text: w + "%" }));
+  // The plan's stages by label ("shadow 10%", "5%"); states stored before stage kinds have only weights.
+  var stages = stageLabels(st), kids = [el("span", { class: "muted", text: st && st.mode === "manual" ? "manual weight" : "steps" })];
+  stages.forEach(function (label, i) {
+    var here = i === st.stepIndex, failed = here && st.phase === "rolled_back", shadow = isShadowLabel(label);
+    var cls = "step" + (shadow ? " shadow" : "") + (failed ? " failed" : st.phase === "promoted" || i < st.stepIndex ? " done" : here && st.phase !== "idle" ? " cur" : "");
+    if (i > 0) kids.push(el("span", { class: "sep", text: "\u203a" }));
+    kids.push(el("span", { class: cls, "data-stage": label, title: failed ? "rolled back at this step" : "step " + (i + 1) + (shadow ? ": users on stable, requests mirrored to the canary" : ""), text: label }));
   });
-  if (st && st.mode === "steps") kids.push(el("span", { class: "step" + (st.phase === "promoted" ? " cur" : ""), text: "promoted 100%" }));
+  if (st && st.mode === "steps") kids.push(el("span", { class: "sep", text: "\u203a" }), el("span", { class: "step" + (st.phase === "promoted" ? " cur" : ""), text: "promoted 100%" }));
   if (st && st.phase === "rolled_back") kids.push(el("span", { class: "msg", text: "rolled back: serving 0%" }));
+  var current = st ? stages[st.stepIndex] : undefined;
+  if (current && isShadowLabel(current) && (st.phase === "progressing" || st.phase === "paused")) {
+    kids.push(el("span", { class: "muted", text: "every user on stable; " + current.slice(7) + " of users' requests mirrored to the canary" }));
+  }
   if (s.step && st && (st.phase === "progressing" || st.phase === "paused")) kids.push(el("span", { class: "muted", text: "step started " + ago(s.now - s.step.startedAt) }));
   c.steps.replaceChildren.apply(c.steps, kids);
 
@@ -291,7 +303,8 @@ async function refresh() {
     var status = got[0].value, seen = new Set();
     setError("status", status.configError ? "config error: " + status.configError.join("; ") : null);
     status.routes.forEach(function (r) { seen.add(r.id); drawRoute(r); });
-    cards.forEach(function (c, id) { if (!seen.has(id)) { c.root.remove(); cards.delete(id); } });
+    cards.forEach(function (c, id) { if (!seen.has(id)) { c.root.remove(); cards.delete(id); setError("shadow-" + id, null); } });
+    await refreshShadow(status.routes);
     $("updated").textContent = "live, updated " + clock(Date.now()) + (status.sync ? ", edge sync every " + status.sync.intervalMs + " ms" : "");
   } else setError("status", got[0].reason.message);
   if (got[1].status === "fulfilled") { setError("events", null); drawAudit(got[1].value.events); }
@@ -312,7 +325,7 @@ const scriptJson = (value: unknown): string =>
 export function dashboardPage(settings: DashboardSettings, nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>edge-canary dashboard</title><style nonce="${nonce}">${CSS}</style></head>
+<title>edge-canary dashboard</title><style nonce="${nonce}">${CSS}${SHADOW_CSS}</style></head>
 <body>
 <script type="application/json" id="settings">${scriptJson(settings)}</script>
 <header><h1>edge-canary</h1><span id="updated">connecting...</span></header>

@@ -1,12 +1,13 @@
-// status, events, the operator commands and `watch --once` against a fake admin API on
+// status, events, the operator commands, `shadow` and `watch --once` against a fake admin API on
 // 127.0.0.1 that answers with JSON shaped like src/admin/handle-admin.ts replies
 // (test/fixtures/admin/*.json) and checks the bearer token as requireToken does;
 // recorded-*.json are real replies of the Worker under `wrangler dev`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderShadow } from "../../scripts/cli/shadow.js";
 import { renderStatus } from "../../scripts/cli/status.js";
-import { eventsTable } from "../../scripts/cli/status-view.js";
+import { eventsTable, routesTable } from "../../scripts/cli/status-view.js";
 import { renderWatchFrame } from "../../scripts/cli/watch.js";
-import type { EventsResponse, StatusResponse } from "../../src/core/admin-protocol.js";
+import type { EventsResponse, ShadowReport, StatusResponse } from "../../src/core/admin-protocol.js";
 import { fixtureJson, runCli, startServer, type FakeServer } from "./cli-harness.js";
 
 const TOKEN = "test-admin-token";
@@ -28,6 +29,12 @@ beforeAll(async () => {
       return { status: 200, json: { events, next: route && events.length === Number(url.searchParams.get("limit")) ? events.at(-1)!.id : null } };
     }
     const m = /^\/__canary\/api\/routes\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && m && m[2] === "shadow") {
+      // shop is in a shadow stage; api has no mirrors; anything else is the API's 404.
+      if (m[1] === "shop") return { status: 200, json: fixtureJson("admin/shadow.json") };
+      if (m[1] === "api") return { status: 200, json: fixtureJson("admin/shadow-empty.json") };
+      return { status: 404, json: { status: 404, error: `unknown route "${m[1]}"` } };
+    }
     if (req.method === "POST" && m) {
       if (m[2] === "promote") return { status: 409, json: fixtureJson("admin/command-conflict.json") };
       return { status: 200, json: fixtureJson("admin/command-pause.json") };
@@ -44,7 +51,7 @@ describe("status", () => {
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^route\s+phase\s+release\s+step\s+weight\s+epoch\s+isolates\s+last decision$/m);
-    expect(r.out).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+2 of 5\s+5%\s+7\s+3\s+hold: step ran 212 of 300 s \(1s ago\)$/m);
+    expect(r.out).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+2 of 5: 5%\s+5%\s+7\s+3\s+hold: step ran 212 of 300 s \(1s ago\)$/m);
     expect(r.out).toMatch(/^api\s+paused\s+2026-04-20\.1\s+manual\s+10%\s+4\s+3\s+-$/m);
     expect(r.out).toMatch(/^shop\s+canary\s+977\s+2\s+0\.20%\s+43\.9\s+92\.1\s+140\.3$/m);
     expect(r.out).toMatch(/^api\s+stable\s+40,210\s+35\s+0\.09%\s+12\.3\s+35\.8\s+70\.2$/m);
@@ -101,7 +108,7 @@ describe("operator commands", () => {
     const req = admin.requests.at(-1)!;
     expect([req.method, req.url, req.headers["content-type"]]).toEqual(["POST", `${BASE}/routes/shop/pause`, "application/json"]);
     expect(JSON.parse(req.body)).toEqual({ reason: "p99 looks odd" });
-    expect(r.out).toBe("shop: pause accepted; phase paused, step 2 of 5, serving 5% canary, epoch 8, release v2.4.0\n  reason: p99 looks odd\n");
+    expect(r.out).toBe("shop: pause accepted; phase paused, step 2 of 5: 5%, serving 5% canary, epoch 8, release v2.4.0\n  reason: p99 looks odd\n");
   });
 
   it("step sends the step number from 1 (as the API, the audit log and status count)", async () => {
@@ -130,6 +137,67 @@ describe("operator commands", () => {
   });
 });
 
+describe("status with a shadow stage", () => {
+  it("labels the step by its stage: shadow stages, live stages, and states stored before stage kinds", () => {
+    const status = structuredClone(fixtureJson("admin/status.json")) as StatusResponse;
+    const shop = status.routes[0]!.coordinator;
+    shop.state = { ...shop.state!, stepIndex: 0, weights: [0, 1, 5, 25, 100], stages: ["shadow 10%", "1%", "5%", "25%", "100%"] };
+    shop.effectiveWeight = 0;
+    expect(routesTable(status, shop.now)).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+1 of 5: shadow 10%\s+0%\s+7\s+3\s+hold: /m);
+    shop.state = { ...shop.state, stepIndex: 2 };
+    expect(routesTable(status, shop.now)).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+3 of 5: 5%\s+0%/m);
+    // The fixture's state has no `stages` (stored before stage kinds): its weights are the labels.
+    expect(renderStatus(fixtureJson("admin/status.json") as StatusResponse, 0)).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+2 of 5: 5%\s+5%/m);
+  });
+});
+
+describe("shadow", () => {
+  it("prints outcomes, the mismatch rate, paired latency and the newest mismatches", async () => {
+    const r = await runCli(["shadow", "shop"], { env });
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(admin.requests.at(-1)!.url).toBe(`${BASE}/routes/shop/shadow`);
+    expect(r.out).toMatch(/^shop: release v2\.5\.0, stage shadow 10%$/m);
+    expect(r.out).toMatch(/^match\s+9,412$/m);
+    expect(r.out).toMatch(/^mismatch\s+37$/m);
+    expect(r.out).toMatch(/^canary timeout\s+1$/m);
+    expect(r.out).toContain("mismatch rate 0.39% (37 of 9,469 compared;");
+    expect(r.out).toMatch(/^stable\s+41\.2\s+131\.7$/m);
+    expect(r.out).toMatch(/^canary\s+43\.9\s+140\.3$/m);
+    expect(r.out).toContain("Newest mismatches (3, newest first):");
+    expect(r.out).toMatch(/^time\s+method\s+path\s+part\s+stable\s+canary\s+detail$/m);
+    expect(r.out).toMatch(/^2026-04-20 13:03:30Z\s+\S+ ago\s+GET\s+\/api\/cart\/42\s+json\s+200\s+200\s+total, items\.0\.price$/m);
+    expect(r.out).toMatch(/^2026-04-20 13:02:30Z\s+\S+ ago\s+HEAD\s+\/search\s+status\s+200\s+500\s+stable 200, canary 500$/m);
+  });
+
+  it("--json prints the ShadowReport; no mirrors yet reads 'no shadow data yet'", async () => {
+    const json = await runCli(["shadow", "shop", "--json"], { env });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toEqual(fixtureJson("admin/shadow.json"));
+    const empty = await runCli(["shadow", "api"], { env });
+    expect(empty.code).toBe(0);
+    expect(empty.out).toBe("api: release 2026-04-20.1, not in a shadow stage now\nno shadow data yet (no mirrored request compared for this release)\n");
+  });
+
+  it("an unknown route is the API's 404 (exit 1); a bad id or a missing route is a usage error", async () => {
+    const unknown = await runCli(["shadow", "nope"], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toBe('error: GET /routes/nope/shadow failed: 404 Not Found: unknown route "nope"\n');
+    const before = admin.requests.length;
+    expect((await runCli(["shadow", "../x"], { env })).code).toBe(2);
+    expect((await runCli(["shadow"], { env })).code).toBe(2);
+    expect(admin.requests.length).toBe(before);
+  });
+
+  it("keeps a sample on one line whatever its detail holds", () => {
+    const report = structuredClone(fixtureJson("admin/shadow.json")) as ShadowReport;
+    report.samples = [{ ...report.samples[0]!, detail: "a\nb\u001b[31mc" }];
+    const text = renderShadow(report, report.samples[0]!.at);
+    expect(text).toMatch(/json\s+200\s+200\s+a b \[31mc$/m);
+    expect(text).not.toContain("\u001b");
+  });
+});
+
 describe("watch", () => {
   it("--once prints one frame with phase, step, evidence, p95/p99, isolates, decision and events", async () => {
     const r = await runCli(["watch", "--once", "--events", "3"], { env });
@@ -137,7 +205,7 @@ describe("watch", () => {
     expect(r.code).toBe(0);
     expect(r.out).not.toContain("\u001b[");
     expect(r.out).toContain(`edge-canary watch  ${admin.url}/__canary`);
-    expect(r.out).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+2 of 5\s+5%\s+7\s+3\s+hold: /m);
+    expect(r.out).toMatch(/^shop\s+progressing\s+v2\.4\.0\s+2 of 5: 5%\s+5%\s+7\s+3\s+hold: /m);
     expect(r.out).toMatch(/p95 ms\s+p99 ms/);
     expect(r.out).toMatch(/^shop\s+canary\s+977\s+2\s+0\.20%\s+43\.9\s+92\.1\s+140\.3$/m);
     expect(r.out).toContain("Recent events");
@@ -172,7 +240,7 @@ describe("renderStatus with recorded replies", () => {
   it("renders what the real admin API returned", () => {
     const status = fixtureJson("admin/recorded-status.json") as StatusResponse;
     const text = renderStatus(status, status.routes[0]!.coordinator.now);
-    expect(text).toMatch(/^shop\s+rolled_back\s+v2\.4\.0\s+1 of 4\s+0%\s+3\s+1\s+hold: step ran \d+ of 600 s; \d+ of 50 canary requests; .*, before the last change\)$/m);
+    expect(text).toMatch(/^shop\s+rolled_back\s+v2\.4\.0\s+1 of 4: 10%\s+0%\s+3\s+1\s+hold: step ran \d+ of 600 s; \d+ of 50 canary requests; .*, before the last change\)$/m);
     expect(text).toMatch(/^api\s+promoted\s+2026-04-20\.1\s+manual\s+100%\s+2\s+1\s+hold: .*, before the last change\)$/m);
     expect(text).toMatch(/^shop\s+canary\s+\d+\s+0\s+0\.00%(\s+[\d.]+){3}$/m);
     const events = fixtureJson("admin/recorded-events.json") as EventsResponse;

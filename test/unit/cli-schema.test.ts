@@ -1,14 +1,16 @@
 // The shipped JSON Schema cannot drift from the zod schema (it must equal a fresh
-// generation byte for byte), and the documented example config is valid and points
-// its editors at that schema.
+// generation byte for byte), and the documented example configs are valid and point
+// their editors at that schema.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../../src/core/config/parse.js";
+import { planOf, stageLabel } from "../../src/core/rollout/plan.js";
 import { SCHEMA_FILE, buildJsonSchema, jsonSchemaText } from "../../scripts/cli/json-schema.js";
 import { ROOT, runCli } from "./cli-harness.js";
 
 const EXAMPLE = join(ROOT, "examples/config.json");
+const SHADOW_EXAMPLE = join(ROOT, "examples/shadow.json");
 
 describe("buildJsonSchema", () => {
   it("equals the committed schema file (run `npx tsx scripts/checks/gen-schema.ts` after a schema change)", () => {
@@ -51,5 +53,23 @@ describe("examples/config.json", () => {
   it("references the committed schema by a path relative to itself", () => {
     expect(value.$schema).toBe("../schema/edge-canary.config.schema.json");
     expect(existsSync(resolve(dirname(EXAMPLE), value.$schema))).toBe(true);
+  });
+});
+
+describe("examples/shadow.json", () => {
+  const text = readFileSync(SHADOW_EXAMPLE, "utf8");
+  const value = JSON.parse(text) as { $schema: string };
+
+  it("validates: a plan that starts with a shadow stage, compared as JSON (docs/shadow.md)", () => {
+    const result = validateConfig(value);
+    if (!result.ok) throw new Error(result.error.join("\n"));
+    const route = result.value.routes[0]!;
+    expect(planOf(route).map(stageLabel)).toEqual(["shadow 10%", "5%", "25%", "100%"]);
+    expect(route.shadow).toMatchObject({ compare: "json", headers: ["content-type"], ignore: ["requestId", "generatedAt", "results.*.debug"], numericTolerance: 0.001, methods: ["GET", "HEAD"], maxMismatchRate: 0.01 });
+  });
+
+  it("references the committed schema by a path relative to itself", () => {
+    expect(value.$schema).toBe("../schema/edge-canary.config.schema.json");
+    expect(existsSync(resolve(dirname(SHADOW_EXAMPLE), value.$schema))).toBe(true);
   });
 });
