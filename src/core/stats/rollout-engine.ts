@@ -586,6 +586,13 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     latency.bounded = true;
     latency.absolute = true;
   }
+  // Paired latencies can tie (both sides within the timer floor): then the median signs
+  // carry no events and the relative route never fills. The absolute route: the canary is
+  // slower than stable (by the median margin) in at most 1 - medianQuantile of the pairs.
+  if (shadowStage && medianOn && !median.bounded && canary.timedMid > 0 && median.stepLogRatio <= LEAN_EPSILON && wilsonInterval(canary.slowMid, canary.timedMid, zAbs).upper <= 1 - (g.medianQuantile ?? 0.5)) {
+    median.bounded = true;
+    median.absolute = true;
+  }
   lowTraffic = tests.some((t) => t.lowTraffic && !t.bounded);
   explanation.lowTraffic = lowTraffic;
   let etaSec: number | null = 0;
