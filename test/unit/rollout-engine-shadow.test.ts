@@ -113,6 +113,12 @@ describe("shadow stage: the paired tests", () => {
     expect(failed.decision.reason).toMatch(/^rollback: shadow 10%: mismatch rate [\d.]+% \(\d+ of \d+ compared, 5 users\) with maxMismatchRate 0/);
   });
 
+  it("graduates when the paired latencies tie (both sides within the timer floor): the median's absolute route", () => {
+    const r = runShadowStage(createRandom(11), { ...healthy, latencyNoise: 0, fail: [0.002, 0.002] }, guard(), 900);
+    expect(r.decision.action).toBe("advance");
+    expect(r.decision.explanation.median).toMatchObject({ bounded: true, absolute: true, canaryEvents: 0, stableEvents: 0 });
+  });
+
   it("minRequests counts compared mirrors, and minDurationSec applies", () => {
     const r = runShadowStage(createRandom(10), { ...healthy, mirrors: 5 }, guard(), 100, { minRequests: 1000, minDurationMs: 30_000 });
     expect(r.decision.action).toBe("hold");
