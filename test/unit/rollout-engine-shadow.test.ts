@@ -128,6 +128,25 @@ describe("shadow stage: the paired tests", () => {
     expect(early.decision.reason).toMatch(/step ran 50 of 600 s/);
   });
 
+  it("the breaker reads the pairs: a canary outage trips it, a shared incident does not", () => {
+    const outage = runShadowStage(createRandom(12), { mirrors: 100, fail: [0.005, 0.5] }, guard(), 120);
+    expect(outage.decision.action).toBe("fail");
+    expect(outage.decision.explanation.burn.trips).toBe(true);
+    expect(outage.decision.reason).toMatch(/breaker: canary-only failures of the mirrored requests burn the error budget/);
+    const shared = runShadowStage(createRandom(13), { mirrors: 100, fail: [0.3, 0.3] }, guard(), 300, { keepGoing: true });
+    expect(shared.failedAt).toBeNull();
+    expect(shared.decision.explanation.burn.trips).toBe(false);
+  });
+
+  it("at low mirror traffic holds with what is still needed and an ETA, and fails nothing", () => {
+    const r = runShadowStage(createRandom(14), { mirrors: 1, fail: [0.005, 0.005] }, guard(), 240, { keepGoing: true, minRequests: 0 });
+    expect(r.failedAt).toBeNull();
+    expect(r.decision.action).toBe("hold");
+    expect(r.decision.explanation.lowTraffic).toBe(true);
+    expect(r.decision.explanation.needed.length).toBeGreaterThan(0);
+    expect(r.decision.reason).toMatch(/^hold \(low traffic\): shadow 10%: /);
+  });
+
   it("onFail pause and notify word the failure as such", () => {
     const pause = runShadowStage(createRandom(5), { ...healthy, mismatch: 0.05 }, guard({ onFail: "pause" }), 300);
     expect(pause.decision).toMatchObject({ action: "fail", onFail: "pause" });
