@@ -158,6 +158,9 @@ function buildShadowCells(aaRuns: number, detectRuns: number): Cell[] {
     cell("aa", "shadow: identical canary, maxMismatchRate 0.001, no mismatches", aaRuns, { ladder, shadow: sh({ mismatch: 0, maxMismatchRate: 0.001 }) }),
     cell("detect", "shadow: errors 2x", detectRuns, { ladder, errorRatio: 2, shadow: sh() }),
     cell("detect", "shadow: p99 +50% (all latency x1.5)", detectRuns, { ladder, ...scaled(0.5), shadow: sh() }),
+    cell("detect", "shadow: p99 +20% (all latency x1.2)", detectRuns, { ladder, ...scaled(0.2), shadow: sh() }),
+    // Paired signs are sensitive: a shift the live stages' exceedance tolerances accept (x1.03: median ratio 1.03 < 1.05) is not tolerated here.
+    cell("detect", "shadow: all latency x1.03 (live stages tolerate it)", detectRuns, { ladder, ...scaled(0.03), shadow: sh() }),
     cell("detect", "shadow: 3% JSON mismatches (maxMismatchRate 1%)", detectRuns, { ladder, shadow: sh({ mismatch: 0.03 }) }),
     cell("detect", "shadow: 1% JSON mismatches (maxMismatchRate 1%: the boundary)", detectRuns, { ladder, shadow: sh({ mismatch: 0.01 }) }),
     cell("detect", "shadow: 1% JSON mismatches (maxMismatchRate 0.001)", detectRuns, { ladder, shadow: sh({ mismatch: 0.01, maxMismatchRate: 0.001 }) }),

@@ -253,7 +253,8 @@ export interface RolloutInput {
   /**
    * Whether the rollout's plan has shadow stages: then the mismatch test's alpha share
    * (MISMATCH_ALPHA_SHARE of the errors') is set aside for the whole rollout, by config,
-   * never by what the data show.
+   * never by what the data show. A caller whose plan has shadow stages must say so in its
+   * live stages too, or their error test would spend the share the shadow stage set aside.
    */
   shadowPlan?: boolean;
 }
@@ -474,7 +475,8 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const latency = read("latency", comparable && latencyOn, latencyAlpha);
   const median = read("median", comparable && medianOn, medianAlpha);
   const mismatchOn = shadowStage && mismatchAlpha > 0;
-  const mismatch = read("mismatch", mismatchOn && r0 > 0 && rolloutCompared > 0, mismatchAlpha > 0 ? mismatchAlpha : g.alpha, rolloutMismatchUsers);
+  // Off outside shadow stages; its alpha shown there is the share a plan with shadow stages gives it.
+  const mismatch = read("mismatch", mismatchOn && r0 > 0 && rolloutCompared > 0, mismatchAlpha > 0 ? mismatchAlpha : errorShare * MISMATCH_ALPHA_SHARE, rolloutMismatchUsers);
   if (mismatchOn && r0 === 0) {
     // maxMismatchRate 0: no rate is tolerated, so no likelihood ratio (every alternative is
     // infinitely far): any mismatch from minFailedUsers distinct identities fails the stage;
