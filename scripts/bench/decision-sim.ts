@@ -12,6 +12,12 @@
 //
 //   npx tsx scripts/bench/decision-sim.ts [--quick] [--runs N] [--detect-runs N] [--only TEXT]
 //                                         [--workers N] [--seeds tune|report] [--guardrails JSON]
+//                                         [--shadow]
+// --shadow runs the shadow-stage cells instead (a plan [shadow 10%, 5, 10, 25, 50, 100]):
+// mirrored pairs drawn per second (the same request's stable and canary answers, latency
+// correlated, errors and mismatches per pair), seed sets shadow-holdout (the default with
+// --shadow, whose full run writes results/decision-sim-shadow.md), shadow-tune and
+// shadow-fresh.
 // --seeds tune is the seed set the defaults were chosen on; holdout (the default) is the
 // set the committed figures come from, run once the defaults were fixed. (A third set,
 // report, was looked at once before promotionOdds went from 75 to 100, so it is not used.)
@@ -47,6 +53,8 @@ const LADDERS: Record<string, number[]> = {
   // 30 steps a minute apart, advanced by the operator on time: the budget over many steps.
   timed: Array.from({ length: 30 }, (_, i) => 2 * (i + 1)),
   single: [5, 100], // one long 5% step (its minimum is the horizon): late-onset comparisons
+  // A shadow stage (index 0, weight 0: every user on stable, 10% of requests mirrored), then the 5-step ladder.
+  "shadow+5-step": [0, 5, 10, 25, 50, 100],
 };
 
 type Scenario = "iid" | "bursty" | "daynight" | "incident" | "attack";
@@ -70,6 +78,18 @@ interface Cell {
   runs: number;
   /** Step minimum duration override (single ladder). */
   minDurationMs?: number;
+  /** Shadow cells: step 0 is a shadow stage mirroring `percent` of requests. */
+  shadow?: ShadowModel;
+}
+
+interface ShadowModel {
+  percent: number;
+  /** Probability that a compared pair's answers differ. */
+  mismatch: number;
+  /** route.shadow.maxMismatchRate. */
+  maxMismatchRate: number;
+  /** Correlation of the pair's log latencies (the request's own cost): ln C - ln S ~ N(shift, sigma sqrt(2(1 - rho))). */
+  rho: number;
 }
 
 function cell(kind: Cell["kind"], label: string, runs: number, over: Partial<Cell>): Cell {
@@ -89,7 +109,7 @@ function cell(kind: Cell["kind"], label: string, runs: number, over: Partial<Cel
     runs,
     ...over,
   };
-  c.id = `${kind}/${c.ladder}/${c.rate}/${c.baseline}/${c.scenario}/${c.history}/${c.errorRatio}/${c.latencyMu.toFixed(4)}/${c.latencySigma.toFixed(4)}/${c.onsetS}/${c.minDurationMs ?? ""}/${c.guardrails ? JSON.stringify(c.guardrails) : ""}`;
+  c.id = `${kind}/${c.ladder}/${c.rate}/${c.baseline}/${c.scenario}/${c.history}/${c.errorRatio}/${c.latencyMu.toFixed(4)}/${c.latencySigma.toFixed(4)}/${c.onsetS}/${c.minDurationMs ?? ""}/${c.guardrails ? JSON.stringify(c.guardrails) : ""}${c.shadow ? `/shadow${JSON.stringify(c.shadow)}` : ""}`;
   return c;
 }
 
@@ -125,6 +145,27 @@ function buildCells(aaRuns: number, detectRuns: number): Cell[] {
   cells.push(cell("detect", "errors 3x from the start, 100 req/s, one 5% step", detectRuns, { ...single, errorRatio: 3 }));
   cells.push(cell("detect", "errors 3x after 10 healthy min (mid-step), 100 req/s, one 5% step", detectRuns, { ...single, errorRatio: 3, onsetS: 600 }));
   return cells;
+}
+
+/** Shadow cells: a shadow stage of 10% before the 5-step ladder, 1000 req/s, 0.5% errors, pair latency correlation 0.8. */
+function buildShadowCells(aaRuns: number, detectRuns: number): Cell[] {
+  const sh = (over: Partial<ShadowModel> = {}): ShadowModel => ({ percent: 10, mismatch: 0.001, maxMismatchRate: 0.01, rho: 0.8, ...over });
+  const ladder = "shadow+5-step" as const;
+  return [
+    cell("aa", "shadow: identical canary (0.1% benign mismatches)", aaRuns, { ladder, shadow: sh() }),
+    cell("aa", "shadow: identical canary, 100 req/s", aaRuns, { ladder, rate: 100, shadow: sh() }),
+    cell("aa", "shadow: identical canary, shared incident (both sides)", aaRuns, { ladder, scenario: "incident", shadow: sh() }),
+    cell("aa", "shadow: identical canary, maxMismatchRate 0.001, no mismatches", aaRuns, { ladder, shadow: sh({ mismatch: 0, maxMismatchRate: 0.001 }) }),
+    cell("detect", "shadow: errors 2x", detectRuns, { ladder, errorRatio: 2, shadow: sh() }),
+    cell("detect", "shadow: p99 +50% (all latency x1.5)", detectRuns, { ladder, ...scaled(0.5), shadow: sh() }),
+    cell("detect", "shadow: p99 +20% (all latency x1.2)", detectRuns, { ladder, ...scaled(0.2), shadow: sh() }),
+    // Paired signs are sensitive: a shift the live stages' exceedance tolerances accept (x1.03: median ratio 1.03 < 1.05) is not tolerated here.
+    cell("detect", "shadow: all latency x1.03 (live stages tolerate it)", detectRuns, { ladder, ...scaled(0.03), shadow: sh() }),
+    cell("detect", "shadow: 3% JSON mismatches (maxMismatchRate 1%)", detectRuns, { ladder, shadow: sh({ mismatch: 0.03 }) }),
+    cell("detect", "shadow: 1% JSON mismatches (maxMismatchRate 1%: the boundary)", detectRuns, { ladder, shadow: sh({ mismatch: 0.01 }) }),
+    cell("detect", "shadow: 1% JSON mismatches (maxMismatchRate 0.001)", detectRuns, { ladder, shadow: sh({ mismatch: 0.01, maxMismatchRate: 0.001 }) }),
+    cell("detect", "shadow: errors 2x, 100 req/s", detectRuns, { ladder, rate: 100, errorRatio: 2, shadow: sh() }),
+  ];
 }
 
 // ---------------------------------------------------------------- traffic model
@@ -185,6 +226,58 @@ function geometric(random: Random, mean: number): number {
   return 1 + Math.floor(Math.log(1 - random()) / Math.log(1 - 1 / mean));
 }
 
+/**
+ * One second of a shadow stage: every user is served by stable (the whole traffic feeds the
+ * stable history behind later live thresholds), and a Poisson share of the requests is
+ * mirrored. Each mirror is a pair: stable and canary fail independently at their rates
+ * (each discordant pair a new identity), a compared pair whose canary answered and whose
+ * stable did not fail mismatches at the model's rate, and the pair's log latencies are
+ * correlated (rho): ln C - ln S ~ N(shift, sigma sqrt(2(1 - rho))), so the sign counts at the
+ * tail margin (1.5x) and the median margin (1.05x) are binomial. The edge's 2 ms floor is
+ * left out (it removes ties symmetrically at a 60 ms median).
+ */
+function shadowSecond(random: Random, c: Cell, sh: ShadowModel, s: Second, w: RolloutWindow, past: { n: number; mu: number; count: number }): void {
+  const n = poisson(random, s.rate);
+  past.n += n;
+  past.mu += s.lat[0]!.mu;
+  past.count++;
+  const m = poisson(random, (s.rate * sh.percent) / 100);
+  const [ps, pc] = s.p;
+  const canaryFailed = binomial(random, m, pc);
+  const canaryOnly = canaryFailed - binomial(random, canaryFailed, ps);
+  const stableOnly = binomial(random, m - canaryFailed, ps);
+  const compared = m - canaryFailed;
+  const mismatches = binomial(random, compared - stableOnly, sh.mismatch);
+  const shift = s.lat[1]!.mu - s.lat[0]!.mu;
+  const sd = SIGMA * Math.sqrt(2 * (1 - sh.rho));
+  const signs = (margin: number): [number, number] => {
+    const pC = 1 - normalCdf((Math.log(margin) - shift) / sd);
+    const pS = normalCdf((-Math.log(margin) - shift) / sd);
+    const slowerC = binomial(random, m, pC);
+    return [slowerC, binomial(random, m - slowerC, Math.min(1, pS / Math.max(1e-12, 1 - pC)))];
+  };
+  const [tailC, tailS] = signs(1.5);
+  const [midC, midS] = signs(1.05);
+  const add = (a: ArmWindow, errors: number, slow: number, slowMid: number): void => {
+    a.requests += m;
+    a.errors += errors;
+    a.failedUsers += errors;
+    a.timed += m;
+    a.slow += slow;
+    a.timedMid += m;
+    a.slowMid += slowMid;
+  };
+  add(w.canary, canaryOnly, tailC, midC);
+  add(w.stable, stableOnly, tailS, midS);
+  const x = w.shadow!;
+  x.mirrored += m;
+  x.compared += compared;
+  x.mismatches += mismatches;
+  x.mismatchUsers += mismatches;
+  x.canaryErrors += canaryFailed;
+  void c;
+}
+
 // ---------------------------------------------------------------- one rollout
 
 type Method = "engine" | "v1" | "flagger1" | "flagger5" | "ztest";
@@ -201,6 +294,9 @@ interface Outcome {
   lowTrafficSeen: boolean;
   /** The engine's ETA for the step's evidence, first read after 60 s (low-traffic cells). */
   eta60: number | null;
+  /** Shadow cells: when the shadow stage advanced, and whether the failure came in it. */
+  shadowExitAt: number | null;
+  failedInShadow: boolean;
 }
 
 const emptyArm = (): ArmWindow => ({ requests: 0, errors: 0, failedUsers: 0, timed: 0, slow: 0, timedMid: 0, slowMid: 0 });
@@ -216,7 +312,9 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
   const timed = c.ladder === "timed";
   const minDurationMs = c.minDurationMs ?? MIN_DURATION_MS;
   const state = createEngineState(g);
-  const out: Outcome = { at: { engine: null, v1: null, flagger1: null, flagger5: null, ztest: null }, cause: "", promotedAt: null, advances: 0, advancedWhileRegressed: false, lowTrafficSeen: false, eta60: null };
+  const out: Outcome = { at: { engine: null, v1: null, flagger1: null, flagger5: null, ztest: null }, cause: "", promotedAt: null, advances: 0, advancedWhileRegressed: false, lowTrafficSeen: false, eta60: null, shadowExitAt: null, failedInShadow: false };
+  const sh = c.shadow;
+  const inShadow = (st: number): boolean => sh !== undefined && st === 0;
   // Stable samples behind the thresholds: history (warm) or nothing (cold).
   const past: PastWindow[] = [];
   if (c.history === "warm") for (let i = 0; i < 90; i++) past.push({ n: Math.round(c.rate * 0.95 * WINDOW_S), d: { mu: MU, sigma: SIGMA } });
@@ -271,12 +369,16 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
     ethr = engineThresholds();
     parts = [];
     open = { start: t * 1000, step, weight: weights[step]!, stable: emptyArm(), canary: emptyArm() };
+    if (sh && inShadow(step)) {
+      open.weight = 50;
+      open.shadow = { mirrored: 0, compared: 0, mismatches: 0, mismatchUsers: 0, canaryErrors: 0, maxMismatchRate: sh.maxMismatchRate };
+    }
     openPast = { n: 0, mu: 0, count: 0, sigma: SIGMA };
   };
   const finishWindow = (): void => {
     if (!open) return;
     const total = parts.reduce((a, p) => a + p.n, 0);
-    if (ethr === null && total >= SELF_MIN_SAMPLES) {
+    if (ethr === null && total >= SELF_MIN_SAMPLES && !open.shadow) {
       // Judged closed on its own pooled samples (both arms).
       const tail = sampleQuantile(random, parts, g.latencyQuantile);
       const mid = sampleQuantile(random, parts, g.medianQuantile ?? 0.5);
@@ -301,8 +403,9 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
     const w = open!;
     const s = second(c, t);
     const weight = weights[step]! / 100;
-    const regressed = t > c.onsetS && (c.errorRatio !== 1 || c.latencyMu !== 0);
-    for (let arm = 0; arm < 2; arm++) {
+    const regressed = t > c.onsetS && (c.errorRatio !== 1 || c.latencyMu !== 0 || (sh !== undefined && sh.mismatch > sh.maxMismatchRate));
+    if (sh && inShadow(step)) shadowSecond(random, c, sh, s, w, openPast);
+    for (let arm = 0; arm < 2 && !(sh && inShadow(step)); arm++) {
       const share = arm === 1 ? weight : 1 - weight;
       const n = share > 0 ? poisson(random, s.rate * share) : 0;
       const a = arm === 1 ? w.canary : w.stable;
@@ -343,7 +446,7 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
         }
       }
     }
-    if (c.scenario === "attack" && weight > 0 && weight < 1) {
+    if (c.scenario === "attack" && weight > 0 && weight < 1 && !inShadow(step)) {
       if (t === ATTACK.at) {
         attackLeft = ATTACK.requests;
         w.canary.failedUsers += ATTACK.identities; // each identity's first error; its later ones are not new
@@ -373,6 +476,8 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
         latencySource: ethr === null ? "calibrating" : c.history === "warm" && state.closed < THRESHOLD_WINDOWS ? "history" : "rolling",
         guardrails: g,
         state,
+        ...(sh ? { shadowPlan: true, stage: inShadow(step) ? `shadow ${sh.percent}%` : `${weights[step]}%` } : {}),
+        ...(sh && inShadow(step) ? { shadow: { maxMismatchRate: sh.maxMismatchRate } } : {}),
       });
       if (d.explanation.lowTraffic) out.lowTrafficSeen = true;
       if (t === 120) out.eta60 = d.explanation.etaSec;
@@ -380,10 +485,12 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
       if (d.action === "fail") {
         out.at.engine = t;
         const e = d.explanation;
-        out.cause = [e.errors.rejects && "errors", e.latency.rejects && "latency", e.median.rejects && "median", e.burn.trips && "breaker"].filter(Boolean).join("+");
+        out.cause = [e.errors.rejects && "errors", e.latency.rejects && "latency", e.median.rejects && "median", e.mismatch.rejects && "mismatch", e.burn.trips && "breaker"].filter(Boolean).join("+");
+        out.failedInShadow = inShadow(step);
       } else if (advance) {
         out.advances++;
         if (regressed) out.advancedWhileRegressed = true;
+        if (inShadow(step)) out.shadowExitAt = t;
         if (step === weights.length - 1) out.promotedAt = t;
         else {
           finishWindow();
@@ -397,7 +504,8 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
     }
     // Rivals keep watching the same traffic after the engine failed (steps frozen) until they
     // fire or the horizon; a promotion ends the rollout for everyone.
-    const live = out.promotedAt === null;
+    // Rivals are live-traffic rules: they do not watch a shadow stage (every user is on stable).
+    const live = out.promotedAt === null && !inShadow(step);
     if (live && out.at.v1 === null) {
       const stepWindows = v1Closed.filter((x) => x.step === step).map(v1View);
       stepWindows.push(v1View(open!));
@@ -436,7 +544,7 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
       }
       minute = { n: 0, e: 0 };
     }
-    if (!live || METHODS.every((m) => out.at[m] !== null)) break;
+    if (out.promotedAt !== null || METHODS.every((m) => out.at[m] !== null) || (sh && out.at.engine !== null)) break;
   }
   return out;
 }
@@ -454,12 +562,14 @@ interface CellResult {
   lowTraffic: number;
   etas: number[];
   cpuMs: number;
+  shadowExits: number[];
+  failedInShadow: number[];
 }
 
 function runTask(c: Cell, from: number, to: number, seeds: string, overlay: GuardrailsInput | undefined): CellResult {
   const started = process.cpuUsage();
   const g = GuardrailsSchema.parse({ ...c.guardrails, ...overlay });
-  const r: CellResult = { cell: c, runs: to - from, fails: { engine: [], v1: [], flagger1: [], flagger5: [], ztest: [] }, causes: {}, promoted: [], advancedAny: 0, advancedWhileRegressed: 0, lowTraffic: 0, etas: [], cpuMs: 0 };
+  const r: CellResult = { cell: c, runs: to - from, fails: { engine: [], v1: [], flagger1: [], flagger5: [], ztest: [] }, causes: {}, promoted: [], advancedAny: 0, advancedWhileRegressed: 0, lowTraffic: 0, etas: [], cpuMs: 0, shadowExits: [], failedInShadow: [] };
   for (let run = from; run < to; run++) {
     const o = simulateRun(c, run, g, seeds);
     for (const m of METHODS) if (o.at[m] !== null) r.fails[m].push(o.at[m]! - c.onsetS);
@@ -469,6 +579,8 @@ function runTask(c: Cell, from: number, to: number, seeds: string, overlay: Guar
     if (o.advancedWhileRegressed) r.advancedWhileRegressed++;
     if (o.lowTrafficSeen) r.lowTraffic++;
     if (o.eta60 !== null) r.etas.push(o.eta60);
+    if (o.shadowExitAt !== null) r.shadowExits.push(o.shadowExitAt);
+    if (o.failedInShadow && o.at.engine !== null) r.failedInShadow.push(o.at.engine - c.onsetS);
   }
   const used = process.cpuUsage(started);
   r.cpuMs = (used.user + used.system) / 1000;
@@ -491,6 +603,8 @@ function mergeResults(a: CellResult, b: CellResult): CellResult {
     lowTraffic: a.lowTraffic + b.lowTraffic,
     etas: [...a.etas, ...b.etas],
     cpuMs: a.cpuMs + b.cpuMs,
+    shadowExits: [...a.shadowExits, ...b.shadowExits],
+    failedInShadow: [...a.failedInShadow, ...b.failedInShadow],
   };
 }
 
@@ -641,6 +755,51 @@ function report(rs: CellResult[], command: string, wallMs: number, workers: numb
   return lines.join("\n") + "\n";
 }
 
+function shadowReport(rs: CellResult[], command: string, wallMs: number, workers: number, seeds: string): string {
+  const cpu = rs.reduce((a, r) => a + r.cpuMs, 0);
+  const causes = (r: CellResult): string =>
+    Object.entries(r.causes)
+      .sort(([, a], [, b]) => b - a)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ") || "-";
+  const lines: string[] = [
+    "# Decision engine v2: shadow stages, simulated rollouts",
+    "",
+    `Command: \`${command}\` (seed set \`${seeds}\`). Wall time ${(wallMs / 1000).toFixed(0)} s with ${workers} worker processes (${(cpu / 1000).toFixed(0)} s of CPU).`,
+    "",
+    `Each run is one whole rollout over at most ${HORIZON_S / 60} minutes of the plan [shadow 10%, 5, 10, 25, 50, 100] (step minimums ${MIN_DURATION_MS / 1000} s and ${MIN_REQUESTS} canary requests, ` +
+      "in the shadow stage compared mirrors), default guardrails (alpha 0.01 per rollout: errors 0.006, mismatch 0.002, tail 0.001, median 0.001), engine every second on 10 s windows. " +
+      "Shadow stage: every user is served by stable; 10% of requests are mirrored (all requests are of mirrored methods); each mirror is a pair of the same request's answers: " +
+      "stable and canary fail independently at their rates (0.5% stable; each discordant pair a new identity), a compared pair mismatches at the cell's rate (0.1% benign mismatches for an identical canary), " +
+      "log latencies correlated 0.8 between the two sides (lognormal, median 60 ms, sigma 0.7; ln C - ln S normal), signs counted at the 1.5x and 1.05x margins (the 2 ms floor left out). " +
+      "Live steps after the shadow stage as in decision-sim.md (warm history; the shadow stage's stable traffic is history for the live thresholds). A regression is present from the start and in every stage. " +
+      "Shared incident: both sides' errors x10 and latency x2 from 3:00 to 5:00. Intervals: 95% Wilson for rates, order-statistic for medians.",
+    "",
+    "## Identical canaries (A/A): per rollout, shadow stage included",
+    "",
+    "| traffic | scenario | runs | false failures (whole rollout) | of which in the shadow stage | cause | left shadow within 30 min | median time in shadow | promoted within 30 min | median time to promote |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rs.filter((x) => x.cell.kind === "aa")) {
+    lines.push(
+      `| ${r.cell.rate} req/s | ${r.cell.label} | ${r.runs} | ${pct(r.fails.engine.length, r.runs)} | ${r.failedInShadow.length} | ${causes(r)} | ${pct(r.shadowExits.length, r.runs)} | ${secs(rank(r.shadowExits, r.runs, 0.5))} | ${pct(r.promoted.length, r.runs)} | ${secs(rank(r.promoted, r.runs, 0.5))} |`,
+    );
+  }
+  lines.push(
+    "",
+    "## Regressions: caught in the shadow stage (before any user is served by the canary)",
+    "",
+    "| traffic | regression | runs | caught in shadow | time to catch in shadow, median [95%] | p90 | caught in the rollout | left shadow while regressed | cause |",
+    "|---|---|---|---|---|---|---|---|---|",
+  );
+  for (const r of rs.filter((x) => x.cell.kind === "detect")) {
+    lines.push(
+      `| ${r.cell.rate} req/s | ${r.cell.label} | ${r.runs} | ${pct(r.failedInShadow.length, r.runs)} | ${medianCi(r.failedInShadow, r.runs)} | ${secs(rank(r.failedInShadow, r.runs, 0.9))} | ${pct(r.fails.engine.length, r.runs)} | ${pct(r.shadowExits.length, r.runs)} | ${causes(r)} |`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
 // ---------------------------------------------------------------- orchestration
 
 interface Task {
@@ -694,16 +853,17 @@ async function main(): Promise<void> {
     return;
   }
   const quick = args.includes("--quick");
+  const shadowCells = args.includes("--shadow");
   const aaRuns = Number(option(args, "--runs") ?? (quick ? 200 : 1000));
   const detectRuns = Number(option(args, "--detect-runs") ?? (quick ? 100 : 500));
   const workers = Number(option(args, "--workers") ?? Math.min(2, availableParallelism()));
-  const seeds = option(args, "--seeds") ?? "holdout";
+  const seeds = option(args, "--seeds") ?? (shadowCells ? "shadow-holdout" : "holdout");
   const only = option(args, "--only");
   const over = option(args, "--guardrails");
   const overlay = over === undefined ? undefined : (JSON.parse(over) as GuardrailsInput);
   if (overlay) GuardrailsSchema.parse(overlay);
   const started = performance.now();
-  const cells = buildCells(aaRuns, detectRuns).filter((c) => !only || c.id.includes(only) || c.label.includes(only));
+  const cells = (shadowCells ? buildShadowCells(aaRuns, detectRuns) : buildCells(aaRuns, detectRuns)).filter((c) => !only || c.id.includes(only) || c.label.includes(only));
   const tasks: Task[] = [];
   for (const c of cells) for (let from = 0; from < c.runs; from += 100) tasks.push({ cell: c, from, to: Math.min(c.runs, from + 100), seeds, overlay });
   // Longest cells first, so the workers finish together.
@@ -712,16 +872,16 @@ async function main(): Promise<void> {
   const order = new Map(cells.map((c, i) => [c.id, i]));
   results.sort((a, b) => order.get(a.cell.id)! - order.get(b.cell.id)!);
   const command = `npx tsx scripts/bench/decision-sim.ts${args.length ? " " + args.join(" ") : ""}`;
-  const md = report(results, command, performance.now() - started, workers, seeds);
+  const md = (shadowCells ? shadowReport : report)(results, command, performance.now() - started, workers, seeds);
   process.stdout.write(md);
-  if (!only && !quick && !overlay && seeds === "holdout" && option(args, "--runs") === undefined && option(args, "--detect-runs") === undefined) {
-    const out = join(dirname(fileURLToPath(import.meta.url)), "results", "decision-sim.md");
+  if (!only && !quick && !overlay && seeds === (shadowCells ? "shadow-holdout" : "holdout") && option(args, "--runs") === undefined && option(args, "--detect-runs") === undefined) {
+    const out = join(dirname(fileURLToPath(import.meta.url)), "results", shadowCells ? "decision-sim-shadow.md" : "decision-sim.md");
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, md);
     process.stdout.write(`\nwritten to ${out}\n`);
   }
 }
 
-export { buildCells, simulateRun, type Cell };
+export { buildCells, buildShadowCells, simulateRun, type Cell };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) await main();

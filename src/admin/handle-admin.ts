@@ -11,6 +11,7 @@ import {
   type ErrorResponse,
   type EventsResponse,
   type OperatorCommand,
+  type ShadowReport,
   type StatusResponse,
 } from "../core/admin-protocol.js";
 import type { Config, RouteConfig } from "../core/config/schema.js";
@@ -109,6 +110,16 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     if (only && !cfg.routes.some((r) => r.id === only) && lists[0]!.length === 0) throw new StatusError(404, `unknown route "${only}"`);
     const events = lists.flat().sort((a, b) => b.at - a.at || b.id - a.id).slice(0, limit);
     return { events, next: events.length === limit && only ? events[events.length - 1]!.id : null };
+  });
+
+  // The shadow comparison of a route's current release: outcome counts, mismatch rate,
+  // paired latency and the newest mismatch samples (kept by its coordinator).
+  router.get(`${ADMIN_API_PATH}/routes/:id/shadow`, async (req, env, ctx): Promise<ShadowReport> => {
+    const params = checkParams(new URL(req.url).searchParams, [], "shadow");
+    if (!params.ok) throw new StatusError(400, params.error);
+    const { config: cfg } = await config(env, ctx);
+    const route = findRoute(cfg, String(req.params.id));
+    return stub(env, route.id).shadow(route.id);
   });
 
   router.post(`${ADMIN_API_PATH}/routes/:id/:command`, async (req, env, ctx): Promise<CommandResponse> => {

@@ -5,10 +5,11 @@
 // statistics to the audit log. It reads the KV config itself, so its view of what the
 // operator wants does not depend on which isolate called last.
 import { DurableObject } from "cloudflare:workers";
-import { EVENTS_LIMIT, type AuditEntry, type CoordinatorStatus, type OperatorCommand } from "../core/admin-protocol.js";
-import { NotifySchema, StepsSchema, type NotifyConfig } from "../core/config/schema.js";
+import { EVENTS_LIMIT, type AuditEntry, type CoordinatorStatus, type OperatorCommand, type ShadowReport } from "../core/admin-protocol.js";
+import { NotifySchema, StepsSchema, type NotifyConfig, type RouteConfig } from "../core/config/schema.js";
 import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
-import { effectiveWeight } from "../core/rollout/effective-weight.js";
+import { effectiveShadow, effectiveWeight } from "../core/rollout/effective-weight.js";
+import { planOf, stageLabel, type Stage } from "../core/rollout/plan.js";
 import type { RolloutEvent } from "../core/rollout/events.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { transition, type TransitionError } from "../core/rollout/transition.js";
@@ -20,7 +21,8 @@ import { updateRollout, type RolloutMemo } from "../core/stats/rollout-evidence.
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
 import { coordinatorClock } from "./clock.js";
-import { summarize, series } from "./evidence-summary.js";
+import { summarize, series, shadowReport } from "./evidence-summary.js";
+import { addSamples, type StoredSamples } from "./shadow-samples.js";
 import { migrate } from "./schema.js";
 import { CoordinatorStore, type EvidenceWindow } from "./store.js";
 import { Notifier } from "./notifier.js";
@@ -43,6 +45,20 @@ const DIVERGENCE_SHOWN_MS = 30_000;
  * may roll it back) with a default step's minimum duration and no request minimum.
  */
 const MANUAL_STEP = { minDurationSec: StepsSchema.shape.minDurationSec.parse(undefined), minRequests: 0 };
+/** Meta key of the current release's mismatch samples (shadow-samples.ts). */
+const SAMPLES_KEY = "shadowSamples";
+
+/**
+ * An engine advance's audit reason, naming the stages by label: "advance: from shadow 10%
+ * to 5%; <the engine's reason>" (or "to promoted" after the last stage).
+ */
+export function advanceReason(plan: readonly Stage[], stepIndex: number, reason: string): string {
+  const from = plan[stepIndex];
+  if (!from) return reason;
+  const next = plan[stepIndex + 1];
+  const rest = reason.replace(/^advance:? ?/, "");
+  return `advance: from ${stageLabel(from)} to ${next ? stageLabel(next) : "promoted (100%)"}; ${rest}`;
+}
 
 export class Coordinator extends DurableObject<Env> {
   private readonly store: CoordinatorStore;
@@ -84,6 +100,7 @@ export class Coordinator extends DurableObject<Env> {
     if (state && req.release === state.release) {
       const stale = req.servedEpoch !== undefined && req.servedEpoch < (state.evidenceEpoch ?? 0);
       duplicate = !this.store.applyDelta(req.isolateId, req.seq, state.release, state.stepIndex, now, req.delta, { since: state.evidenceSince ?? 0, stale });
+      if (!duplicate && req.mismatches && req.mismatches.length > 0) this.keepSamples(state.release, req.mismatches);
     }
     if (now - this.lastEvalAt >= EVAL_THROTTLE_MS) state = this.evaluate(now);
     return { state, duplicate, now };
@@ -115,6 +132,7 @@ export class Coordinator extends DurableObject<Env> {
         ? {
             index: state.stepIndex,
             weight: effectiveWeight(route, state),
+            ...this.stageOf(route, state),
             startedAt: state.stepStartedAt,
             evidence: summarize(this.stepEvidence(state)),
           }
@@ -137,6 +155,26 @@ export class Coordinator extends DurableObject<Env> {
 
   async events(limit: number = EVENTS_LIMIT.default, before?: number): Promise<AuditEntry[]> {
     return this.store.audit(Math.min(Math.max(EVENTS_LIMIT.min, limit), EVENTS_LIMIT.max), before);
+  }
+
+  /** GET /routes/:id/shadow: the shadow comparison of the current release (admin-protocol.ts ShadowReport). */
+  async shadow(routeId: string): Promise<ShadowReport> {
+    const now = this.now();
+    await this.loadRoute(routeId, now);
+    const state = this.store.loadState();
+    const route = this.route?.config;
+    const plan = route ? planOf(route) : [];
+    const stage = state && route ? this.stageAt(plan, state.stepIndex) : undefined;
+    const active = state !== undefined && route !== undefined && state.release === route.release && (state.phase === "progressing" || state.phase === "paused");
+    // Steps of the release that are shadow stages: by the config in force (a same-release edit cannot reorder them).
+    const windows = state ? this.store.windows(state.release, 0).filter((w) => plan[w.step]?.kind === "shadow") : [];
+    return shadowReport({
+      route: routeId,
+      release: state?.release ?? null,
+      stage: active && stage?.kind === "shadow" ? stageLabel(stage) : null,
+      windows,
+      samples: state ? this.samples(state.release) : [],
+    });
   }
 
   override async alarm(): Promise<void> {
@@ -245,6 +283,8 @@ export class Coordinator extends DurableObject<Env> {
     const { state, changed, from } = result.value;
     if (!changed) return ok(state);
     this.store.saveState(state);
+    // A new release starts a new comparison: the last release's mismatch samples go.
+    if (before !== undefined && before.release !== state.release) this.store.deleteMeta(SAMPLES_KEY);
     const record = {
       at: now,
       actor: state.lastChange.actor,
@@ -279,8 +319,12 @@ export class Coordinator extends DurableObject<Env> {
     if (!state || !route || state.release !== route.release) return state;
     if (state.phase !== "progressing" && state.phase !== "paused") return state;
     const weight = effectiveWeight(route, state);
-    if (weight <= 0) return state;
+    // A shadow stage serves no canary but mirrors: it is judged on the mirrored pairs.
+    if (weight <= 0 && effectiveShadow(route, state) <= 0) return state;
     const g = route.guardrails;
+    const plan = planOf(route);
+    const stage = this.stageAt(plan, state.stepIndex);
+    const shadowStage = stage?.kind === "shadow";
     const { past, history } = this.rolloutWindows(state);
     // Only evidence since the last operator or config restart (a resume, a weight change)
     // judges the rollout; the engine's own advances keep it.
@@ -289,6 +333,8 @@ export class Coordinator extends DurableObject<Env> {
       windows: [...past, ...this.store.stepWindows(state.release, state.stepIndex, state.evidenceSince)].filter((w) => w.start >= since),
       history,
       weights: state.weights,
+      kinds: plan.map((s) => s.kind),
+      maxMismatchRate: route.shadow.maxMismatchRate,
       guardrails: g,
       now,
       currentStep: state.stepIndex,
@@ -305,6 +351,9 @@ export class Coordinator extends DurableObject<Env> {
       latencySource: engine.latencySource,
       guardrails: g,
       state: engine.state,
+      ...(stage ? { stage: stageLabel(stage) } : {}),
+      ...(shadowStage ? { shadow: { maxMismatchRate: route.shadow.maxMismatchRate } } : {}),
+      shadowPlan: plan.some((s) => s.kind === "shadow"),
     });
     this.lastDecision = { action: decision.action, onFail: decision.onFail, reason: decision.reason, at: now, epoch: state.epoch, explanation: decision.explanation };
     if (decision.explanation.lowTraffic) this.adviseOnce(state, now, "low_traffic", `low traffic: ${decision.reason}`, decision.explanation);
@@ -325,7 +374,7 @@ export class Coordinator extends DurableObject<Env> {
         this.adviseOnce(state, now, "advisory_advance", `advisory (onFail notify), would advance: ${decision.reason}`, decision.explanation);
         return state;
       }
-      const r = this.apply({ type: "advance", reason: decision.reason, expectedEpoch: state.epoch }, now, decision.explanation);
+      const r = this.apply({ type: "advance", reason: advanceReason(plan, state.stepIndex, decision.reason), expectedEpoch: state.epoch }, now, decision.explanation);
       return r.ok ? r.value : state;
     }
     return state;
@@ -354,6 +403,30 @@ export class Coordinator extends DurableObject<Env> {
       this.notifier.enqueue(this.notify.webhook, { route: state.routeId, ...record }, now);
       this.ctx.waitUntil(this.notifier.flush(Date.now, this.notify.maxAttempts).then(() => this.schedule(Date.now())));
     }
+  }
+
+  /** The plan's stage at a step index (the last one when the config has fewer, as effectiveWeight reads it). */
+  private stageAt(plan: readonly Stage[], stepIndex: number): Stage | undefined {
+    return plan[Math.min(Math.max(0, stepIndex), plan.length - 1)];
+  }
+
+  /** Status fields naming the current stage: its label ("shadow 10%", "5%") and kind. */
+  private stageOf(route: RouteConfig, state: RolloutState): { stage?: string; kind?: Stage["kind"]; shadowPercent?: number } {
+    if (state.release !== route.release) return {};
+    const stage = this.stageAt(planOf(route), state.stepIndex);
+    if (!stage) return {};
+    return { stage: stageLabel(stage), kind: stage.kind, ...(stage.kind === "shadow" ? { shadowPercent: effectiveShadow(route, state) } : {}) };
+  }
+
+  /** Keeps the newest SAMPLES_KEPT mismatch samples of the release (shadow-samples.ts sanitises them). */
+  private keepSamples(release: string, incoming: readonly unknown[]): void {
+    const stored = this.store.getMeta<StoredSamples>(SAMPLES_KEY);
+    this.store.setMeta(SAMPLES_KEY, addSamples(stored?.release === release ? stored : undefined, release, incoming));
+  }
+
+  private samples(release: string): StoredSamples["samples"] {
+    const stored = this.store.getMeta<StoredSamples>(SAMPLES_KEY);
+    return stored?.release === release ? stored.samples : [];
   }
 
   /**

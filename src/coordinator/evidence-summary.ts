@@ -1,7 +1,9 @@
 // Evidence turned into numbers a human reads: per arm requests, errors, error rate and
-// latency quantiles; and per-window series for the dashboard's charts.
+// latency quantiles; per-window series for the dashboard's charts; and the shadow report.
 // The shapes are the admin API's (core/admin-protocol.ts).
-import type { ArmTraffic, EvidenceSummary, SeriesPoint } from "../core/admin-protocol.js";
+import type { ArmTraffic, EvidenceSummary, SeriesPoint, ShadowReport } from "../core/admin-protocol.js";
+import { emptyShadow, mergeShadow, type ShadowEvidence } from "../core/shadow/shadow-evidence.js";
+import type { MismatchSample } from "../core/shadow/shadow-outcome.js";
 import { mergeEvidence, type ArmEvidence, type Evidence } from "../core/evidence.js";
 import { quantile } from "../core/stats/ddsketch.js";
 import type { EvidenceWindow } from "./store.js";
@@ -33,4 +35,28 @@ export function series(windows: EvidenceWindow[]): SeriesPoint[] {
     byStart.set(b.start, prev ? mergeEvidence(prev, b.evidence) : b.evidence);
   }
   return [...byStart.entries()].sort((a, b) => a[0] - b[0]).map(([t, e]) => ({ t, stable: arm(e.stable), canary: arm(e.canary) }));
+}
+
+/**
+ * The shadow report (GET /routes/:id/shadow) from the release's shadow-stage windows:
+ * outcome counts, the mismatch rate over compared mirrors (match + mismatch + skipped),
+ * the paired p50/p99 of both sides' times to headers, and the samples.
+ */
+export function shadowReport(input: { route: string; release: string | null; stage: string | null; windows: readonly EvidenceWindow[]; samples: MismatchSample[] }): ShadowReport {
+  let e = emptyShadow();
+  for (const w of input.windows) if (w.evidence.shadow) e = mergeShadow(e, w.evidence.shadow);
+  const compared = e.match + e.mismatch + e.skipped;
+  const q = (s: ShadowEvidence["stableLatency"], p: number): number | null => (s.count > 0 ? round(quantile(s, p)) : null);
+  return {
+    route: input.route,
+    release: input.release,
+    stage: input.stage,
+    outcomes: { match: e.match, mismatch: e.mismatch, canary_error: e.canaryError, canary_timeout: e.canaryTimeout, skipped: e.skipped },
+    mismatchRate: compared > 0 ? e.mismatch / compared : null,
+    latency: {
+      stable: { p50: q(e.stableLatency, 0.5), p99: q(e.stableLatency, 0.99) },
+      canary: { p50: q(e.canaryLatency, 0.5), p99: q(e.canaryLatency, 0.99) },
+    },
+    samples: input.samples,
+  };
 }

@@ -92,7 +92,12 @@ export interface CoordinatorStatus {
   configDiverged?: string;
   /** When the route was found gone from the config (its coordinator then stops its alarm). */
   removedAt?: number;
-  step?: { index: number; weight: number; startedAt: number; evidence: EvidenceSummary };
+  /**
+   * The current step. `stage` is its label ("shadow 10%", "5%") and `kind` its stage kind;
+   * `shadowPercent` the share of users whose requests are mirrored, in a shadow stage (where
+   * `weight` is 0: every user is served by stable).
+   */
+  step?: { index: number; weight: number; stage?: string; kind?: "live" | "shadow"; shadowPercent?: number; startedAt: number; evidence: EvidenceSummary };
   lastDecision?: LastDecision;
   /** Isolates heard from in the last minute. */
   isolates: number;

@@ -19,6 +19,13 @@
 //   traffic" (guardrails.lowTraffic: hold with an ETA, or advance on time on an absolute bound).
 // - The burn-rate breaker and the sample-ratio check run per step as in v1, the breaker on
 //   failing identities, not failed requests.
+// - Shadow stages (users served by stable, a share of requests mirrored to the canary):
+//   the window's arms are the mirrored PAIRS (rollout-evidence.ts), judged at share 0.5 by
+//   the same ledgers: a discordant pair (only one side failed) is the canary's with
+//   probability 1/2 when the canary is no worse, and so is a pair where one side was
+//   slower by the margin. A fourth test, mismatch, holds the compared mirrors to
+//   route.shadow.maxMismatchRate (a Bernoulli mixture SPRT on odds ratios). The
+//   sample-ratio check does not apply there (mirroring is by method, not a cohort split).
 // Pure: the clock comes in as `now`; the state object is the caller's memo of closed
 // windows (createEngineState / closeWindow), rebuilt from stored windows after a restart.
 import { checkBurnRate, wilsonInterval, type BurnCounts, type BurnResult } from "./burn-rate.js";
@@ -41,16 +48,50 @@ export interface ArmWindow {
   slowMid: number;
 }
 
+/** A shadow stage's window, beyond its paired arms: what the comparison of the mirrors found. */
+export interface ShadowWindow {
+  /** Mirrors with an outcome of any kind. */
+  mirrored: number;
+  /** Mirrors whose answers were compared: match + mismatch + skipped. */
+  compared: number;
+  mismatches: number;
+  /** Identities whose first mismatch in the rollout fell in this window. */
+  mismatchUsers: number;
+  /** Mirrors whose canary answer failed or timed out. */
+  canaryErrors: number;
+  /** route.shadow.maxMismatchRate: the rate the mismatch test holds this window to. */
+  maxMismatchRate: number;
+}
+
 export interface RolloutWindow {
   start: number;
   step: number;
-  /** Configured canary weight of the step, percent. */
+  /**
+   * Canary share of the window's events, percent: the configured weight of a live step;
+   * 50 for a shadow stage's window, whose arms are the two sides of the mirrored pairs
+   * (canary: the mirror's answer, stable: the user's), not traffic split by cohort.
+   */
   weight: number;
   stable: ArmWindow;
   canary: ArmWindow;
+  /** Present on a shadow stage's window (only there). */
+  shadow?: ShadowWindow;
 }
 
-export type MetricKey = "errors" | "latency" | "median";
+export type MetricKey = "errors" | "latency" | "median" | "mismatch";
+
+/**
+ * Share of the errors' alpha set aside for the mismatch test, when the plan has shadow
+ * stages (a property of the config, fixed before any data: the budget stays per rollout).
+ * Defaults: errors 0.006, mismatch 0.002, tail 0.001, median 0.001.
+ */
+export const MISMATCH_ALPHA_SHARE = 0.25;
+/**
+ * Mismatch alternatives: odds ratios over maxMismatchRate r0 (theta1 / (1 - theta1) =
+ * m * r0 / (1 - r0)); 3x is 3% at the default 1%, 10x is 1% at r0 = 0.1%.
+ */
+const MISMATCH_GRID: readonly number[] = [1.5, 2, 3, 5, 10, 30];
+const MISMATCH_WEIGHTS: readonly number[] = [1, 2, 2.5, 1.5, 1, 0.5];
 
 /**
  * Error alternatives' weights on MIXTURE_GRID (1.25 .. 10): more on 2x than v1's, which
@@ -81,6 +122,11 @@ export interface EngineState {
   /** Whether the rollout has the history to judge its traffic (TRAFFIC_JUDGED_AFTER_SEC of closed windows). */
   trafficJudged: boolean;
   lowTrafficNotified: boolean;
+  /** Distinct identities with a mismatch over the rollout's closed shadow windows (minFailedUsers gates the mismatch test). */
+  mismatchUsers: number;
+  /** Mismatches and compared mirrors over the rollout's closed shadow windows (the zero-tolerance route and the wording). */
+  mismatches: number;
+  compared: number;
 }
 
 function specs(g: Guardrails): Record<MetricKey, TestSpec> {
@@ -95,24 +141,38 @@ function specs(g: Guardrails): Record<MetricKey, TestSpec> {
       weights: MEDIAN_WEIGHTS,
       promotionRatios: promo.map((r) => Math.min(1.9, g.medianRatioTolerance * (1 + (r - 1) * 0.25))),
     },
+    // Odds ratios over maxMismatchRate (the window's share); tolerance 1: any rate above r0 is a regression.
+    mismatch: { tolerance: 1, grid: MISMATCH_GRID, weights: MISMATCH_WEIGHTS, promotionRatios: promo },
   };
 }
 
 export function createEngineState(g: Guardrails): EngineState {
   const s = specs(g);
   return {
-    ledgers: { errors: createLedger(s.errors), latency: createLedger(s.latency), median: createLedger(s.median) },
+    ledgers: { errors: createLedger(s.errors), latency: createLedger(s.latency), median: createLedger(s.median), mismatch: createLedger(s.mismatch) },
     stepWindows: [],
     step: -1,
     closed: 0,
     stableBefore: [],
-    pick: { errors: -1, latency: -1, median: -1 },
+    pick: { errors: -1, latency: -1, median: -1, mismatch: -1 },
     trafficJudged: false,
     lowTrafficNotified: false,
+    mismatchUsers: 0,
+    mismatches: 0,
+    compared: 0,
   };
 }
 
 function testWindow(w: RolloutWindow, key: MetricKey): TestWindow {
+  // Under H0 each compared mirror mismatches with probability <= r0: theta(r0, 1) = r0, so
+  // the ledger's term m^c / (r0*m + 1 - r0)^n is the Bernoulli likelihood ratio of the odds
+  // ratio m; its expectation per mirror is linear and increasing in the true rate and 1 at
+  // r0, so below 1 for every rate <= r0 (a supermartingale under the whole null). r0 = 0
+  // carries no likelihood evidence (share outside (0, 1)): decideRollout's zero-tolerance route.
+  if (key === "mismatch") {
+    const s = w.shadow;
+    return { start: w.start, step: w.step, canaryEvents: s?.mismatches ?? 0, stableEvents: s ? s.compared - s.mismatches : 0, share: s?.maxMismatchRate ?? 0 };
+  }
   if (key === "errors") return { start: w.start, step: w.step, canaryEvents: w.canary.failedUsers, stableEvents: w.stable.failedUsers, share: w.weight / 100 };
   const [c, s] = key === "latency" ? [w.canary.timed, w.stable.timed] : [w.canary.timedMid, w.stable.timedMid];
   const [ce, se] = key === "latency" ? [w.canary.slow, w.stable.slow] : [w.canary.slowMid, w.stable.slowMid];
@@ -130,23 +190,30 @@ const WINDOW_SEC = 10;
 const TRAFFIC_JUDGED_AFTER_SEC = 60;
 
 const schedule = (g: Guardrails): Schedule => ({ restartMs: g.restartSec * 1000 });
+const METRICS = ["errors", "latency", "median", "mismatch"] as const satisfies readonly MetricKey[];
 
 /** Adds a closed window (in start order) to the state. */
 export function closeWindow(state: EngineState, w: RolloutWindow, g: Guardrails): void {
   if (w.step !== state.step) {
-    const before = state.stepWindows.filter((x) => x.stable.requests > 0).map((x) => x.stable);
+    // A shadow stage's arms are pairs, not the stable traffic of a split: never the yardstick.
+    const before = state.stepWindows.filter((x) => x.stable.requests > 0 && !x.shadow).map((x) => x.stable);
     if (before.length > 0) state.stableBefore = before.slice(-STABLE_REFERENCE_WINDOWS);
     state.step = w.step;
     state.stepWindows = [];
   }
   state.stepWindows.push(w);
-  for (const key of ["errors", "latency", "median"] as const) appendWindow(state.ledgers[key], testWindow(w, key), schedule(g));
+  for (const key of METRICS) appendWindow(state.ledgers[key], testWindow(w, key), schedule(g));
+  if (w.shadow) {
+    state.mismatchUsers += w.shadow.mismatchUsers;
+    state.mismatches += w.shadow.mismatches;
+    state.compared += w.shadow.compared;
+  }
   state.closed++;
   const first = state.ledgers.errors.firstStart ?? w.start;
   const spanSec = (w.start - first) / 1000 + WINDOW_SEC;
   if (spanSec < Math.min(TRAFFIC_JUDGED_AFTER_SEC, g.stepTargetSec / 5)) return;
   state.trafficJudged = true;
-  for (const key of ["errors", "latency", "median"] as const) {
+  for (const key of METRICS) {
     const l = state.ledgers[key];
     const rate = (l.canaryEvents + l.stableEvents) / spanSec;
     const needed = Math.log(g.promotionOdds);
@@ -164,8 +231,10 @@ export interface RolloutInput {
   now: number;
   stepStartedAt: number;
   stepIndex: number;
+  /** Canary weight users are served at, percent (0 in a shadow stage). */
   weight: number;
   minDurationMs: number;
+  /** Canary requests the step needs before it may advance (in a shadow stage: compared mirrors). */
   minRequests: number;
   /** The window still filling (counts so far), if any. */
   open: RolloutWindow | undefined;
@@ -177,6 +246,17 @@ export interface RolloutInput {
   latencySource: "history" | "rolling" | "calibrating" | "off";
   guardrails: Guardrails;
   state: EngineState;
+  /** The current stage as people read it (plan.ts stageLabel: "shadow 10%", "5%"), for the reasons. */
+  stage?: string;
+  /** Set when the current stage is a shadow stage: its windows are mirrored pairs, judged against maxMismatchRate. */
+  shadow?: { maxMismatchRate: number };
+  /**
+   * Whether the rollout's plan has shadow stages: then the mismatch test's alpha share
+   * (MISMATCH_ALPHA_SHARE of the errors') is set aside for the whole rollout, by config,
+   * never by what the data show. A caller whose plan has shadow stages must say so in its
+   * live stages too, or their error test would spend the share the shadow stage set aside.
+   */
+  shadowPlan?: boolean;
 }
 
 export interface MetricReading extends TestReading {
@@ -199,21 +279,45 @@ export interface MetricReading extends TestReading {
   absolute: boolean;
 }
 
+/** A shadow stage's comparison in numbers (the current stage's mirrors, and the rollout's shadow stages so far). */
+export interface ShadowExplanation {
+  /** The current stage's windows. */
+  mirrored: number;
+  compared: number;
+  mismatches: number;
+  canaryErrors: number;
+  /** The rollout's shadow stages so far: mismatches, compared mirrors, distinct mismatching identities. */
+  rolloutMismatches: number;
+  rolloutCompared: number;
+  mismatchUsers: number;
+  /** rolloutMismatches / rolloutCompared (0 before any). */
+  mismatchRate: number;
+  maxMismatchRate: number;
+  /** Rates above this are ruled out at odds promotionOdds (0 mismatches: ln K / compared); null with mismatches and r0 = 0. */
+  mismatchRateBound: number | null;
+}
+
 export interface RolloutExplanation {
   elapsedMs: number;
   minimumsMet: boolean;
   weight: number;
   step: number;
+  /** The stage's label ("shadow 10%", "5%"), when the caller gave it. */
+  stage?: string;
   latencySource: RolloutInput["latencySource"];
-  /** The step's totals per arm. */
+  /** The step's totals per arm (in a shadow stage: the two sides of the mirrored pairs). */
   stable: ArmWindow;
   canary: ArmWindow;
   errors: MetricReading;
   latency: MetricReading;
   median: MetricReading;
+  /** The mismatch test (active only in a shadow stage with maxMismatchRate > 0). */
+  mismatch: MetricReading;
   canaryFailedUsers: number;
   burn: BurnResult;
   srm: SrmResult;
+  /** Present in a shadow stage. */
+  shadow?: ShadowExplanation;
   lowTraffic: boolean;
   /** The weaker guarantee a low-traffic advance stands on, when it happened. */
   lowTrafficAdvance: string | null;
@@ -260,6 +364,8 @@ function metric(
   eventRatePerSec: number,
   judgeTraffic: boolean,
   picked: number,
+  /** Distinct identities behind the canary's events, where minFailedUsers gates the test (errors, mismatch). */
+  users: number,
 ): MetricReading {
   const rejectAt = Math.log(1 / alpha);
   const needed = Math.log(g.promotionOdds);
@@ -280,7 +386,7 @@ function metric(
     metric: key,
     alpha,
     rejectAt,
-    rejects: active && r.logRatio >= rejectAt && (key !== "errors" || r.canaryEvents >= g.minFailedUsers),
+    rejects: active && r.logRatio >= rejectAt && users >= g.minFailedUsers,
     promotionRatio: pick >= 0 ? ratios[pick]! : null,
     promotionNeeded: needed,
     promotionHave: have,
@@ -292,8 +398,21 @@ function metric(
   };
 }
 
-const NAMES: Record<MetricKey, string> = { errors: "failing users", latency: "tail latency", median: "median latency" };
+const NAMES: Record<MetricKey, string> = { errors: "failing users", latency: "tail latency", median: "median latency", mismatch: "mismatches" };
+/** The tests as a shadow stage runs them: on the mirrored pairs. */
+const SHADOW_NAMES: Record<MetricKey, string> = {
+  errors: "failing users (paired: canary-only vs stable-only failures)",
+  latency: "tail latency (paired: pairs with one side 1.5x slower)",
+  median: "median latency (paired: pairs with one side slower)",
+  mismatch: "mismatches",
+};
 const round1 = (x: number): number => Math.round(x * 10) / 10;
+/** A rate as people read it: 12%, 3.1%, 0.25%. */
+export function ratePct(x: number): string {
+  const v = x * 100;
+  const r = v >= 10 ? Math.round(v) : v >= 1 ? Math.round(v * 10) / 10 : Math.round(v * 100) / 100;
+  return `${r}%`;
+}
 
 /** The decision on the rollout's evidence so far. Fail beats advance; no canary traffic holds. */
 export function decideRollout(input: RolloutInput): RolloutDecision {
@@ -301,69 +420,123 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const st = input.state;
   const elapsedMs = Math.max(0, input.now - input.stepStartedAt);
   const sched = schedule(g);
+  const shadowStage = input.shadow !== undefined;
+  const names = shadowStage ? SHADOW_NAMES : NAMES;
+  const stageText = input.stage ?? (shadowStage ? "shadow" : `${input.weight}%`);
+  // The events' canary share: the weight users are served at, or 50 for the mirrored pairs.
+  const weight = shadowStage ? 50 : input.weight;
   const open = input.open && input.open.step === input.stepIndex ? input.open : undefined;
   const stepWs = (st.step === input.stepIndex ? st.stepWindows : []).concat(open ? [open] : []);
   const stable = zero();
   const canary = zero();
   const subStable = zero();
   const subCanary = zero();
+  const stageShadow = { mirrored: 0, compared: 0, mismatches: 0, canaryErrors: 0 };
   const subStart = Math.min(input.now - elapsedMs / 12, stepWs.at(-1)?.start ?? input.now);
   for (const w of stepWs) {
+    // A live step's windows never carry shadow arms, and a shadow step's never live ones (rollout-evidence.ts).
     addArm(stable, w.stable);
     addArm(canary, w.canary);
     if (w.start >= subStart) {
       addArm(subStable, w.stable);
       addArm(subCanary, w.canary);
     }
+    if (w.shadow) {
+      stageShadow.mirrored += w.shadow.mirrored;
+      stageShadow.compared += w.shadow.compared;
+      stageShadow.mismatches += w.shadow.mismatches;
+      stageShadow.canaryErrors += w.shadow.canaryErrors;
+    }
   }
-  const comparable = input.weight < 100 && stable.requests > 0 && canary.requests > 0;
+  const comparable = weight < 100 && stable.requests > 0 && canary.requests > 0;
   const latencyOn = input.latencySource !== "off";
   const medianOn = g.medianQuantile !== null && latencyOn;
-  const errorAlpha = g.alpha * g.errorAlphaShare;
-  const latencyAlpha = (g.alpha - errorAlpha) * (medianOn ? SHARES_WITH_MEDIAN.latency : 1);
-  const medianAlpha = (g.alpha - errorAlpha) * SHARES_WITH_MEDIAN.median;
+  const errorShare = g.alpha * g.errorAlphaShare;
+  const mismatchAlpha = input.shadowPlan || shadowStage ? errorShare * MISMATCH_ALPHA_SHARE : 0;
+  const errorAlpha = errorShare - mismatchAlpha;
+  const latencyAlpha = (g.alpha - errorShare) * (medianOn ? SHARES_WITH_MEDIAN.latency : 1);
+  const medianAlpha = (g.alpha - errorShare) * SHARES_WITH_MEDIAN.median;
   const rolloutStart = st.ledgers.errors.firstStart ?? open?.start ?? input.now;
   const rolloutSec = Math.max(1, (input.now - rolloutStart) / 1000);
   // Event rates are judged once the step has run its minimum (before, they are too noisy to call traffic low).
   const judgeTraffic = st.trafficJudged;
-  const read = (key: MetricKey, active: boolean, alpha: number): MetricReading => {
+  const openShadow = open?.shadow;
+  const rolloutMismatchUsers = st.mismatchUsers + (openShadow?.mismatchUsers ?? 0);
+  const rolloutMismatches = st.mismatches + (openShadow?.mismatches ?? 0);
+  const rolloutCompared = st.compared + (openShadow?.compared ?? 0);
+  const r0 = input.shadow?.maxMismatchRate ?? 0;
+  const read = (key: MetricKey, active: boolean, alpha: number, users = Number.POSITIVE_INFINITY): MetricReading => {
     const r = readLedger(st.ledgers[key], open ? testWindow(open, key) : undefined, sched);
     const rate = (r.canaryEvents + r.stableEvents) / rolloutSec;
-    return metric(key, r, alpha, active, g, st.ledgers[key], rate, judgeTraffic, st.pick[key]);
+    return metric(key, r, alpha, active, g, st.ledgers[key], rate, judgeTraffic, st.pick[key], users);
   };
-  const errors = read("errors", comparable, errorAlpha);
+  const errors = read("errors", comparable, errorAlpha, undefined);
+  errors.rejects = errors.rejects && errors.canaryEvents >= g.minFailedUsers;
   const latency = read("latency", comparable && latencyOn, latencyAlpha);
   const median = read("median", comparable && medianOn, medianAlpha);
+  const mismatchOn = shadowStage && mismatchAlpha > 0;
+  // Off outside shadow stages; its alpha shown there is the share a plan with shadow stages gives it.
+  const mismatch = read("mismatch", mismatchOn && r0 > 0 && rolloutCompared > 0, mismatchAlpha > 0 ? mismatchAlpha : errorShare * MISMATCH_ALPHA_SHARE, rolloutMismatchUsers);
+  if (mismatchOn && r0 === 0) {
+    // maxMismatchRate 0: no rate is tolerated, so no likelihood ratio (every alternative is
+    // infinitely far): any mismatch from minFailedUsers distinct identities fails the stage;
+    // fewer hold it (the operator decides); none lets it pass on the other tests.
+    mismatch.active = rolloutCompared > 0;
+    mismatch.rejects = rolloutMismatches > 0 && rolloutMismatchUsers >= g.minFailedUsers;
+    mismatch.bounded = rolloutCompared > 0 && rolloutMismatches === 0;
+    mismatch.absolute = mismatch.bounded;
+    mismatch.etaSec = mismatch.bounded ? 0 : null;
+    mismatch.lowTraffic = false;
+  }
   // At weight 100 there is no stable arm, so nothing tells a canary outage from an incident
   // that hits everyone: the breaker is read (against the stable arm of the step before) but
   // never fails the rollout there; the step is the promotion's bake, the SLO alerts' job.
+  // In a shadow stage it reads the pairs: the canary-only failure rate against the
+  // stable-only one is the canary's excess failure rate on the same requests.
   let reference = stable;
   let subReference = subStable;
-  if (input.weight >= 100 && stable.requests === 0 && st.stableBefore.length > 0) {
+  if (weight >= 100 && stable.requests === 0 && st.stableBefore.length > 0) {
     reference = zero();
     for (const a of st.stableBefore) addArm(reference, a);
     subReference = reference;
   }
   const breaker = checkBurnRate(burnCounts(reference, canary), burnCounts(subReference, subCanary), g);
-  const burnTrips = breaker.trips && canary.failedUsers >= g.minFailedUsers && input.weight < 100;
-  const srm = checkSampleRatio(canary.requests, stable.requests, input.weight, g.srmAlpha, g.srmTolerance);
-  const minimumsMet = elapsedMs >= input.minDurationMs && canary.requests >= input.minRequests;
-  const tests = [errors, ...(latencyOn ? [latency] : []), ...(medianOn ? [median] : [])];
+  const burnTrips = breaker.trips && canary.failedUsers >= g.minFailedUsers && weight < 100;
+  // Mirroring is by method, not a cohort split of all requests: no sample ratio to check (weight 0 leaves it unchecked).
+  const srm = checkSampleRatio(canary.requests, stable.requests, shadowStage ? 0 : input.weight, g.srmAlpha, g.srmTolerance);
+  const canaryRequests = shadowStage ? stageShadow.compared : canary.requests;
+  const minimumsMet = elapsedMs >= input.minDurationMs && canaryRequests >= input.minRequests;
+  const tests = [errors, ...(latencyOn ? [latency] : []), ...(medianOn ? [median] : []), ...(mismatchOn ? [mismatch] : [])];
   let lowTraffic = tests.some((t) => t.lowTraffic && !t.bounded);
+  const mismatchRate = rolloutCompared > 0 ? rolloutMismatches / rolloutCompared : 0;
+  const shadow: ShadowExplanation | undefined = shadowStage
+    ? {
+        ...stageShadow,
+        rolloutMismatches,
+        rolloutCompared,
+        mismatchUsers: rolloutMismatchUsers,
+        mismatchRate,
+        maxMismatchRate: r0,
+        mismatchRateBound: rolloutMismatches === 0 && rolloutCompared > 0 ? Math.log(g.promotionOdds) / rolloutCompared : null,
+      }
+    : undefined;
   const explanation: RolloutExplanation = {
     elapsedMs,
     minimumsMet,
     weight: input.weight,
     step: input.stepIndex,
+    ...(input.stage !== undefined ? { stage: input.stage } : {}),
     latencySource: input.latencySource,
     stable,
     canary,
     errors,
     latency,
     median,
+    mismatch,
     canaryFailedUsers: errors.canaryEvents,
     burn: { ...breaker, trips: burnTrips },
     srm,
+    ...(shadow ? { shadow } : {}),
     lowTraffic,
     lowTrafficAdvance: null,
     needed: [],
@@ -371,27 +544,41 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     blockers: [],
   };
   const onFail = g.onFail;
+  const prefix = shadowStage ? `${stageText}: ` : "";
   if (canary.requests === 0) {
-    explanation.blockers.push(input.weight > 0 ? "no canary traffic yet" : "weight 0: the canary gets no traffic");
+    explanation.blockers.push(shadowStage ? `${stageText}: no mirrored requests compared yet` : input.weight > 0 ? "no canary traffic yet" : "weight 0: the canary gets no traffic");
     return { action: "hold", onFail, reason: `no data: ${explanation.blockers[0]}`, explanation };
   }
+  const mismatchText = (): string =>
+    `mismatch rate ${ratePct(mismatchRate)} (${rolloutMismatches} of ${rolloutCompared} compared, ${rolloutMismatchUsers} users)`;
   const failing = tests.filter((t) => t.rejects);
   if (failing.length > 0 || burnTrips) {
-    const parts = failing.map(
-      (t) =>
-        `${NAMES[t.metric]}: ${t.canaryEvents} canary / ${t.stableEvents} stable events, per-rollout likelihood ratio e^${round1(t.logRatio)} >= e^${round1(t.rejectAt)} (alpha ${t.alpha}; strongest since ${t.strongestSegmentStart === null ? "start" : `segment ${t.strongestSegment}`})`,
+    const parts = failing.map((t) =>
+      t.metric === "mismatch"
+        ? r0 === 0
+          ? `${mismatchText()} with maxMismatchRate 0 (none tolerated; ${g.minFailedUsers} users fail it)`
+          : `${mismatchText()} above maxMismatchRate ${ratePct(r0)}, per-rollout likelihood ratio e^${round1(t.logRatio)} >= e^${round1(t.rejectAt)} (alpha ${t.alpha})`
+        : `${names[t.metric]}: ${t.canaryEvents} canary / ${t.stableEvents} stable events, per-rollout likelihood ratio e^${round1(t.logRatio)} >= e^${round1(t.rejectAt)} (alpha ${t.alpha}; strongest since ${t.strongestSegmentStart === null ? "start" : `segment ${t.strongestSegment}`})`,
     );
-    if (burnTrips) parts.push(`breaker: canary burns the error budget (failing users per request) >= ${breaker.threshold}x over stable on the step and its last 1/12`);
+    if (burnTrips) {
+      parts.push(
+        shadowStage
+          ? `breaker: canary-only failures of the mirrored requests burn the error budget >= ${breaker.threshold}x over stable-only ones on the stage and its last 1/12`
+          : `breaker: canary burns the error budget (failing users per request) >= ${breaker.threshold}x over stable on the step and its last 1/12`,
+      );
+    }
     explanation.blockers.push("failed");
     const verb = onFail === "rollback" ? "rollback" : onFail === "pause" ? "pause" : "advisory: would roll back";
-    return { action: "fail", onFail, reason: `${verb}: ${parts.join("; ")}`, explanation };
+    return { action: "fail", onFail, reason: `${verb}: ${prefix}${parts.join("; ")}`, explanation };
   }
   const blockers: string[] = [];
   if (elapsedMs < input.minDurationMs) blockers.push(`step ran ${Math.floor(elapsedMs / 1000)} of ${Math.ceil(input.minDurationMs / 1000)} s`);
-  if (canary.requests < input.minRequests) blockers.push(`${canary.requests} of ${input.minRequests} canary requests`);
+  if (canaryRequests < input.minRequests) blockers.push(shadowStage ? `${canaryRequests} of ${input.minRequests} compared mirrors` : `${canary.requests} of ${input.minRequests} canary requests`);
   if (srm.mismatch) blockers.push(`sample-ratio mismatch: canary share ${round1(srm.observedShare * 100)}% vs weight ${input.weight}%`);
   // The absolute routes (as in v1): the canary's failing-identity rate is within the SLO, or
   // its slow share within 1 - quantile, at the promotion's confidence (z = sqrt(2 ln K)).
+  // In a shadow stage they read the pairs: canary-only failures per mirror within the SLO,
+  // pairs with the canary 1.5x slower within 1 - quantile.
   const zAbs = Math.sqrt(2 * Math.log(g.promotionOdds));
   if (!errors.bounded && canary.requests > 0 && wilsonInterval(canary.failedUsers, canary.requests, zAbs).upper <= g.sloErrorRate && errors.stepLogRatio <= LEAN_EPSILON) {
     errors.bounded = true;
@@ -401,17 +588,31 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     latency.bounded = true;
     latency.absolute = true;
   }
+  // Paired latencies can tie (both sides within the timer floor): then the median signs
+  // carry no events and the relative route never fills. The absolute route: the canary is
+  // slower than stable (by the median margin) in at most 1 - medianQuantile of the pairs.
+  if (shadowStage && medianOn && !median.bounded && canary.timedMid > 0 && median.stepLogRatio <= LEAN_EPSILON && wilsonInterval(canary.slowMid, canary.timedMid, zAbs).upper <= 1 - (g.medianQuantile ?? 0.5)) {
+    median.bounded = true;
+    median.absolute = true;
+  }
   lowTraffic = tests.some((t) => t.lowTraffic && !t.bounded);
   explanation.lowTraffic = lowTraffic;
   let etaSec: number | null = 0;
-  if (input.weight < 100) {
+  if (weight < 100) {
     if (!comparable) blockers.push("no stable traffic to compare with");
-    if (input.latencySource === "calibrating" && st.closed === 0) blockers.push("latency thresholds still calibrating on the first stable window");
+    // Paired signs need no threshold: only live stages wait for the first stable window.
+    if (!shadowStage && input.latencySource === "calibrating" && st.closed === 0) blockers.push("latency thresholds still calibrating on the first stable window");
     for (const t of tests) {
       if (t.bounded) continue;
-      const ratio = t.promotionRatio === null ? "any ratio" : `${round1(t.promotionRatio)}x`;
-      const eta = t.etaSec === null ? "no estimate yet" : `about ${t.etaSec} s at current traffic`;
-      const text = `${NAMES[t.metric]}: evidence against ${ratio} is e^${round1(t.promotionHave)} of e^${round1(t.promotionNeeded)} needed (${eta})`;
+      let text: string;
+      if (t.metric === "mismatch" && r0 === 0) {
+        text = `mismatches: ${mismatchText()} with maxMismatchRate 0 (none tolerated; fails at ${g.minFailedUsers} users, the stage waits for an operator)`;
+      } else {
+        const ratio = t.promotionRatio === null ? "any ratio" : t.metric === "mismatch" ? `a rate of ${ratePct(oddsRate(r0, t.promotionRatio))}` : `${round1(t.promotionRatio)}x`;
+        const eta = t.etaSec === null ? "no estimate yet" : `about ${t.etaSec} s at current traffic`;
+        const what = t.metric === "mismatch" ? `mismatches (${mismatchText()}, maxMismatchRate ${ratePct(r0)})` : names[t.metric];
+        text = `${what}: evidence against ${ratio} is e^${round1(t.promotionHave)} of e^${round1(t.promotionNeeded)} needed (${eta})`;
+      }
       explanation.needed.push(text);
       blockers.push(text);
       etaSec = etaSec === null || t.etaSec === null ? null : Math.max(etaSec, t.etaSec);
@@ -423,17 +624,33 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     const upper = wilsonInterval(canary.failedUsers, canary.requests, 1.645).upper;
     const onlyEvidence = blockers.every((b) => explanation.needed.includes(b));
     const noLean = tests.every((t) => t.stepLogRatio <= LEAN_EPSILON);
-    if (onlyEvidence && noLean && minimumsMet && !srm.mismatch && upper <= g.lowTraffic.maxErrorRate) {
+    // A shadow stage with r0 = 0 never advances on time past a mismatch.
+    const noZeroToleranceMismatch = !(mismatchOn && r0 === 0 && rolloutMismatches > 0);
+    if (onlyEvidence && noLean && noZeroToleranceMismatch && minimumsMet && !srm.mismatch && upper <= g.lowTraffic.maxErrorRate) {
       explanation.lowTrafficAdvance =
-        `low traffic: advanced on time after ${Math.round(elapsedMs / 1000)} s; guarantee: canary failing-user rate below ${round1(upper * 100)}% ` +
+        `low traffic: ${prefix}advanced on time after ${Math.round(elapsedMs / 1000)} s; guarantee: canary failing-user rate below ${round1(upper * 100)}% ` +
         `(<= ${g.lowTraffic.maxErrorRate * 100}%) at 95%, and no test leaning to regression; no relative bound was established`;
       return { action: "advance", onFail, reason: `advance (${explanation.lowTrafficAdvance})`, explanation };
     }
   }
   explanation.blockers = blockers;
-  if (blockers.length > 0) return { action: "hold", onFail, reason: `hold${lowTraffic ? " (low traffic)" : ""}: ${blockers.join("; ")}`, explanation };
+  if (blockers.length > 0) return { action: "hold", onFail, reason: `hold${lowTraffic ? " (low traffic)" : ""}: ${prefix}${blockers.join("; ")}`, explanation };
   const stated = tests
-    .map((t) => (t.absolute ? `${NAMES[t.metric]} within the absolute bound` : `${NAMES[t.metric]}: ${round1(t.promotionRatio ?? 0)}x ruled out (odds ${g.promotionOdds})`))
+    .map((t) => {
+      if (t.metric === "mismatch") {
+        return r0 === 0
+          ? `mismatches: none in ${rolloutCompared} compared (maxMismatchRate 0; rates above ${ratePct(shadow?.mismatchRateBound ?? 1)} ruled out at odds ${g.promotionOdds})`
+          : `mismatches: ${mismatchText()}, a rate of ${ratePct(oddsRate(r0, t.promotionRatio ?? 0))} ruled out (odds ${g.promotionOdds}; maxMismatchRate ${ratePct(r0)})`;
+      }
+      return t.absolute ? `${names[t.metric]} within the absolute bound` : `${names[t.metric]}: ${round1(t.promotionRatio ?? 0)}x ruled out (odds ${g.promotionOdds})`;
+    })
     .join("; ");
-  return { action: "advance", onFail, reason: `advance: ${Math.round(elapsedMs / 1000)} s, ${canary.requests} canary requests; ${input.weight >= 100 ? "weight 100: breaker only" : stated}`, explanation };
+  const volume = shadowStage ? `${stageShadow.compared} compared mirrors` : `${canary.requests} canary requests`;
+  return { action: "advance", onFail, reason: `advance: ${prefix}${Math.round(elapsedMs / 1000)} s, ${volume}; ${weight >= 100 ? "weight 100: breaker only" : stated}`, explanation };
+}
+
+/** The mismatch rate whose odds are m times r0's: what a promotion ratio m rules out. */
+export function oddsRate(r0: number, m: number): number {
+  const odds = (r0 / (1 - r0)) * m;
+  return odds / (1 + odds);
 }

@@ -6,7 +6,17 @@
 // rollout included), never from the window itself: the threshold is fixed before the
 // window's events, which keeps the test valid, and a cold start in one window is out of
 // the thresholds one window later. Pure.
+//
+// A shadow stage's window is read from its mirrored pairs instead (Evidence.shadow; its
+// live arms are all stable traffic and only feed the thresholds of later live windows):
+// canary.failedUsers = identities newly in canaryOnlyIds, stable.failedUsers = newly in
+// stableOnlyIds (first time in the rollout, as the live arms), weight 50 (a discordant pair
+// is the canary's with probability 1/2 when it is no worse); timed = pairs on both arms,
+// slow = canarySlower / stableSlower, timedMid/slowMid from the median-margin signs. So the
+// ledgers judge the paired comparison with no change, and the window's `shadow` counts feed
+// the mismatch test. A live step's window never reads Evidence.shadow.
 import type { Evidence } from "../evidence.js";
+import { emptyShadow, mirrored, type IdSet } from "../shadow/shadow-evidence.js";
 import { countAbove, emptySketch, mergeSketches, quantile, type Sketch } from "./ddsketch.js";
 import type { Guardrails } from "./guardrails.js";
 import { closeWindow, createEngineState, type ArmWindow, type EngineState, type RolloutInput, type RolloutWindow } from "./rollout-engine.js";
@@ -34,6 +44,10 @@ export interface RolloutEvidenceInput {
   now: number;
   /** The step in force: a newest window of an earlier step is closed, not open. */
   currentStep?: number;
+  /** Kind of each step of the plan (plan.ts), by step index; absent or missing: live. */
+  kinds?: ReadonlyArray<"live" | "shadow">;
+  /** route.shadow.maxMismatchRate, the rate shadow windows are held to (default 0.01). */
+  maxMismatchRate?: number;
 }
 
 export interface RolloutCounts {
@@ -122,11 +136,69 @@ function arm(e: Evidence["stable"], thr: Thr | null, seen: Set<number>, commit =
   };
 }
 
+/** Identities of `set` not yet in `seen` (the overflow counts each as new); `commit` adds them. */
+function newIds(set: IdSet, seen: Set<number>, commit: boolean, skip?: ReadonlySet<number>): number {
+  let n = set.overflow ?? 0;
+  for (const id of set.ids ?? []) {
+    if (seen.has(id) || skip?.has(id)) continue;
+    if (commit) seen.add(id);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * A shadow stage's window as counts, from its mirrored pairs (see the header). An identity
+ * that is new on both sides in one window (a canary-only failure and a stable-only one)
+ * counts on neither: symmetric, so the 1/2 under the null stands. `seen` is the rollout's
+ * failing identities (shared with the live arms: one identity, one event per rollout);
+ * `mismatchSeen` its mismatching ones.
+ */
+function shadowWindow(w: StoredWindow, g: Guardrails, r0: number, seen: Set<number>, mismatchSeen: Set<number>, commit = true): RolloutWindow {
+  const e = w.evidence.shadow ?? emptyShadow();
+  const both = new Set<number>();
+  const stableIds = new Set(e.stableOnlyIds.ids ?? []);
+  for (const id of e.canaryOnlyIds.ids ?? []) if (stableIds.has(id) && !seen.has(id)) both.add(id);
+  const canaryFailed = newIds(e.canaryOnlyIds, seen, commit, both);
+  const stableFailed = newIds(e.stableOnlyIds, seen, commit, both);
+  if (commit) for (const id of both) seen.add(id);
+  const n = mirrored(e);
+  const med = g.medianQuantile !== null;
+  const side = (errors: number, failedUsers: number, slow: number, slowMid: number): ArmWindow => ({
+    requests: n,
+    errors,
+    failedUsers,
+    timed: e.pairs,
+    slow,
+    timedMid: med ? e.pairs : 0,
+    slowMid: med ? slowMid : 0,
+  });
+  return {
+    start: w.start,
+    step: w.step,
+    weight: 50,
+    stable: side(e.stableOnly, stableFailed, e.stableSlower, e.stableSlowerMid),
+    canary: side(e.canaryOnly, canaryFailed, e.canarySlower, e.canarySlowerMid),
+    shadow: {
+      mirrored: n,
+      compared: e.match + e.mismatch + e.skipped,
+      mismatches: e.mismatch,
+      mismatchUsers: Math.min(e.mismatch, newIds(e.mismatchIds, mismatchSeen, commit)),
+      canaryErrors: e.canaryError + e.canaryTimeout,
+      maxMismatchRate: r0,
+    },
+  };
+}
+
+const isShadow = (input: RolloutEvidenceInput, step: number): boolean => input.kinds?.[step] === "shadow";
+const mismatchRateOf = (input: RolloutEvidenceInput): number => input.maxMismatchRate ?? 0.01;
+
 /** The rollout's windows as the engine's counts; the newest is open while now is inside it. */
 export function rolloutCounts(input: RolloutEvidenceInput): RolloutCounts {
   const g = input.guardrails;
   const stableSketches: Sketch[] = (input.history ?? []).map((h) => h.evidence.stable.latency);
   const seen = new Set<number>();
+  const mismatchSeen = new Set<number>();
   const out: RolloutWindow[] = [];
   let lastThr: Thr | null = null;
   let prevStart: number | undefined;
@@ -137,17 +209,21 @@ export function rolloutCounts(input: RolloutEvidenceInput): RolloutCounts {
     const thr: Thr | null = w.start === prevStart ? lastThr : thresholds(stableSketches, g);
     lastThr = thr;
     prevStart = w.start;
-    const used = thr ?? selfThresholds(w.evidence, g);
-    const stable = arm(w.evidence.stable, used, seen);
-    const canary = arm(w.evidence.canary, used, seen);
-    out.push({ start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary });
+    if (isShadow(input, w.step)) out.push(shadowWindow(w, g, mismatchRateOf(input), seen, mismatchSeen));
+    else {
+      const used = thr ?? selfThresholds(w.evidence, g);
+      const stable = arm(w.evidence.stable, used, seen);
+      const canary = arm(w.evidence.canary, used, seen);
+      out.push({ start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary });
+    }
+    // A shadow stage's live arms are all stable traffic: good history for later thresholds.
     stableSketches.push(w.evidence.stable.latency);
     openThr = thr !== null;
   }
   const last = out.at(-1);
   const isOpen = last !== undefined && input.now < last.start + WINDOW_MS && (input.currentStep === undefined || last.step === input.currentStep);
   const open = isOpen ? out.pop() : undefined;
-  if (open && !openThr) {
+  if (open && !openThr && !open.shadow) {
     // Judged on its own samples only once closed: open, it carries no latency evidence.
     for (const a of [open.stable, open.canary]) a.timed = a.slow = a.timedMid = a.slowMid = 0;
   }
@@ -174,6 +250,8 @@ export interface RolloutMemo {
   key: string;
   state: EngineState;
   seen: Set<number>;
+  /** Identities with a mismatch in the rollout's closed shadow windows. */
+  mismatchSeen: Set<number>;
   stable: Sketch[];
   consumed: number;
   lastStart: number | undefined;
@@ -200,6 +278,7 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
       key,
       state: createEngineState(g),
       seen: new Set(),
+      mismatchSeen: new Set(),
       stable: (input.history ?? []).map((h) => h.evidence.stable.latency).slice(-THRESHOLD_MAX_WINDOWS),
       consumed: 0,
       lastStart: undefined,
@@ -213,21 +292,29 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
     const thr = w.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
     m.lastStart = w.start;
     m.lastThr = thr;
-    const used = thr ?? selfThresholds(w.evidence, g);
-    const stable = arm(w.evidence.stable, used, m.seen);
-    const canary = arm(w.evidence.canary, used, m.seen);
-    closeWindow(m.state, { start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary }, g);
+    if (isShadow(input, w.step)) closeWindow(m.state, shadowWindow(w, g, mismatchRateOf(input), m.seen, m.mismatchSeen), g);
+    else {
+      const used = thr ?? selfThresholds(w.evidence, g);
+      const stable = arm(w.evidence.stable, used, m.seen);
+      const canary = arm(w.evidence.canary, used, m.seen);
+      closeWindow(m.state, { start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary }, g);
+    }
     m.stable.push(w.evidence.stable.latency);
     if (m.stable.length > THRESHOLD_MAX_WINDOWS) m.stable.shift();
   }
   m.consumed = closedCount;
   let open: RolloutWindow | undefined;
+  let openThr = false;
   if (openStored) {
     const thr = openStored.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
-    open = { start: openStored.start, step: openStored.step, weight: input.weights[openStored.step] ?? 0, stable: arm(openStored.evidence.stable, thr, m.seen, false), canary: arm(openStored.evidence.canary, thr, m.seen, false) };
+    open = isShadow(input, openStored.step)
+      ? shadowWindow(openStored, g, mismatchRateOf(input), m.seen, m.mismatchSeen, false)
+      : { start: openStored.start, step: openStored.step, weight: input.weights[openStored.step] ?? 0, stable: arm(openStored.evidence.stable, thr, m.seen, false), canary: arm(openStored.evidence.canary, thr, m.seen, false) };
+    openThr = thr !== null;
   }
   const newest = open;
-  const hasThr = newest !== undefined ? newest.stable.timed + newest.canary.timed > 0 : m.lastThr !== null;
+  // A shadow window's timed pairs need no threshold: whether there is one says where live thresholds stand.
+  const hasThr = newest !== undefined ? (newest.shadow ? openThr : newest.stable.timed + newest.canary.timed > 0) : m.lastThr !== null;
   const latencySource: RolloutInput["latencySource"] = hasThr ? (m.history && closedCount < 1 ? "history" : "rolling") : "calibrating";
   return { memo: m, state: m.state, open, latencySource };
 }
