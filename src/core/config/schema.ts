@@ -76,7 +76,9 @@ const ShadowStageSchema = z
   })
   .describe("Shadow stage: requests of this share of users are mirrored to the canary and its answers compared (route.shadow); users are served by stable.");
 
-export const StageSchema = z.union([LiveStageSchema, ShadowStageSchema]);
+export const StageSchema = z.union([LiveStageSchema, ShadowStageSchema], {
+  error: 'must be one stage: live { "percent": 5 } or shadow { "shadow": { "percent": 10 } } (one key, nothing else)',
+});
 
 export const StepsSchema = z
   .strictObject({
