@@ -295,6 +295,7 @@ export class Coordinator extends DurableObject<Env> {
       epoch: state.epoch,
       step: state.stepIndex + 1,
       weight: this.route ? effectiveWeight(this.route.config, state) : 0,
+      ...this.stageLabelOf(state),
       reason: state.lastChange.reason,
     };
     this.store.appendAudit({ ...record, explanation, configHash: state.configHash });
@@ -394,8 +395,9 @@ export class Coordinator extends DurableObject<Env> {
       fromPhase: state.phase,
       toPhase: state.phase,
       epoch: state.epoch,
-      step: state.stepIndex,
+      step: state.stepIndex + 1,
       weight: this.route ? effectiveWeight(this.route.config, state) : 0,
+      ...this.stageLabelOf(state),
       reason,
     };
     this.store.appendAudit({ ...record, explanation, configHash: state.configHash });
@@ -403,6 +405,12 @@ export class Coordinator extends DurableObject<Env> {
       this.notifier.enqueue(this.notify.webhook, { route: state.routeId, ...record }, now);
       this.ctx.waitUntil(this.notifier.flush(Date.now, this.notify.maxAttempts).then(() => this.schedule(Date.now())));
     }
+  }
+
+  /** The audit record's stage label: where a steps rollout is, or where it was rolled back (it keeps its step). */
+  private stageLabelOf(state: RolloutState): { stage?: string } {
+    const stage = this.route && state.mode === "steps" ? this.stageOf(this.route.config, state).stage : undefined;
+    return stage === undefined || state.phase === "promoted" || state.phase === "idle" ? {} : { stage };
   }
 
   /** The plan's stage at a step index (the last one when the config has fewer, as effectiveWeight reads it). */

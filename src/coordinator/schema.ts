@@ -43,6 +43,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     summary: "audit rows number steps from 1, as people and the admin API do (steps.weights index + 1)",
     sql: "UPDATE audit SET step = step + 1;",
   },
+  {
+    version: 4,
+    summary: "audit rows name the stage of the plan they were made in (\"shadow 10%\", \"5%\"); older rows have none",
+    sql: "ALTER TABLE audit ADD COLUMN stage TEXT;",
+  },
 ];
 
 /** The version a fully migrated object is at. */

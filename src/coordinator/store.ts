@@ -156,8 +156,8 @@ export class CoordinatorStore {
 
   appendAudit(entry: Omit<AuditEntry, "id">): void {
     this.sql.exec(
-      `INSERT INTO audit (at, actor, event, release, from_phase, to_phase, epoch, step, weight, reason, explanation, config_hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit (at, actor, event, release, from_phase, to_phase, epoch, step, weight, stage, reason, explanation, config_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       entry.at,
       entry.actor,
       entry.event,
@@ -167,6 +167,7 @@ export class CoordinatorStore {
       entry.epoch,
       entry.step,
       entry.weight,
+      entry.stage ?? null,
       entry.reason,
       entry.explanation === undefined ? null : JSON.stringify(entry.explanation),
       entry.configHash,
@@ -193,6 +194,7 @@ export class CoordinatorStore {
       epoch: Number(r.epoch),
       step: Number(r.step),
       weight: Number(r.weight),
+      ...(r.stage === null || r.stage === undefined ? {} : { stage: String(r.stage) }),
       reason: String(r.reason),
       explanation: r.explanation === null ? undefined : (JSON.parse(String(r.explanation)) as Explanation | RolloutExplanation),
       configHash: String(r.config_hash),

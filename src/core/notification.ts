@@ -12,6 +12,8 @@ export interface DecisionRecord {
   /** Step number from 1 (steps.weights[step - 1]); 1 in manual mode. */
   step: number;
   weight: number;
+  /** The stage the rollout is in, as plan.ts labels it ("shadow 10%", "5%"); absent in records made before stage kinds. */
+  stage?: string;
   reason: string;
   at: number;
 }
@@ -34,8 +36,13 @@ export function webhookMessage(d: DecisionRecord): WebhookMessage {
     d.event === "config" && d.fromPhase === null
       ? `new rollout of ${d.release}`
       : `${d.event}${d.fromPhase && d.fromPhase !== d.toPhase ? ` (${d.fromPhase} -> ${d.toPhase})` : ""}`;
-  const text = `${ICON[d.toPhase] ?? ""} edge-canary ${d.route} ${d.release}: ${what}, canary at ${d.weight}% by ${d.actor}: ${d.reason}`.trim();
+  const text = `${ICON[d.toPhase] ?? ""} edge-canary ${d.route} ${d.release}: ${what}, ${exposure(d)} by ${d.actor}: ${d.reason}`.trim();
   return { text, edge_canary: { version: 1, ...d } };
+}
+
+/** "canary at 5%", or for a shadow stage "shadow 10% (users on stable)". */
+function exposure(d: DecisionRecord): string {
+  return d.stage?.startsWith("shadow") && d.weight === 0 ? `${d.stage} (users on stable)` : `canary at ${d.weight}%`;
 }
 
 /** Delay before attempt n+1 after n failed attempts: 1 s, 2 s, 4 s ... capped at 60 s. */

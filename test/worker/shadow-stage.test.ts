@@ -92,6 +92,9 @@ describe("shadow stage on the coordinator", () => {
     expect(advance.reason).toMatch(/^advance: from shadow 10% to 5%; shadow 10%: \d+ s, \d+ compared mirrors; /);
     expect(advance.reason).toMatch(/mismatches: mismatch rate 0% \(0 of \d+ compared, 0 users\)/);
     expect((advance.explanation as { shadow?: { compared: number } }).shadow?.compared).toBeGreaterThanOrEqual(200);
+    expect(advance).toMatchObject({ step: 2, stage: "5%", weight: 5 });
+    const start = (await stub.events(10)).find((e: AuditEntry) => e.event === "config")!;
+    expect(start).toMatchObject({ step: 1, stage: "shadow 10%", weight: 0 });
   });
 
   it("rolls back a canary whose answers mismatch, the audit reason naming the mismatches", async () => {
@@ -103,6 +106,7 @@ describe("shadow stage on the coordinator", () => {
     expect(rollback.actor).toBe("engine");
     expect(rollback.reason).toMatch(/^rollback: shadow 10%: mismatch rate 10% \(\d+ of \d+ compared, \d+ users\) above maxMismatchRate 1%/);
     expect(rollback.step).toBe(1);
+    expect(rollback.stage).toBe("shadow 10%");
   });
 
   it("rolls back a canary that fails where stable does not (paired errors)", async () => {
