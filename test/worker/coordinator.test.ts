@@ -97,6 +97,9 @@ describe("Coordinator: durability and idempotent alarms", () => {
     const warm = (await stub.status("www")).lastDecision;
     expect(["history", "rolling"]).toContain((warm?.explanation as { latencySource: string }).latencySource);
     // A route with no history at all: the first window calibrates, and the status says so.
+    // Start just after a window boundary, so no window closes under a slow machine
+    // between the sync and the alarm (then the window is judged closed, not calibrating).
+    clock.advance(10_000 - (clock.now() % 10_000) + 100);
     await putConfigAndSync({ ...config(route({ id: "fresh", weight: 10, release: "fresh-1", sticky: headerSticky })), sync: SYNC });
     const fresh = env.COORDINATOR.get(env.COORDINATOR.idFromName("fresh"));
     const parsed = validateConfig({ ...config(route({ id: "fresh", weight: 10, release: "fresh-1", sticky: headerSticky })), sync: SYNC });
