@@ -1,16 +1,35 @@
 // `status`: every route's phase, step, weight and current-step evidence from the admin
-// API (GET <base>/api/status), as tables or as the API's JSON with --json.
+// API (GET <base>/api/status), as tables or as the API's JSON with --json. A route in a
+// shadow stage serves no canary, so its evidence is the comparison: one line per such
+// route from GET <base>/api/routes/:id/shadow (`shadow <route>` shows it whole).
 import { parseArgs } from "node:util";
-import type { StatusResponse } from "../../src/core/admin-protocol.js";
+import type { ShadowReport, StatusResponse } from "../../src/core/admin-protocol.js";
 import { ADMIN_HELP, EXIT_OK, adminCall, adminOptions, adminTarget, helpOption, helpText, parse, printJson, type CliIo, type Command } from "./common.js";
+import { mirroredCount } from "./shadow.js";
 import { evidenceTable, routesTable, statusWarnings } from "./status-view.js";
+import { count, percent } from "./table.js";
 
 const usage = "status [--json] [--url <url>] [--token <token>]";
 const summary = "Show every route's rollout: phase, step, weight, isolates, last decision and per-variant evidence.";
 
-export function renderStatus(status: StatusResponse, now: number): string {
+/** Routes whose current stage is a shadow stage. */
+export const shadowRoutes = (status: StatusResponse): string[] => status.routes.filter((r) => r.coordinator.step?.kind === "shadow").map((r) => r.id);
+
+/** "www (shadow 10%): 412 mirrored, mismatch rate 0.49% (2), canary errors 0, timeouts 0; newest: GET /api/quote json total". */
+export function shadowLine(r: ShadowReport): string {
+  const head = `${r.route} (${r.stage ?? "not in a shadow stage"})`;
+  const n = mirroredCount(r);
+  if (n === 0) return `${head}: no shadow data yet`;
+  const o = r.outcomes;
+  const newest = r.samples[0];
+  const sample = newest ? `; newest mismatch: ${newest.method} ${newest.path} ${newest.part} ${newest.detail.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 80)}` : "";
+  return `${head}: ${count(n)} mirrored, mismatch rate ${percent(r.mismatchRate)} (${count(o.mismatch ?? 0)}), canary errors ${count(o.canary_error ?? 0)}, timeouts ${count(o.canary_timeout ?? 0)}${sample}`;
+}
+
+export function renderStatus(status: StatusResponse, now: number, shadow: readonly ShadowReport[] = []): string {
   const warnings = statusWarnings(status).map((w) => `! ${w}\n`);
-  return `${warnings.join("")}${routesTable(status, now)}\nCurrent step, per variant:\n${evidenceTable(status)}`;
+  const comparisons = shadow.length > 0 ? `\nShadow comparison (npm run canary -- shadow <route> for the samples):\n${shadow.map((r) => `${shadowLine(r)}\n`).join("")}` : "";
+  return `${warnings.join("")}${routesTable(status, now)}\nCurrent step, per variant:\n${evidenceTable(status)}${comparisons}`;
 }
 
 export const statusCommand: Command = {
@@ -25,7 +44,11 @@ export const statusCommand: Command = {
     }
     const status = await adminCall<StatusResponse>(io, adminTarget(values, io.env), "GET", "/status");
     if (values.json) printJson(io, status);
-    else io.out(renderStatus(status, Date.now()));
+    else {
+      const target = adminTarget(values, io.env);
+      const shadow = await Promise.all(shadowRoutes(status).map((id) => adminCall<ShadowReport>(io, target, "GET", `/routes/${encodeURIComponent(id)}/shadow`)));
+      io.out(renderStatus(status, Date.now(), shadow));
+    }
     return EXIT_OK;
   },
 };

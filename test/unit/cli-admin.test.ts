@@ -4,7 +4,7 @@
 // recorded-*.json are real replies of the Worker under `wrangler dev`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderShadow } from "../../scripts/cli/shadow.js";
-import { renderStatus } from "../../scripts/cli/status.js";
+import { renderStatus, shadowLine, shadowRoutes } from "../../scripts/cli/status.js";
 import { eventsTable, routesTable } from "../../scripts/cli/status-view.js";
 import { renderWatchFrame } from "../../scripts/cli/watch.js";
 import type { EventsResponse, ShadowReport, StatusResponse } from "../../src/core/admin-protocol.js";
@@ -56,6 +56,20 @@ describe("status", () => {
     expect(r.out).toMatch(/^shop\s+canary\s+977\s+2\s+0\.20%\s+43\.9\s+92\.1\s+140\.3$/m);
     expect(r.out).toMatch(/^api\s+stable\s+40,210\s+35\s+0\.09%\s+12\.3\s+35\.8\s+70\.2$/m);
     expect(admin.requests.at(-1)!.url).toBe(`${BASE}/status`);
+  });
+
+  it("adds one comparison line per route in a shadow stage, with its newest mismatch", () => {
+    const status = fixtureJson("admin/status.json") as StatusResponse;
+    expect(shadowRoutes(status)).toEqual([]);
+    const inShadow: StatusResponse = { ...status, routes: status.routes.map((r) => (r.id === "shop" ? { ...r, coordinator: { ...r.coordinator, step: { ...r.coordinator.step!, kind: "shadow", stage: "shadow 10%" } } } : r)) };
+    expect(shadowRoutes(inShadow)).toEqual(["shop"]);
+    const report = fixtureJson("admin/shadow.json") as ShadowReport;
+    const out = renderStatus(inShadow, Date.now(), [report]);
+    expect(out).toContain("Shadow comparison (npm run canary -- shadow <route> for the samples):\n");
+    expect(out).toContain(`${shadowLine(report)}\n`);
+    expect(shadowLine(report)).toMatch(/^shop \(shadow 10%\): [\d,]+ mirrored, mismatch rate [\d.]+% \([\d,]+\), canary errors \d+, timeouts \d+; newest mismatch: GET \/\S+ \w+ /);
+    const empty = fixtureJson("admin/shadow-empty.json") as ShadowReport;
+    expect(shadowLine(empty)).toMatch(/: no shadow data yet$/);
   });
 
   it("--json prints the API's JSON; --url with an explicit base path is used as is", async () => {
