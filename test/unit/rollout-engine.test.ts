@@ -86,6 +86,36 @@ describe("rollout-test (per-rollout change-point mixture SPRT)", () => {
     expect(rejected / runs).toBeLessThanOrEqual(alpha);
   });
 
+  it("folds old segments exactly: the same ratio with 8 kept as with all kept, and a step of days stays finite", () => {
+    const spec = { tolerance: 1, grid: MIXTURE_GRID, weights: MIXTURE_WEIGHTS, promotionRatios: [2] };
+    const sched = { restartMs: 10_000 }; // a segment per window: the most segments a schedule makes
+    const all = createLedger(spec, Number.POSITIVE_INFINITY);
+    const few = createLedger(spec, 8);
+    const random = createRandom(5);
+    for (let w = 0; w < 600; w++) {
+      // Healthy, then a late 3x regression: the recent segments carry the evidence.
+      const share = 0.05;
+      const ratio = w < 400 ? 1 : 3;
+      const n = poisson(random, 4);
+      const c = binomial(random, n, (share * ratio) / (share * ratio + 1 - share));
+      const win = { start: w * 10_000, step: 0, canaryEvents: c, stableEvents: n - c, share };
+      appendWindow(all, win, sched);
+      appendWindow(few, win, sched);
+      const open = { ...win, start: (w + 1) * 10_000 };
+      const [a, b] = [readLedger(all, open, sched), readLedger(few, open, sched)];
+      expect(b.logRatio).toBeCloseTo(a.logRatio, 9);
+      expect(b.segments).toBe(a.segments);
+    }
+    expect(few.segments).toHaveLength(8);
+    expect(few.foldedCount).toBe(592);
+    // Past the reading's scratch space (4096 segments, ~5.7 days at restartSec 120) the ratio is still a number.
+    const long = createLedger(spec);
+    for (let w = 0; w < 6000; w++) appendWindow(long, { start: w * 10_000, step: 0, canaryEvents: 0, stableEvents: 1, share: 0.05 }, sched);
+    const r = readLedger(long, undefined, sched);
+    expect(Number.isFinite(r.logRatio)).toBe(true);
+    expect(r.segments).toBe(6000);
+  });
+
   it("has prior weights that sum to 1", () => {
     let sum = 0;
     for (let k = 0; k < 100_000; k++) sum += Math.exp(segmentLogPrior(k));

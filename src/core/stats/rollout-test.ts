@@ -65,7 +65,17 @@ export interface TestLedger {
   sums: Float64Array;
   /** Cumulative ln L(m_adv)/L(m0) per promotion ratio. */
   promo: Float64Array;
+  /** The newest segments, kept one by one (the strongest is named in explanations); at most `keep`. */
   segments: Segment[];
+  /**
+   * Older segments folded into one term per grid alternative: ln sum_k pi_k exp(-at_k[j]).
+   * Exact, because the mixture is sum_j w_j exp(sums_j) sum_k pi_k exp(-at_k[j]): a long
+   * step (a manual rollout runs for days, one segment per restartSec) costs O(grid) memory
+   * and time per read, not O(segments).
+   */
+  folded: Float64Array;
+  foldedCount: number;
+  keep: number;
   /** Prior mass of segments that have started. */
   startedMass: number;
   /** Grid and promotion sums at the current step's start. */
@@ -96,7 +106,10 @@ export function segmentLogPrior(k: number): number {
   return k === 0 ? LOG_FIRST : LOG_REST - Math.log(k * (k + 1));
 }
 
-export function createLedger(spec: TestSpec): TestLedger {
+/** Segments kept one by one before the oldest are folded (rollout-test.ts TestLedger.folded). */
+export const KEPT_SEGMENTS = 256;
+
+export function createLedger(spec: TestSpec, keep = KEPT_SEGMENTS): TestLedger {
   const total = spec.weights.reduce((a, b) => a + b, 0);
   return {
     spec,
@@ -105,6 +118,9 @@ export function createLedger(spec: TestSpec): TestLedger {
     sums: new Float64Array(spec.grid.length),
     promo: new Float64Array(spec.promotionRatios.length),
     segments: [],
+    folded: new Float64Array(spec.grid.length).fill(Number.NEGATIVE_INFINITY),
+    foldedCount: 0,
+    keep,
     startedMass: 0,
     stepAt: new Float64Array(spec.grid.length),
     stepPromoAt: new Float64Array(spec.promotionRatios.length),
@@ -146,9 +162,10 @@ export function appendWindow(l: TestLedger, w: TestWindow, schedule: Schedule): 
     l.stepPromoAt.set(l.promo);
   }
   if (startsSegment(l, w, schedule)) {
-    const k = l.segments.length;
+    const k = l.foldedCount + l.segments.length;
     l.segments.push({ start: w.start, step: w.step, logPrior: segmentLogPrior(k), at: Float64Array.from(l.sums) });
     l.startedMass += Math.exp(segmentLogPrior(k));
+    if (l.segments.length > l.keep) fold(l, l.segments.shift()!);
   }
   l.windows++;
   const n = w.canaryEvents + w.stableEvents;
@@ -161,6 +178,18 @@ export function appendWindow(l: TestLedger, w: TestWindow, schedule: Schedule): 
   }
   l.canaryEvents += w.canaryEvents;
   l.stableEvents += w.stableEvents;
+}
+
+function fold(l: TestLedger, seg: Segment): void {
+  for (let j = 0; j < l.folded.length; j++) l.folded[j] = logAddExp(l.folded[j]!, seg.logPrior - seg.at[j]!);
+  l.foldedCount++;
+}
+
+function logAddExp(a: number, b: number): number {
+  if (a === Number.NEGATIVE_INFINITY) return b;
+  if (b === Number.NEGATIVE_INFINITY) return a;
+  const m = Math.max(a, b);
+  return m + Math.log(Math.exp(a - m) + Math.exp(b - m));
 }
 
 function logSumExp(xs: ArrayLike<number>, count = xs.length): number {
@@ -178,7 +207,7 @@ const scratchSeg = new Float64Array(4096);
 export interface TestReading {
   /** ln M: the change-point mixture likelihood ratio over the rollout. */
   logRatio: number;
-  /** Segment (0-based) that contributes most to M, and when it started. */
+  /** Segment (0-based) that contributes most to M among the newest KEPT_SEGMENTS, and when it started (-1 / null: none). */
   strongestSegment: number;
   strongestSegmentStart: number | null;
   /** ln of the mixture ratio over the current step alone (no restarts): > 0 means the step's data lean to regression. */
@@ -211,7 +240,7 @@ export function readLedger(l: TestLedger, open: TestWindow | undefined, schedule
       stepAt = Float64Array.from(l.sums);
     }
     if (startsSegment(l, open, schedule)) {
-      const k = l.segments.length;
+      const k = l.foldedCount + l.segments.length;
       virtual = { start: open.start, step: open.step, logPrior: segmentLogPrior(k), at: Float64Array.from(l.sums) };
     }
     const n = open.canaryEvents + open.stableEvents;
@@ -241,6 +270,11 @@ export function readLedger(l: TestLedger, open: TestWindow | undefined, schedule
     started += Math.exp(seg.logPrior);
   }
   let count = segments.length;
+  if (l.foldedCount > 0) {
+    for (let j = 0; j < G; j++) scratchGrid[j] = l.logWeights[j]! + sums[j]! + l.folded[j]!;
+    scratchSeg[count++] = logSumExp(scratchGrid, G);
+    started = l.startedMass + (virtual ? Math.exp(virtual.logPrior) : 0);
+  }
   const unstarted = 1 - started;
   if (unstarted > 1e-12) scratchSeg[count++] = Math.log(unstarted); // segments to come sit at 1
   const logRatio = count > 0 ? logSumExp(scratchSeg, count) : 0;
@@ -249,13 +283,13 @@ export function readLedger(l: TestLedger, open: TestWindow | undefined, schedule
   const events = canaryEvents + stableEvents;
   return {
     logRatio,
-    strongestSegment: bestIndex,
+    strongestSegment: bestIndex < 0 ? -1 : l.foldedCount + bestIndex,
     strongestSegmentStart: bestIndex >= 0 ? segments[bestIndex]!.start : null,
     stepLogRatio,
     promotionEvidence: Array.from(promo, (p) => -p),
     promotionDriftPerEvent: Array.from(drift, (d) => (events > 0 ? d / events : 0)),
     canaryEvents,
     stableEvents,
-    segments: segments.length,
+    segments: l.foldedCount + segments.length,
   };
 }
