@@ -3,7 +3,7 @@ import { emptyEvidence, mergeEvidence, recordOutcome, type Evidence } from "../.
 import { GuardrailsSchema, type Guardrails, type GuardrailsInput } from "../../src/core/stats/guardrails.js";
 import { binomial, createRandom, normal, poisson, type Random } from "../../src/core/stats/prng.js";
 import { engineFromWindows, rolloutCounts, updateRollout, type RolloutMemo, type StoredWindow } from "../../src/core/stats/rollout-evidence.js";
-import { closeWindow, createEngineState, decideRollout, type ArmWindow, type RolloutDecision, type RolloutWindow } from "../../src/core/stats/rollout-engine.js";
+import { closeWindow, createEngineState, decideRollout, STEP_WINDOWS_KEPT, type ArmWindow, type RolloutDecision, type RolloutWindow } from "../../src/core/stats/rollout-engine.js";
 import { appendWindow, createLedger, readLedger, segmentLogPrior } from "../../src/core/stats/rollout-test.js";
 import { MIXTURE_GRID, MIXTURE_WEIGHTS } from "../../src/core/stats/msprt.js";
 
@@ -121,6 +121,30 @@ describe("rollout-test (per-rollout change-point mixture SPRT)", () => {
     for (let k = 0; k < 100_000; k++) sum += Math.exp(segmentLogPrior(k));
     expect(sum).toBeGreaterThan(0.9999);
     expect(sum).toBeLessThanOrEqual(1 + 1e-9);
+  });
+});
+
+describe("a step of days (manual rollout)", () => {
+  it("keeps the step's windows bounded while its totals stay exact", () => {
+    const g = guard();
+    const state = createEngineState(g);
+    const arm = (requests: number, failedUsers: number): ArmWindow => ({ requests, errors: failedUsers, failedUsers, timed: requests, slow: 0, timedMid: requests, slowMid: 0 });
+    let stable = 0;
+    let canary = 0;
+    const windows = 8640; // 24 h of 10 s windows
+    for (let i = 0; i < windows; i++) {
+      const w: RolloutWindow = { start: i * 10_000, step: 0, weight: 10, stable: arm(90 + (i % 7), i % 50 === 0 ? 1 : 0), canary: arm(10 + (i % 3), 0) };
+      stable += w.stable.requests;
+      canary += w.canary.requests;
+      closeWindow(state, w, g);
+    }
+    expect(state.stepWindows).toHaveLength(STEP_WINDOWS_KEPT);
+    expect(state.stepWindows.reduce((n, w) => n + w.stable.requests, 0)).toBe(stable);
+    expect(state.stepWindows.reduce((n, w) => n + w.canary.requests, 0)).toBe(canary);
+    expect(state.stepWindows[0]!.start).toBe(0);
+    expect(state.stepWindows.at(-1)!.start).toBe((windows - 1) * 10_000);
+    const d = decideRollout({ now: windows * 10_000, stepStartedAt: 0, stepIndex: 0, weight: 10, minDurationMs: 60_000, minRequests: 200, open: undefined, latencySource: "rolling", guardrails: g, state });
+    expect(Number.isFinite(d.explanation.errors.logRatio)).toBe(true);
   });
 });
 

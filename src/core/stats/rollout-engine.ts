@@ -202,6 +202,7 @@ export function closeWindow(state: EngineState, w: RolloutWindow, g: Guardrails)
     state.stepWindows = [];
   }
   state.stepWindows.push(w);
+  if (state.stepWindows.length > STEP_WINDOWS_KEPT) foldOldest(state.stepWindows);
   for (const key of METRICS) appendWindow(state.ledgers[key], testWindow(w, key), schedule(g));
   if (w.shadow) {
     state.mismatchUsers += w.shadow.mismatchUsers;
@@ -335,6 +336,32 @@ export interface RolloutDecision {
   onFail: Guardrails["onFail"];
   reason: string;
   explanation: RolloutExplanation;
+}
+
+/**
+ * Closed windows of the current step kept one by one (1 h); older ones are summed into the
+ * first entry, so a step of days (a manual rollout) holds O(1) memory and is read in O(1).
+ * The per-step totals stay exact; the breaker's short window (the last twelfth of the
+ * step) is then at most the last hour.
+ */
+export const STEP_WINDOWS_KEPT = 360;
+
+/** Sums the two oldest windows into one that starts at the older one's start. */
+function foldOldest(ws: RolloutWindow[]): void {
+  const [a, b] = ws as [RolloutWindow, RolloutWindow];
+  const stable = zero();
+  const canary = zero();
+  addArm(stable, a.stable);
+  addArm(stable, b.stable);
+  addArm(canary, a.canary);
+  addArm(canary, b.canary);
+  const folded: RolloutWindow = { start: a.start, step: a.step, weight: b.weight, stable, canary };
+  if (a.shadow || b.shadow) {
+    const s = { ...(b.shadow ?? a.shadow!) };
+    if (a.shadow && b.shadow) for (const k of Object.keys(s) as (keyof ShadowWindow)[]) if (k !== "maxMismatchRate") s[k] = a.shadow[k] + b.shadow[k];
+    folded.shadow = s;
+  }
+  ws.splice(0, 2, folded);
 }
 
 const zero = (): ArmWindow => ({ requests: 0, errors: 0, failedUsers: 0, timed: 0, slow: 0, timedMid: 0, slowMid: 0 });
