@@ -7,7 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { EVENTS_LIMIT, type AuditEntry, type CoordinatorStatus, type OperatorCommand, type ShadowReport } from "../core/admin-protocol.js";
 import { NotifySchema, StepsSchema, type NotifyConfig, type RouteConfig } from "../core/config/schema.js";
-import { emptyEvidence, mergeEvidence, type Evidence } from "../core/evidence.js";
+import type { Evidence } from "../core/evidence.js";
 import { effectiveShadow, effectiveWeight } from "../core/rollout/effective-weight.js";
 import { planOf, stageLabel, type Stage } from "../core/rollout/plan.js";
 import type { RolloutEvent } from "../core/rollout/events.js";
@@ -17,7 +17,7 @@ import { ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
 import { decideRollout, type RolloutExplanation } from "../core/stats/rollout-engine.js";
-import { updateRollout, type RolloutMemo } from "../core/stats/rollout-evidence.js";
+import { memoFrontier, updateRollout, type RolloutMemo } from "../core/stats/rollout-evidence.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
 import { coordinatorClock } from "./clock.js";
@@ -309,7 +309,7 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   private stepEvidence(state: RolloutState): Evidence {
-    return this.store.stepWindows(state.release, state.stepIndex, state.evidenceSince).reduce((acc, b) => mergeEvidence(acc, b.evidence), emptyEvidence());
+    return this.store.stepTotal(state.release, state.stepIndex, state.evidenceSince);
   }
 
   /** Runs the decision engine (v2: the whole rollout's evidence) and acts on its decision as guardrails.onFail says. */
@@ -330,8 +330,16 @@ export class Coordinator extends DurableObject<Env> {
     // Only evidence since the last operator or config restart (a resume, a weight change)
     // judges the rollout; the engine's own advances keep it.
     const since = state.rolloutEvidenceSince ?? 0;
-    const engine = updateRollout(this.memo, `${state.release}|${state.configHash}|${since}`, {
-      windows: [...past, ...this.store.stepWindows(state.release, state.stepIndex, state.evidenceSince)].filter((w) => w.start >= since),
+    const key = `${state.release}|${state.configHash}|${since}`;
+    // A current memo needs only the windows from its frontier on; a new one (after a
+    // restart, a resume or a config edit) is built from every stored window of the rollout.
+    const frontier = memoFrontier(this.memo, key);
+    const windows =
+      frontier === undefined
+        ? [...past, ...this.store.windows(state.release, state.evidenceSince ?? 0, state.stepIndex)]
+        : this.store.stepWindows(state.release, state.stepIndex, state.evidenceSince).filter((w) => w.start >= frontier);
+    const engine = updateRollout(this.memo, key, {
+      windows: windows.filter((w) => w.start >= since),
       history,
       weights: state.weights,
       kinds: plan.map((s) => s.kind),

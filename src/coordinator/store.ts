@@ -10,8 +10,17 @@ import type { RolloutExplanation } from "../core/stats/rollout-engine.js";
 
 /** Width of an evidence window. */
 export const WINDOW_MS = 10_000;
-/** How long windows of past steps are kept (the current step's are kept while it lasts). */
+/** How long windows of other releases are kept (the stable history a next rollout's thresholds start from). */
 export const WINDOW_RETENTION_MS = 60 * 60_000;
+/**
+ * How long the current release's windows are kept: the evidence a restarted coordinator
+ * rebuilds the rollout's test from. A rollout that runs longer (a manual canary left on
+ * for days) keeps its last 6 h in storage; the running engine never forgets (its memo holds
+ * every window it has seen), only a restart starts from the last 6 h.
+ */
+export const ROLLOUT_RETENTION_MS = 6 * 60 * 60_000;
+/** Windows of the current step kept parsed in memory (20 min); older ones are summed (stepTotal). */
+export const STEP_CACHE_WINDOWS = 120;
 /** Audit rows kept per route. */
 export const AUDIT_RETENTION_ROWS = 2000;
 /** Isolates not heard from for this long are forgotten (their seq no longer deduped). */
@@ -28,11 +37,13 @@ export class CoordinatorStore {
   private state: RolloutState | undefined;
   private stateLoaded = false;
   /**
-   * The current step's evidence windows, parsed, oldest first: the engine reads them on every sync
-   * and alarm (up to 4 times a second), so they are parsed from SQLite once per step and
-   * then kept in step with applyDelta. This object is the only writer of the table.
+   * The current step's newest evidence windows, parsed, oldest first: the engine reads them
+   * on every sync and alarm (up to 4 times a second), so they are parsed from SQLite once per
+   * step and then kept in step with applyDelta. At most STEP_CACHE_WINDOWS; the evidence of
+   * older ones is summed in `older`, so a step of days holds bounded memory. This object is
+   * the only writer of the table.
    */
-  private stepCache: { release: string; step: number; since: number; windows: EvidenceWindow[] } | undefined;
+  private stepCache: { release: string; step: number; since: number; windows: EvidenceWindow[]; older: Evidence } | undefined;
 
   /** `sql` must be migrated (schema.ts) first. */
   constructor(private readonly sql: SqlStorage) {}
@@ -107,16 +118,39 @@ export class CoordinatorStore {
       const window = { release, step, start, evidence: merged };
       if (at === -1) cache.push(window);
       else cache.splice(at, existing ? 1 : 0, window);
+      this.trimStepCache();
     }
     return true;
   }
 
-  /** The evidence windows of one step from `since` on, oldest first, from memory after the first read. Do not mutate. */
+  /**
+   * The newest evidence windows of one step from `since` on (at most STEP_CACHE_WINDOWS),
+   * oldest first, from memory after the first read. Do not mutate. Every window of the step
+   * is in windows(); their sum is stepTotal().
+   */
   stepWindows(release: string, step: number, since = 0): readonly EvidenceWindow[] {
+    return this.loadStep(release, step, since).windows;
+  }
+
+  /** The summed evidence of one step from `since` on (what storage had when the step was first read, and every delta since). */
+  stepTotal(release: string, step: number, since = 0): Evidence {
+    const c = this.loadStep(release, step, since);
+    return c.windows.reduce((acc, w) => mergeEvidence(acc, w.evidence), c.older);
+  }
+
+  private loadStep(release: string, step: number, since: number): NonNullable<CoordinatorStore["stepCache"]> {
     if (this.stepCache?.release !== release || this.stepCache.step !== step || this.stepCache.since !== since) {
-      this.stepCache = { release, step, since, windows: this.windows(release, since, step) };
+      this.stepCache = { release, step, since, windows: this.windows(release, since, step), older: emptyEvidence() };
+      this.trimStepCache();
     }
-    return this.stepCache.windows;
+    return this.stepCache;
+  }
+
+  private trimStepCache(): void {
+    const c = this.stepCache;
+    if (!c || c.windows.length <= STEP_CACHE_WINDOWS) return;
+    const dropped = c.windows.splice(0, c.windows.length - STEP_CACHE_WINDOWS);
+    c.older = dropped.reduce((acc, w) => mergeEvidence(acc, w.evidence), c.older);
   }
 
   /** Windows of one release, optionally one step, from `since` on, oldest first. */
@@ -201,15 +235,11 @@ export class CoordinatorStore {
     }));
   }
 
-  /** Drops old evidence windows (keeping the current step's), old audit rows and idle isolates. */
+  /** Drops old evidence windows (the current release's after ROLLOUT_RETENTION_MS), old audit rows and idle isolates. */
   prune(now: number, current: { release: string; step: number } | undefined): void {
     if (this.stepCache && (this.stepCache.release !== current?.release || this.stepCache.step !== current.step)) this.stepCache = undefined;
-    this.sql.exec(
-      "DELETE FROM windows WHERE start < ? AND NOT (release = ? AND step = ?)",
-      now - WINDOW_RETENTION_MS,
-      current?.release ?? "",
-      current?.step ?? -1,
-    );
+    this.sql.exec("DELETE FROM windows WHERE start < ? AND release <> ?", now - WINDOW_RETENTION_MS, current?.release ?? "");
+    this.sql.exec("DELETE FROM windows WHERE start < ?", now - ROLLOUT_RETENTION_MS);
     this.sql.exec("DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?", AUDIT_RETENTION_ROWS);
     this.sql.exec("DELETE FROM isolates WHERE seen_at < ?", now - ISOLATE_RETENTION_MS);
   }

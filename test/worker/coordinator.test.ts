@@ -4,6 +4,7 @@ import { routeHash } from "../../src/core/route-hash.js";
 import { validateConfig } from "../../src/core/config/parse.js";
 import { describe, expect, it } from "vitest";
 import type { Coordinator } from "../../src/coordinator/coordinator.js";
+import { ROLLOUT_RETENTION_MS, STEP_CACHE_WINDOWS } from "../../src/coordinator/store.js";
 import { admin, clock, config, loggedErrors, putConfigAndSync, route, send, variantsOf } from "./helpers.js";
 
 const SYNC = { intervalMs: 100, staleAfterMs: 1500, coldWaitMs: 500 };
@@ -196,6 +197,38 @@ describe("Coordinator: durability and idempotent alarms", () => {
       expect(JSON.parse(JSON.stringify(store.stepWindows("rel", 0)))).toEqual(JSON.parse(JSON.stringify(fromSql)));
       store.prune(t0 + 60_000, { release: "rel", step: 1 }); // the cached step is no longer current
       expect(store.stepWindows("rel", 1).map((b) => b.start)).toEqual([t0 + 50_000]);
+    });
+  });
+
+  it("holds a step of hours in bounded memory: the newest windows parsed, the rest summed exactly; storage keeps the rollout's last 6 h", async () => {
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName("long-step"));
+    await runInDurableObject(stub, (instance: Coordinator) => {
+      type Store = {
+        applyDelta: (...a: unknown[]) => boolean;
+        stepWindows: (release: string, step: number) => readonly { start: number }[];
+        stepTotal: (release: string, step: number) => { stable: { requests: number; errors: number }; canary: { requests: number } };
+        windows: (release: string, since: number, step?: number) => { start: number }[];
+        prune: (now: number, current: { release: string; step: number } | undefined) => void;
+      };
+      const store = (instance as unknown as { store: Store }).store;
+      const t0 = 1_700_000_000_000;
+      const n = STEP_CACHE_WINDOWS * 3;
+      for (let i = 0; i < n; i++) {
+        const d = emptyEvidence();
+        for (let k = 0; k < 5; k++) recordOutcome(d, k === 0 ? "canary" : "stable", k === 1 && i % 4 === 0, 20 + k);
+        store.applyDelta("iso", i + 1, "long", 0, t0 + i * 10_000, d);
+      }
+      const cached = store.stepWindows("long", 0);
+      expect(cached).toHaveLength(STEP_CACHE_WINDOWS);
+      expect(cached.at(-1)!.start).toBe(t0 + (n - 1) * 10_000);
+      expect(store.stepTotal("long", 0).stable).toMatchObject({ requests: 4 * n, errors: n / 4 });
+      expect(store.stepTotal("long", 0).canary.requests).toBe(n);
+      expect(store.windows("long", 0, 0)).toHaveLength(n);
+      // The current release's windows are kept for ROLLOUT_RETENTION_MS, whatever their step.
+      store.prune(t0 + 120 * 10_000 + ROLLOUT_RETENTION_MS, { release: "long", step: 0 });
+      expect(store.windows("long", 0, 0)).toHaveLength(n - 120);
+      // The running engine's totals do not shrink with storage.
+      expect(store.stepTotal("long", 0).canary.requests).toBe(n);
     });
   });
 

@@ -244,7 +244,8 @@ export function engineFromWindows(input: RolloutEvidenceInput): { state: EngineS
  * The coordinator's memo of a rollout: the engine state with every closed window in it,
  * the failing identities seen, and the stable sketches behind the next thresholds. Closed
  * windows never change (a delta lands in the window of the coordinator's now), so each
- * evaluation only adds the windows closed since the last one and reads the open one.
+ * evaluation only adds the windows closed since the last one and reads the open one; the
+ * caller may pass only the windows from memoFrontier on (a step of days is never re-read).
  */
 export interface RolloutMemo {
   key: string;
@@ -253,18 +254,31 @@ export interface RolloutMemo {
   /** Identities with a mismatch in the rollout's closed shadow windows. */
   mismatchSeen: Set<number>;
   stable: Sketch[];
-  consumed: number;
+  /** The newest closed window consumed (start, then step): windows up to it are in the state. */
+  through: { start: number; step: number } | undefined;
   lastStart: number | undefined;
   lastThr: Thr | null;
   history: boolean;
-  /** Start of the first window consumed: if storage dropped it, the memo is rebuilt. */
-  firstStart: number | undefined;
 }
 
 /**
- * Brings the memo up to date with the rollout's windows (a new memo when there is none,
- * the key changed or windows went missing) and reads the open window. Same answer as
- * engineFromWindows, in time proportional to the windows closed since the last call.
+ * The start of the newest window a memo holds for `key`: a caller with a current memo
+ * passes windows from there on (the one at the frontier is skipped as consumed);
+ * undefined means the memo is missing or for another rollout, so pass every window.
+ */
+export function memoFrontier(memo: RolloutMemo | undefined, key: string): number | undefined {
+  if (!memo || memo.key !== key) return undefined;
+  return memo.through?.start ?? Number.NEGATIVE_INFINITY;
+}
+
+/** Whether w comes after the consumed window p (windows sort by start, then step). */
+const after = (w: StoredWindow, p: { start: number; step: number } | undefined): boolean => p === undefined || w.start > p.start || (w.start === p.start && w.step > p.step);
+
+/**
+ * Brings the memo up to date with the rollout's windows (a new memo when there is none or
+ * the key changed) and reads the open window. Same answer as engineFromWindows over every
+ * window the memo has seen, in time proportional to the windows passed. Windows storage
+ * has dropped since (retention) stay counted: evidence is never lost to a prune.
  */
 export function updateRollout(memo: RolloutMemo | undefined, key: string, input: RolloutEvidenceInput): { memo: RolloutMemo; state: EngineState; open: RolloutWindow | undefined; latencySource: RolloutInput["latencySource"] } {
   const g = input.guardrails;
@@ -273,22 +287,22 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
   const openStored = last && input.now < last.start + WINDOW_MS && (input.currentStep === undefined || last.step === input.currentStep) ? last : undefined;
   const closedCount = sorted.length - (openStored ? 1 : 0);
   let m = memo;
-  if (!m || m.key !== key || m.consumed > closedCount || (m.firstStart !== undefined && sorted[0]?.start !== m.firstStart)) {
+  if (!m || m.key !== key) {
     m = {
       key,
       state: createEngineState(g),
       seen: new Set(),
       mismatchSeen: new Set(),
       stable: (input.history ?? []).map((h) => h.evidence.stable.latency).slice(-THRESHOLD_MAX_WINDOWS),
-      consumed: 0,
+      through: undefined,
       lastStart: undefined,
       lastThr: null,
       history: (input.history?.length ?? 0) > 0,
-      firstStart: sorted[0]?.start,
     };
   }
-  for (let i = m.consumed; i < closedCount; i++) {
+  for (let i = 0; i < closedCount; i++) {
     const w = sorted[i]!;
+    if (!after(w, m.through)) continue;
     const thr = w.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
     m.lastStart = w.start;
     m.lastThr = thr;
@@ -301,8 +315,8 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
     }
     m.stable.push(w.evidence.stable.latency);
     if (m.stable.length > THRESHOLD_MAX_WINDOWS) m.stable.shift();
+    m.through = { start: w.start, step: w.step };
   }
-  m.consumed = closedCount;
   let open: RolloutWindow | undefined;
   let openThr = false;
   if (openStored) {
@@ -315,6 +329,6 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
   const newest = open;
   // A shadow window's timed pairs need no threshold: whether there is one says where live thresholds stand.
   const hasThr = newest !== undefined ? (newest.shadow ? openThr : newest.stable.timed + newest.canary.timed > 0) : m.lastThr !== null;
-  const latencySource: RolloutInput["latencySource"] = hasThr ? (m.history && closedCount < 1 ? "history" : "rolling") : "calibrating";
+  const latencySource: RolloutInput["latencySource"] = hasThr ? (m.history && m.through === undefined ? "history" : "rolling") : "calibrating";
   return { memo: m, state: m.state, open, latencySource };
 }
