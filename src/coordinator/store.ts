@@ -19,8 +19,12 @@ export const WINDOW_RETENTION_MS = 60 * 60_000;
  * every window it has seen), only a restart starts from the last 6 h.
  */
 export const ROLLOUT_RETENTION_MS = 6 * 60 * 60_000;
-/** Windows of the current step kept parsed in memory (20 min); older ones are summed (stepTotal). */
-export const STEP_CACHE_WINDOWS = 120;
+/**
+ * Windows of the current step kept parsed in memory (5 min); older ones are summed
+ * (stepTotal). The engine reads only the windows past its memo's frontier (a second or
+ * two), and a rebuild reads SQLite, so this is slack for late readers, not a lookback.
+ */
+export const STEP_CACHE_WINDOWS = 30;
 /** Audit rows kept per route. */
 export const AUDIT_RETENTION_ROWS = 2000;
 /** Isolates not heard from for this long are forgotten (their seq no longer deduped). */

@@ -212,7 +212,7 @@ describe("Coordinator: durability and idempotent alarms", () => {
       };
       const store = (instance as unknown as { store: Store }).store;
       const t0 = 1_700_000_000_000;
-      const n = STEP_CACHE_WINDOWS * 3;
+      const n = 360; // 1 h of windows, more than the cache keeps
       for (let i = 0; i < n; i++) {
         const d = emptyEvidence();
         for (let k = 0; k < 5; k++) recordOutcome(d, k === 0 ? "canary" : "stable", k === 1 && i % 4 === 0, 20 + k);
