@@ -1,8 +1,8 @@
-// Generates the README's config reference (every field, type, default, description)
+// Generates the config reference in docs/configuration.md (every field, type, default, description)
 // from the same JSON Schema the validator produces, so the docs cannot drift from the
-// code. Writes between the README markers <!-- config-reference:start/end -->.
-//   npx tsx scripts/checks/gen-config-docs.ts           rewrite README.md
-//   npx tsx scripts/checks/gen-config-docs.ts --check   exit 1 if README.md is stale
+// code. Writes between its markers <!-- config-reference:start/end -->.
+//   npx tsx scripts/checks/gen-config-docs.ts           rewrite docs/configuration.md
+//   npx tsx scripts/checks/gen-config-docs.ts --check   exit 1 if docs/configuration.md is stale
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildJsonSchema } from "../cli/json-schema.js";
@@ -72,22 +72,22 @@ export function configReference(): string {
   return out.join("\n");
 }
 
-const readmePath = join(repoRoot, "README.md");
+const readmePath = join(repoRoot, "docs", "configuration.md");
 const readme = readFileSync(readmePath, "utf8");
 const start = readme.indexOf(START);
 const end = readme.indexOf(END);
 if (start < 0 || end < start) {
-  console.error(`README.md has no ${START} ... ${END} markers`);
+  console.error(`docs/configuration.md has no ${START} ... ${END} markers`);
   process.exit(1);
 }
 const next = `${readme.slice(0, start + START.length)}\n${configReference()}\n${readme.slice(end)}`;
 if (process.argv.includes("--check")) {
   if (next !== readme) {
-    console.error("README.md config reference is stale: run npx tsx scripts/checks/gen-config-docs.ts");
+    console.error("docs/configuration.md config reference is stale: run npx tsx scripts/checks/gen-config-docs.ts");
     process.exit(1);
   }
-  console.log("README.md config reference is up to date");
+  console.log("docs/configuration.md config reference is up to date");
 } else {
   writeFileSync(readmePath, next);
-  console.log("README.md config reference written");
+  console.log("docs/configuration.md config reference written");
 }
