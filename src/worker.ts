@@ -33,7 +33,11 @@ export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
   const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), now, () => configCache.view().loadedAt);
   const identities = new IdentityCheck();
   // Per isolate, like the coordinator client: the in-flight cap counts every request's mirrors.
-  const mirrors = new ShadowMirror(now);
+  // The reference-pair draw (shadow.latencyPairs) comes from the random seam: no client steers it.
+  const mirrors = new ShadowMirror(now, () => {
+    const b = randomBytes(4);
+    return (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) / 2 ** 32;
+  });
   const weights: WeightSource = {
     weight: (route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext) =>
       coordinator.weight(

@@ -90,6 +90,10 @@ interface ShadowModel {
   maxMismatchRate: number;
   /** Correlation of the pair's log latencies (the request's own cost): ln C - ln S ~ N(shift, sigma sqrt(2(1 - rho))). */
   rho: number;
+  /** shadow.latencyPairs: share of mirrors sent with a simultaneous stable reference; only those are timed. */
+  latencyPairs: number;
+  /** shadow.latencyTolerance: the canary's time is divided by it before the signs. */
+  latencyTolerance: number;
 }
 
 function cell(kind: Cell["kind"], label: string, runs: number, over: Partial<Cell>): Cell {
@@ -149,7 +153,7 @@ function buildCells(aaRuns: number, detectRuns: number): Cell[] {
 
 /** Shadow cells: a shadow stage of 10% before the 5-step ladder, 1000 req/s, 0.5% errors, pair latency correlation 0.8. */
 function buildShadowCells(aaRuns: number, detectRuns: number): Cell[] {
-  const sh = (over: Partial<ShadowModel> = {}): ShadowModel => ({ percent: 10, mismatch: 0.001, maxMismatchRate: 0.01, rho: 0.8, ...over });
+  const sh = (over: Partial<ShadowModel> = {}): ShadowModel => ({ percent: 10, mismatch: 0.001, maxMismatchRate: 0.01, rho: 0.8, latencyPairs: 0.25, latencyTolerance: 1.1, ...over });
   const ladder = "shadow+5-step" as const;
   return [
     cell("aa", "shadow: identical canary (0.1% benign mismatches)", aaRuns, { ladder, shadow: sh() }),
@@ -160,7 +164,9 @@ function buildShadowCells(aaRuns: number, detectRuns: number): Cell[] {
     cell("detect", "shadow: p99 +50% (all latency x1.5)", detectRuns, { ladder, ...scaled(0.5), shadow: sh() }),
     cell("detect", "shadow: p99 +20% (all latency x1.2)", detectRuns, { ladder, ...scaled(0.2), shadow: sh() }),
     // Paired signs are sensitive: a shift the live stages' exceedance tolerances accept (x1.03: median ratio 1.03 < 1.05) is not tolerated here.
-    cell("detect", "shadow: all latency x1.03 (live stages tolerate it)", detectRuns, { ladder, ...scaled(0.03), shadow: sh() }),
+    cell("detect", "shadow: canary 3% slower across the board (latencyTolerance 1.1)", detectRuns, { ladder, ...scaled(0.03), shadow: sh() }),
+    cell("detect", "shadow: canary 3% slower across the board, latencyTolerance 1", detectRuns, { ladder, ...scaled(0.03), shadow: sh({ latencyTolerance: 1 }) }),
+    cell("detect", "shadow: p99 +50%, latencyPairs 0 (latency tests off)", detectRuns, { ladder, ...scaled(0.5), shadow: sh({ latencyPairs: 0 }) }),
     cell("detect", "shadow: 3% JSON mismatches (maxMismatchRate 1%)", detectRuns, { ladder, shadow: sh({ mismatch: 0.03 }) }),
     cell("detect", "shadow: 1% JSON mismatches (maxMismatchRate 1%: the boundary)", detectRuns, { ladder, shadow: sh({ mismatch: 0.01 }) }),
     cell("detect", "shadow: 1% JSON mismatches (maxMismatchRate 0.001)", detectRuns, { ladder, shadow: sh({ mismatch: 0.01, maxMismatchRate: 0.001 }) }),
@@ -231,10 +237,12 @@ function geometric(random: Random, mean: number): number {
  * stable history behind later live thresholds), and a Poisson share of the requests is
  * mirrored. Each mirror is a pair: stable and canary fail independently at their rates
  * (each discordant pair a new identity), a compared pair whose canary answered and whose
- * stable did not fail mismatches at the model's rate, and the pair's log latencies are
- * correlated (rho): ln C - ln S ~ N(shift, sigma sqrt(2(1 - rho))), so the sign counts at the
- * tail margin (1.5x) and the median margin (1.05x) are binomial. The edge's 2 ms floor is
- * left out (it removes ties symmetrically at a 60 ms median).
+ * stable did not fail mismatches at the model's rate. A share latencyPairs of the mirrors
+ * is a reference pair (a stable request sent with the mirror), and only those are timed:
+ * their log latencies are correlated (rho), and the canary's time is divided by
+ * latencyTolerance, so ln C' - ln S ~ N(shift - ln tolerance, sigma sqrt(2(1 - rho))) and the
+ * sign counts at the tail margin (1.5x) and the median margin (1.05x) are binomial. The
+ * edge's 2 ms floor is left out (it removes ties symmetrically at a 60 ms median).
  */
 function shadowSecond(random: Random, c: Cell, sh: ShadowModel, s: Second, w: RolloutWindow, past: { n: number; mu: number; count: number }): void {
   const n = poisson(random, s.rate);
@@ -248,13 +256,14 @@ function shadowSecond(random: Random, c: Cell, sh: ShadowModel, s: Second, w: Ro
   const stableOnly = binomial(random, m - canaryFailed, ps);
   const compared = m - canaryFailed;
   const mismatches = binomial(random, compared - stableOnly, sh.mismatch);
-  const shift = s.lat[1]!.mu - s.lat[0]!.mu;
+  const shift = s.lat[1]!.mu - s.lat[0]!.mu - Math.log(sh.latencyTolerance);
   const sd = SIGMA * Math.sqrt(2 * (1 - sh.rho));
+  const timed = binomial(random, m, sh.latencyPairs);
   const signs = (margin: number): [number, number] => {
     const pC = 1 - normalCdf((Math.log(margin) - shift) / sd);
     const pS = normalCdf((-Math.log(margin) - shift) / sd);
-    const slowerC = binomial(random, m, pC);
-    return [slowerC, binomial(random, m - slowerC, Math.min(1, pS / Math.max(1e-12, 1 - pC)))];
+    const slowerC = binomial(random, timed, pC);
+    return [slowerC, binomial(random, timed - slowerC, Math.min(1, pS / Math.max(1e-12, 1 - pC)))];
   };
   const [tailC, tailS] = signs(1.5);
   const [midC, midS] = signs(1.05);
@@ -262,9 +271,9 @@ function shadowSecond(random: Random, c: Cell, sh: ShadowModel, s: Second, w: Ro
     a.requests += m;
     a.errors += errors;
     a.failedUsers += errors;
-    a.timed += m;
+    a.timed += timed;
     a.slow += slow;
-    a.timedMid += m;
+    a.timedMid += timed;
     a.slowMid += slowMid;
   };
   add(w.canary, canaryOnly, tailC, midC);
@@ -477,7 +486,7 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
         guardrails: g,
         state,
         ...(sh ? { shadowPlan: true, stage: inShadow(step) ? `shadow ${sh.percent}%` : `${weights[step]}%` } : {}),
-        ...(sh && inShadow(step) ? { shadow: { maxMismatchRate: sh.maxMismatchRate } } : {}),
+        ...(sh && inShadow(step) ? { shadow: { maxMismatchRate: sh.maxMismatchRate, latencyPairs: sh.latencyPairs } } : {}),
       });
       if (d.explanation.lowTraffic) out.lowTrafficSeen = true;
       if (t === 120) out.eta60 = d.explanation.etaSec;
@@ -771,7 +780,8 @@ function shadowReport(rs: CellResult[], command: string, wallMs: number, workers
       "in the shadow stage compared mirrors), default guardrails (alpha 0.01 per rollout: errors 0.006, mismatch 0.002, tail 0.001, median 0.001), engine every second on 10 s windows. " +
       "Shadow stage: every user is served by stable; 10% of requests are mirrored (all requests are of mirrored methods); each mirror is a pair of the same request's answers: " +
       "stable and canary fail independently at their rates (0.5% stable; each discordant pair a new identity), a compared pair mismatches at the cell's rate (0.1% benign mismatches for an identical canary), " +
-      "log latencies correlated 0.8 between the two sides (lognormal, median 60 ms, sigma 0.7; ln C - ln S normal), signs counted at the 1.5x and 1.05x margins (the 2 ms floor left out). " +
+      "only reference pairs are timed (latencyPairs 0.25 of the mirrors: a stable request sent with the mirror, at the same moment), their log latencies correlated 0.8 (lognormal, median 60 ms, sigma 0.7; ln C - ln S normal), " +
+      "the canary's time divided by latencyTolerance 1.1 (unless the cell says otherwise), signs counted at the 1.5x and 1.05x margins (the 2 ms floor left out). " +
       "Live steps after the shadow stage as in decision-sim.md (warm history; the shadow stage's stable traffic is history for the live thresholds). A regression is present from the start and in every stage. " +
       "Shared incident: both sides' errors x10 and latency x2 from 3:00 to 5:00. Intervals: 95% Wilson for rates, order-statistic for medians.",
     "",

@@ -6,7 +6,13 @@
 //     hashed, the canary's read and hashed). Interleaved rounds, a new random order each
 //     round; per round each route gets the same requests for a 16 KiB page, with
 //     `--connections` closed loops (1: one request at a time); time to the last byte of
-//     the user's response. Reported: p50 and p99 of each, and on / off per round.
+//     the user's response. Reported: p50 and p99 of each, and on / off per round. A
+//     third arm, control, separates the machine doing more origin work (2 shared CPUs)
+//     from mirroring on the user's path: off.bench (no shadow), and the load generator
+//     itself sends, as each response's headers arrive, the same request to the canary
+//     origin and, at the latencyPairs share (0.25, the default), to the stable origin: the
+//     origin work of shadow 100% without the Worker doing it. on / control is the cost of
+//     mirroring in the Worker.
 //  2. What does one mirrored request cost in CPU? Each route's handler runs n times
 //     inside one workerd request with the origin answered in the isolate (as in
 //     bench:handler), waiting for every mirror to finish; timed by the workerd process's
@@ -33,6 +39,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const PAGE_BYTES = 16 * 1024;
 const MODES = ["off", "on"] as const;
 type Mode = (typeof MODES)[number];
+/** The latency phase's arms: the two routes, and control (off.bench plus the mirrors' origin requests sent directly). */
+const ARMS = ["off", "on", "control"] as const;
+type Arm = (typeof ARMS)[number];
+/** shadow.latencyPairs's default: the share of mirrors that also send stable a reference request. */
+const LATENCY_PAIRS = 0.25;
 const COMPARES = ["status", "headers", "body", "json"] as const;
 type Compare = (typeof COMPARES)[number];
 
@@ -120,9 +131,34 @@ async function originChild(name: string): Promise<{ url: string; requests(): Pro
   };
 }
 
-/** `total` GETs of the page to host `<mode>.bench`, over `connections` closed loops; ms to the last byte of each. */
-async function timedRequests(base: URL, mode: Mode, total: number, connections: number, agent: Agent, ids: readonly string[]): Promise<number[]> {
+/** The control arm's extra origin requests: what shadow 100% adds to the origins, sent by the load generator. */
+interface DirectMirrors {
+  canary: string;
+  stable: string;
+  agent: Agent;
+}
+
+function directGet(origin: string, agent: Agent): Promise<void> {
+  const u = new URL(origin);
+  return new Promise((ok) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, path: `/bytes?n=${PAGE_BYTES}`, agent, headers: { "x-canary-shadow": "1", accept: "text/html" } }, (res) => {
+      res.resume();
+      res.on("end", () => ok());
+      res.on("error", () => ok());
+    });
+    req.on("error", () => ok());
+    req.end();
+  });
+}
+
+/**
+ * `total` GETs of the page to host `<mode>.bench`, over `connections` closed loops; ms to the
+ * last byte of each. With `direct`, each response's headers also send the canary (and at
+ * LATENCY_PAIRS, stable) the same request, not timed, all awaited before returning.
+ */
+async function timedRequests(base: URL, mode: Mode, total: number, connections: number, agent: Agent, ids: readonly string[], direct?: DirectMirrors): Promise<number[]> {
   const times: number[] = [];
+  const extra: Promise<void>[] = [];
   let next = 0;
   const one = (i: number): Promise<void> =>
     new Promise((ok, fail) => {
@@ -130,6 +166,10 @@ async function timedRequests(base: URL, mode: Mode, total: number, connections: 
       const req = httpRequest(
         { host: base.hostname, port: base.port, path: `/bytes?n=${PAGE_BYTES}`, agent, headers: { host: `${mode}.bench`, cookie: `canary_id=${ids[i % ids.length]}`, accept: "text/html" } },
         (res) => {
+          if (direct) {
+            extra.push(directGet(direct.canary, direct.agent));
+            if (Math.random() < LATENCY_PAIRS) extra.push(directGet(direct.stable, direct.agent));
+          }
           let bytes = 0;
           res.on("data", (c: Buffer) => (bytes += c.length));
           res.on("end", () => {
@@ -148,21 +188,23 @@ async function timedRequests(base: URL, mode: Mode, total: number, connections: 
       while (next < total) await one(next++);
     }),
   );
+  await Promise.all(extra);
   return times;
 }
 
 interface LatencyRow {
   connections: number;
-  p50: Record<Mode, number[]>;
-  p99: Record<Mode, number[]>;
-  all: Record<Mode, number[]>;
+  p50: Record<Arm, number[]>;
+  p99: Record<Arm, number[]>;
+  all: Record<Arm, number[]>;
 }
 
-async function latencyPhase(args: ReturnType<typeof readArgs>): Promise<{ rows: LatencyRow[]; mirrors: number; onRequests: number }> {
+async function latencyPhase(args: ReturnType<typeof readArgs>): Promise<{ rows: LatencyRow[]; mirrors: number; references: number; onRequests: number }> {
   const stable = await originChild("stable");
   const canary = await originChild("canary");
   const worker = await startLocalWorker({ config: configDocument(stable.url, canary.url, "host", args.compare, args.percent) });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const direct: DirectMirrors = { canary: canary.url, stable: stable.url, agent: new Agent({ keepAlive: true, maxSockets: 64 }) };
   const ids = identityPool(1000);
   try {
     // Warm-up: config load, the coordinator's first sync confirming the shadow stage, JIT.
@@ -177,29 +219,34 @@ async function latencyPhase(args: ReturnType<typeof readArgs>): Promise<{ rows: 
     if (reached < (20 * args.percent) / 100 - 5) throw new Error(`the shadow route is not mirroring (${reached} of 20 reached the canary)`);
     const rows: LatencyRow[] = [];
     let mirrors = 0;
+    let references = 0;
     let onRequests = 0;
     for (const connections of args.connections) {
-      const row: LatencyRow = { connections, p50: { off: [], on: [] }, p99: { off: [], on: [] }, all: { off: [], on: [] } };
+      const row: LatencyRow = { connections, p50: { off: [], on: [], control: [] }, p99: { off: [], on: [], control: [] }, all: { off: [], on: [], control: [] } };
       for (let r = 0; r < args.rounds; r++) {
-        for (const mode of shuffled(MODES)) {
+        for (const arm of shuffled(ARMS)) {
           const c0 = await canary.requests();
-          const t = (await timedRequests(worker.url, mode, args.requests, connections, agent, ids)).sort((a, b) => a - b);
+          const s0 = await stable.requests();
+          const mode: Mode = arm === "control" ? "off" : arm;
+          const t = (await timedRequests(worker.url, mode, args.requests, connections, agent, ids, arm === "control" ? direct : undefined)).sort((a, b) => a - b);
           // The mirrors of this batch end within a few ms; let them, so the next batch starts clean.
           await new Promise((res) => setTimeout(res, 100));
-          if (mode === "on") {
+          if (arm === "on") {
             mirrors += (await canary.requests()) - c0;
+            references += (await stable.requests()) - s0 - args.requests;
             onRequests += args.requests;
           }
-          row.p50[mode].push(quantile(t, 0.5));
-          row.p99[mode].push(quantile(t, 0.99));
-          row.all[mode].push(...t);
+          row.p50[arm].push(quantile(t, 0.5));
+          row.p99[arm].push(quantile(t, 0.99));
+          row.all[arm].push(...t);
         }
       }
       rows.push(row);
     }
-    return { rows, mirrors, onRequests };
+    return { rows, mirrors, references, onRequests };
   } finally {
     agent.destroy();
+    direct.agent.destroy();
     await worker.dispose();
     await stable.close();
     await canary.close();
@@ -219,7 +266,8 @@ let mirrored = 0;
 const localOrigin = async (input, init) => {
   const req = input instanceof Request && init === undefined ? input : new Request(input, init);
   if (!req.url.startsWith(ORIGIN)) return realFetch(req);
-  if (req.headers.get("x-canary-shadow") === "1") mirrored++;
+  // A mirror is the canary's; a reference request (latencyPairs) is stable's, also marked.
+  if (req.headers.get("x-canary-shadow") === "1" && req.headers.get("x-canary-variant") === "canary") mirrored++;
   return new Response(PAGE, { status: 200, headers: HEADERS });
 };
 let served = 0;
@@ -310,13 +358,16 @@ async function main(): Promise<void> {
   const cpu = await cpuPhase(args);
   const pct = (on: number, off: number): string => `${((on / off - 1) * 100 >= 0 ? "+" : "")}${((on / off - 1) * 100).toFixed(1)}%`;
   const latencyRows = latency.rows.flatMap((row) => {
-    const all = { off: [...row.all.off].sort((a, b) => a - b), on: [...row.all.on].sort((a, b) => a - b) };
+    const sorted = (a: Arm) => [...row.all[a]].sort((x, y) => x - y);
+    const all = { off: sorted("off"), on: sorted("on"), control: sorted("control") };
     return (["p50", "p99"] as const).map((q) => {
       const qq = q === "p50" ? 0.5 : 0.99;
       const off = quantile(all.off, qq);
       const on = quantile(all.on, qq);
+      const control = quantile(all.control, qq);
       const perRound = row[q].on.map((x, i) => (x / row[q].off[i]! - 1) * 100);
-      return `| ${row.connections} | ${q} | ${off.toFixed(3)} | ${on.toFixed(3)} | ${pct(on, off)} | ${medianRange(perRound, 1)} |`;
+      const perRoundControl = row[q].on.map((x, i) => (x / row[q].control[i]! - 1) * 100);
+      return `| ${row.connections} | ${q} | ${off.toFixed(3)} | ${control.toFixed(3)} | ${on.toFixed(3)} | ${pct(on, off)} | ${medianRange(perRound, 1)} | ${pct(on, control)} | ${medianRange(perRoundControl, 1)} |`;
     });
   });
   const diffs = cpu.own.on.map((x, i) => x - cpu.own.off[i]!);
@@ -327,13 +378,14 @@ async function main(): Promise<void> {
     [
       `latency: one edge-canary (Miniflare), two routes over the same two origins on 127.0.0.1, each origin in its own process; off.bench without shadow, on.bench in a shadow stage at ${args.percent}% with compare "${args.compare}"; GET of a ${PAGE_BYTES}-byte page; ${args.rounds} interleaved rounds of ${args.requests} requests per route and connection count, random order per round; time to the last byte of the user's response`,
       `CPU: each route's handler ${args.microN} times per round inside one workerd request, origin answered in the isolate, every waitUntil (the mirror included) awaited; ${args.microRounds} rounds after a warm-up; timed by ${cpu.clock === "wall" ? "the wall clock" : "the workerd process's CPU time"}, minus the baseline (building the requests, ${cpu.baseline.toFixed(1)} µs)`,
-      `mirrors sent during the latency rounds: ${latency.mirrors} for ${latency.onRequests} requests to on.bench`,
+      `mirrors sent during the latency rounds: ${latency.mirrors} to the canary and ${latency.references} reference requests to stable (shadow.latencyPairs ${LATENCY_PAIRS}, the default) for ${latency.onRequests} requests to on.bench`,
+      `control: off.bench, and per response (at its headers) the load generator sends the page's GET to the canary origin and, with probability ${LATENCY_PAIRS}, to the stable origin (x-canary-shadow: 1, not timed, awaited before the batch ends): the same origin work as shadow ${args.percent === 100 ? "100%" : "100% (the control always mirrors every request)"}, without the Worker doing it`,
     ],
     [
       "User-visible latency, ms (all requests of all rounds pooled; per-round change = on/off - 1 of that round's quantile):",
       "",
-      `| connections | quantile | shadow off | shadow ${args.percent}% | on vs off | per-round change, % (median, lowest to highest) |`,
-      "|---:|---|---:|---:|---:|---:|",
+      `| connections | quantile | shadow off | control (off + direct origin requests) | shadow ${args.percent}% | on vs off | per round, % (median, lowest to highest) | on vs control | per round, % |`,
+      "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
       ...latencyRows,
       "",
       `CPU per request in the isolate (${cpu.clock}, µs, median over rounds): shadow off ${median(cpu.own.off).toFixed(1)}, shadow 100% ${median(cpu.own.on).toFixed(1)}; one mirror with compare "${args.compare}" of a ${PAGE_BYTES / 1024} KiB page: **${medianRange(diffs, 1)} µs** (median of per-round differences, lowest to highest).`,

@@ -26,6 +26,8 @@ const FIXED_RELEASE = "demo-5";
 const QUOTE = "/api/quote";
 /** Live weight of the stage after the shadow stage; 10%, not 5%, for the reason in docs/demo.md. */
 const LIVE = 10;
+/** Requests sent this close before the graduation may have been answered after it. */
+const IN_FLIGHT_MS = 500;
 const STAGES: StageConfig[] = [{ shadow: { percent: 100 } }, { percent: LIVE }];
 
 function stepsFor(ctx: DemoContext): { stages: StageConfig[]; minDurationSec: number; minRequests: number } {
@@ -177,9 +179,11 @@ export const shadow: Phase = {
     ctx.check("no failed requests", g.failed === 0, failures(g));
     ctx.check("every answer came from the origin named in x-canary-variant", g.mismatches === 0, `${g.mismatches} mismatches`);
     if (grad) {
-      const before = g.timeline.filter((v) => v.at < grad.at);
+      // A request still in flight when the coordinator decided may see the new stage (its
+      // isolate's sync returned meanwhile): only those sent IN_FLIGHT_MS before it count.
+      const before = g.timeline.filter((v) => v.at < grad.at - IN_FLIGHT_MS);
       const onCanary = before.filter((v) => v.served === "canary").length;
-      ctx.check("in the shadow stage no request was served by the canary", onCanary === 0 && before.length > 0, `${onCanary}/${before.length} requests sent before the graduation`);
+      ctx.check("in the shadow stage no request was served by the canary", onCanary === 0 && before.length > 0, `${onCanary}/${before.length} requests sent more than ${secs(IN_FLIGHT_MS)} before the graduation`);
       // Exact per user, as in the split phase: after the graduation (one sync + 1 s) each
       // user's answers come from the cohort its canary_id hashes to at 10%.
       const route = routeOf(ctx.parsed, SHADOW_ROUTE);

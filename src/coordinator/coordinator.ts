@@ -361,7 +361,7 @@ export class Coordinator extends DurableObject<Env> {
       guardrails: g,
       state: engine.state,
       ...(stage ? { stage: stageLabel(stage) } : {}),
-      ...(shadowStage ? { shadow: { maxMismatchRate: route.shadow.maxMismatchRate } } : {}),
+      ...(shadowStage ? { shadow: { maxMismatchRate: route.shadow.maxMismatchRate, latencyPairs: route.shadow.latencyPairs } } : {}),
       shadowPlan: plan.some((s) => s.kind === "shadow"),
     });
     this.lastDecision = { action: decision.action, onFail: decision.onFail, reason: decision.reason, at: now, epoch: state.epoch, explanation: decision.explanation };

@@ -38,6 +38,8 @@ interface RouteSync {
   /** The newest shadow mismatches since the last delta was cut, at most SAMPLES_PER_SYNC, newest first (as the coordinator keeps them). */
   pendingMismatches: MismatchSample[] | undefined;
   guardrails: RouteConfig["guardrails"];
+  /** route.shadow.latencyTolerance, for the shadow signs. */
+  latencyTolerance: number;
   unacked: { seq: number; delta: Evidence; release: string; servedEpoch: number | undefined; mismatches: MismatchSample[] | undefined } | undefined;
   /** Epoch of the state when `pending` began (it is served under that state until the next reply). */
   pendingEpoch: number | undefined;
@@ -71,6 +73,7 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
   weight(route: RouteConfig, sync: SyncConfig, call: CoordinatorCall, waitUntil: (p: Promise<unknown>) => void): number | Promise<number> {
     const entry = this.entry(route);
     entry.guardrails = route.guardrails;
+    entry.latencyTolerance = route.shadow.latencyTolerance;
     entry.configHash = hashOf(route);
     const now = this.now();
     const inflight = entry.inflightSince !== undefined && now - entry.inflightSince < syncTimeout(sync);
@@ -111,7 +114,7 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
     const stableFailed = isErrorOutcome(g, o.stableStatus === 0 ? "network" : o.stableStatus);
     const canaryFailed = isErrorOutcome(g, o.kind === "canary_timeout" ? "timeout" : o.canaryStatus === 0 ? "network" : o.canaryStatus);
     const identity = o.identity;
-    recordShadowOutcome((entry.pending.shadow ??= emptyShadow()), o, stableFailed, canaryFailed, () => (identity === undefined ? undefined : identityHash(identity)));
+    recordShadowOutcome((entry.pending.shadow ??= emptyShadow()), o, stableFailed, canaryFailed, () => (identity === undefined ? undefined : identityHash(identity)), entry.latencyTolerance);
     if (o.kind !== "mismatch" || o.part === undefined) return;
     const samples = (entry.pendingMismatches ??= []);
     samples.unshift({ at: this.now(), release: o.release, method: o.method, path: o.path, part: o.part, detail: o.detail ?? "", stableStatus: o.stableStatus, canaryStatus: o.canaryStatus });
@@ -179,6 +182,7 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
         pendingRelease: route.release,
         pendingMismatches: undefined,
         guardrails: route.guardrails,
+        latencyTolerance: route.shadow.latencyTolerance,
         unacked: undefined,
         pendingEpoch: undefined,
         failSafe: false,

@@ -10,6 +10,14 @@
 // the canary gets timeoutMs for its headers and as long again for its body. Stable's
 // body is tee'd only when the body is compared, so status and header comparisons leave
 // the user's bytes on the runtime's own path. Reading and comparing bodies: shadow-body.ts.
+// Reference pairs: the user's stable request left before the mirror, under other isolate
+// conditions (the response streaming, other requests' work), so its time is no fair partner
+// for the mirror's. For a share shadow.latencyPairs of bodiless GET/HEAD mirrors (drawn from
+// the isolate's random source, so no client can steer it) the same request also goes to
+// stable, from the same waitUntil and in the same turn as the canary mirror (which of the two
+// is dispatched first alternates), and only those two times are paired (shadow-evidence.ts).
+// The reference's body is cancelled unread; it is bounded by stable's timeoutMs and takes a
+// maxInFlight slot of its own. Never for another method: stable must not perform a write twice.
 import type { RouteConfig } from "../core/config/schema.js";
 import { compareHeaders, compareStatus, type BodyDigest } from "../core/shadow/compare.js";
 import { compareJsonBodies } from "../core/shadow/json-compare.js";
@@ -38,7 +46,14 @@ export class ShadowMirror {
   /** Requests not mirrored since the isolate started because maxInFlight mirrors were in flight. */
   dropped = 0;
 
-  constructor(private readonly now: () => number) {}
+  /** Which side of the next reference pair is dispatched first (alternates, so neither has the head start). */
+  private referenceFirst = false;
+
+  /** `random` is uniform in [0, 1), from the Worker's random seam (never Math.random at global scope). */
+  constructor(
+    private readonly now: () => number,
+    private readonly random: () => number = () => 0.5,
+  ) {}
 
   /** Mirrors in flight now in this isolate. */
   get active(): number {
@@ -64,13 +79,22 @@ export class ShadowMirror {
       return undefined;
     }
     this.inFlight++;
+    // A reference pair needs a second slot; without one the mirror goes alone (untimed).
+    const reference =
+      s.latencyPairs > 0 && (ctx.method === "GET" || ctx.method === "HEAD") && request.body === null && this.inFlight < s.maxInFlight && this.random() < s.latencyPairs;
+    let first = false;
+    if (reference) {
+      this.inFlight++;
+      this.referenceFirst = !this.referenceFirst;
+      first = this.referenceFirst;
+    }
     const body = request.body === null ? null : request.clone().body;
-    return new Mirror(this, request, ctx, body, this.now);
+    return new Mirror(this, request, ctx, body, this.now, reference ? { first } : undefined);
   }
 
-  /** @internal A Mirror's end. */
-  done(): void {
-    this.inFlight--;
+  /** @internal A Mirror's end: its slots (2 with a reference request). */
+  done(slots: number): void {
+    this.inFlight -= slots;
   }
 }
 
@@ -86,7 +110,16 @@ export class Mirror {
     private readonly ctx: MirrorContext,
     private body: ReadableStream<Uint8Array> | null,
     private readonly now: () => number,
+    /** Set when a stable reference request goes with the mirror; `first`: it is dispatched before the canary's. */
+    private readonly reference?: { first: boolean },
   ) {}
+
+  /** The reference request's result, once it was sent. */
+  private referenceResult: Promise<OriginResult> | undefined;
+
+  private get slots(): number {
+    return this.reference ? 2 : 1;
+  }
 
   /**
    * Stable's response as the user gets it. When the body is compared and may fit
@@ -108,7 +141,7 @@ export class Mirror {
   release(): void {
     if (this.ended) return;
     this.ended = true;
-    this.owner.done();
+    this.owner.done(this.slots);
     this.body?.cancel().catch(() => {});
     this.stableBody?.cancel().catch(() => {});
   }
@@ -121,7 +154,11 @@ export class Mirror {
       // One timer turn: the user's response is handed to the runtime before the mirror
       // takes any of the isolate's time or connections.
       await new Promise((r) => setTimeout(r, 0));
-      const outcome = await this.compare(stable);
+      let outcome = await this.compare(stable);
+      if (this.referenceResult) {
+        const ref = await this.referenceResult;
+        outcome = { ...outcome, reference: { status: ref.status, ms: ref.originMs } };
+      }
       try {
         sink.recordShadow(outcome);
       } catch (e) {
@@ -132,7 +169,9 @@ export class Mirror {
       console.error(JSON.stringify({ level: "warn", msg: "shadow mirror failed", route: this.ctx.route.id, error: (e as Error).message }));
     } finally {
       this.stableBody?.cancel().catch(() => {});
-      this.owner.done();
+      // The reference is bounded by stable's timeoutMs: its slot is held until it ends.
+      if (this.referenceResult) await this.referenceResult.catch(() => {});
+      this.owner.done(this.slots);
     }
   }
 
@@ -150,16 +189,28 @@ export class Mirror {
     const copy = this.body;
     this.body = null;
     const body = copy === null ? null : await new Response(copy).arrayBuffer();
-    const canary = await fetchOrigin(
-      (signal) => {
-        const req = buildOriginRequest(this.request, method, url, route.canary, "canary", route.release, route.override.header, signal, body, route.override.cookie);
-        req.headers.set(SHADOW_HEADER, "1");
-        return req;
-      },
-      timeoutMs,
-      [],
-      this.now,
-    );
+    // fetchOrigin dispatches its fetch before its first await: both requests leave in this
+    // turn, back to back, and are timed the same way.
+    const askCanary = (): Promise<OriginResult> =>
+      fetchOrigin(
+        (signal) => {
+          const req = buildOriginRequest(this.request, method, url, route.canary, "canary", route.release, route.override.header, signal, body, route.override.cookie);
+          req.headers.set(SHADOW_HEADER, "1");
+          return req;
+        },
+        timeoutMs,
+        [],
+        this.now,
+      );
+    let pending: Promise<OriginResult>;
+    if (this.reference?.first) {
+      this.referenceResult = this.askReference();
+      pending = askCanary();
+    } else {
+      pending = askCanary();
+      if (this.reference) this.referenceResult = this.askReference();
+    }
+    const canary = await pending;
     const base = this.outcomeBase(stable, canary);
     let canaryRead: BodyRead | undefined;
     // Whatever is decided, neither body is read any further.
@@ -194,6 +245,24 @@ export class Mirror {
         ? await comparedBodies(a as BodyDigest, b as BodyDigest)
         : compareJsonBodies((a as TextBody).text, (b as TextBody).text, { ignore: s.ignore, numericTolerance: s.numericTolerance });
     return detail === undefined ? result("match") : result("mismatch", s.compare, detail);
+  }
+
+  /** The stable reference request: bodiless GET/HEAD, marked a mirror, its body cancelled unread (only its status and time matter). */
+  private askReference(): Promise<OriginResult> {
+    const { route, method, url } = this.ctx;
+    return fetchOrigin(
+      (signal) => {
+        const req = buildOriginRequest(this.request, method, url, route.stable, "stable", route.release, route.override.header, signal, null, route.override.cookie);
+        req.headers.set(SHADOW_HEADER, "1");
+        return req;
+      },
+      route.stable.timeoutMs,
+      [],
+      this.now,
+    ).then((r) => {
+      r.response?.body?.cancel().catch(() => {});
+      return { status: r.status, originMs: r.originMs, errorKind: r.errorKind };
+    });
   }
 
   private outcomeBase(stable: OriginResult, canary: OriginResult): Omit<ShadowOutcome, "kind"> {

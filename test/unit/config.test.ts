@@ -39,7 +39,7 @@ describe("validateConfig", () => {
           sticky: { source: "own-cookie", cookieName: "canary_id", maxAgeSec: 2_592_000, secure: "auto" },
           override: { header: "x-canary-override", cookie: "canary_override" },
           fallback: { enabled: true, onStatus: [502, 503, 504] },
-          shadow: { compare: "status", headers: [], ignore: [], numericTolerance: 0, methods: ["GET", "HEAD"], maxBodyBytes: 1_048_576, maxInFlight: 32, maxMismatchRate: 0.01 },
+          shadow: { compare: "status", headers: [], ignore: [], numericTolerance: 0, methods: ["GET", "HEAD"], maxBodyBytes: 1_048_576, maxInFlight: 32, maxMismatchRate: 0.01, latencyPairs: 0.25, latencyTolerance: 1.1 },
           guardrails: GuardrailsSchema.parse(undefined),
           exposeHeaders: true,
         },

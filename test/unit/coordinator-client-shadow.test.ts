@@ -114,6 +114,35 @@ describe("CoordinatorClient.recordShadow", () => {
     h.client.recordShadow(outcome("mismatch", "/s", { stableStatus: 502, part: "status", detail: "stable 502, canary 200" }));
     h.advance(sync.intervalMs);
     await h.ask();
-    expect(h.sent.at(-1)!.delta.shadow).toMatchObject({ canaryTimeout: 1, mismatch: 1, canaryOnly: 1, stableOnly: 1, pairs: 1 });
+    expect(h.sent.at(-1)!.delta.shadow).toMatchObject({ canaryTimeout: 1, mismatch: 1, canaryOnly: 1, stableOnly: 1, referencePairs: 0 });
+  });
+
+  it("times only mirrors with a reference request, the canary's time divided by the route's shadow.latencyTolerance", async () => {
+    const signsWith = async (latencyTolerance: number | undefined) => {
+      const r = routeConfig({ steps: { stages: [{ shadow: { percent: 20 } }, { percent: 50 }] }, ...(latencyTolerance === undefined ? {} : { shadow: { latencyTolerance } }) });
+      let t = 1_000_000;
+      const sent: SyncRequest[] = [];
+      const call: CoordinatorCall = async (_id, req) => {
+        sent.push(structuredClone(req));
+        return { state: { ...state(), configHash: routeHash(r) }, duplicate: false, now: t } satisfies SyncResponse;
+      };
+      const client = new CoordinatorClient(() => "isolate-1", () => t);
+      const pending: Promise<unknown>[] = [];
+      const ask = async () => {
+        await client.weight(r, sync, call, (p) => void pending.push(p));
+        await Promise.all(pending.splice(0));
+      };
+      await ask();
+      // 130 ms against a simultaneous stable 100 ms: 1.3x, 1.18x at the default 1.1, 1x at tolerance 1.3.
+      client.recordShadow(outcome("match", "/a", { canaryMs: 130, stableMs: 5, reference: { status: 200, ms: 100 } }));
+      // No reference: never timed, however the user's stable time compares.
+      client.recordShadow(outcome("match", "/b", { canaryMs: 130, stableMs: 5 }));
+      t += sync.intervalMs;
+      await ask();
+      const sh = sent.at(-1)!.delta.shadow!;
+      return [sh.referencePairs, sh.refCanarySlowerMid];
+    };
+    expect(await signsWith(undefined)).toEqual([1, 1]); // default 1.1: 1.18x is slower
+    expect(await signsWith(1.3)).toEqual([1, 0]);
   });
 });

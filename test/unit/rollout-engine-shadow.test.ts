@@ -60,6 +60,39 @@ describe("shadow stage: the paired tests", () => {
     expect(r.at).toBeLessThan(60);
   });
 
+  it("times only the reference pairs: at latencyPairs 0.25 a +50% canary still fails on latency, on a quarter of the mirrors", () => {
+    const r = runShadowStage(createRandom(3), { ...healthy, latencyShift: Math.log(1.5), referenceShare: 0.25 }, guard(), 600);
+    expect(r.decision.action).toBe("fail");
+    expect(r.decision.reason).toMatch(/latency/);
+    const ex = r.decision.explanation;
+    expect(ex.canary.timed).toBeLessThan(ex.canary.requests * 0.35);
+    expect(ex.canary.timed).toBeGreaterThan(ex.canary.requests * 0.15);
+    expect(ex.shadow).toMatchObject({ referencePairs: ex.canary.timed, latencyPairs: 0.25 });
+  });
+
+  it("latencyTolerance: a canary 3% slower on every request passes at 1.1 and fails at 1 (40 seeds)", () => {
+    let failsTolerant = 0;
+    let failsStrict = 0;
+    for (let s = 0; s < 40; s++) {
+      const tr = { ...healthy, latencyShift: Math.log(1.03), latencyNoise: 0.1 };
+      if (runShadowStage(createRandom(700 + s), { ...tr, latencyTolerance: 1.1 }, guard(), 600).failedAt !== null) failsTolerant++;
+      if (runShadowStage(createRandom(700 + s), { ...tr, latencyTolerance: 1 }, guard(), 600).failedAt !== null) failsStrict++;
+    }
+    expect(failsTolerant).toBeLessThanOrEqual(2);
+    expect(failsStrict).toBeGreaterThanOrEqual(20);
+  });
+
+  it("latencyPairs 0: the latency tests are off, a +50% canary graduates on errors and mismatches, and the reason says so", () => {
+    const r = runShadowStage(createRandom(5), { ...healthy, latencyShift: Math.log(1.5), referenceShare: 0 }, guard(), 900);
+    expect(r.decision.action).toBe("advance");
+    expect(r.decision.explanation.latencySource).toBe("off");
+    expect(r.decision.explanation.latency.active).toBe(false);
+    expect(r.decision.explanation.median.active).toBe(false);
+    expect(r.decision.explanation.shadow).toMatchObject({ referencePairs: 0, latencyPairs: 0 });
+    expect(r.decision.reason).toMatch(/latency not tested \(shadow.latencyPairs 0: no reference pairs\)$/);
+    expect(r.decision.reason).not.toMatch(/tail latency/);
+  });
+
   it("an identical canary's latency signs stay balanced: no latency failure over 15 minutes", () => {
     const r = runShadowStage(createRandom(4), healthy, guard(), 900, { keepGoing: true });
     expect(r.failedAt).toBeNull();
@@ -114,7 +147,7 @@ describe("shadow stage: the paired tests", () => {
   });
 
   it("graduates when the paired latencies tie (both sides within the timer floor): the median's absolute route", () => {
-    const r = runShadowStage(createRandom(11), { ...healthy, latencyNoise: 0, fail: [0.002, 0.002] }, guard(), 900);
+    const r = runShadowStage(createRandom(11), { ...healthy, latencyNoise: 0, fail: [0.002, 0.002], latencyTolerance: 1 }, guard(), 900);
     expect(r.decision.action).toBe("advance");
     expect(r.decision.explanation.median).toMatchObject({ bounded: true, absolute: true, canaryEvents: 0, stableEvents: 0 });
   });
@@ -169,7 +202,8 @@ describe("shadow stage: the evidence mapping", () => {
     for (let i = 0; i < 500; i++) recordOutcome(w.evidence, "stable", true, 5000, 9_000_000 + i); // stable incident on the live arm
     const { closed } = rolloutCounts({ windows: [w, { start: 10_000, step: 0, evidence: emptyEvidence() }], weights: [0, 5], kinds: ["shadow", "live"], guardrails: g, now: 20_000 });
     const sh = w.evidence.shadow!;
-    expect(closed[0]).toMatchObject({ weight: 50, stable: { requests: sh.match + sh.mismatch + sh.canaryError + sh.canaryTimeout + sh.skipped, timed: sh.pairs, slow: sh.stableSlower, slowMid: sh.stableSlowerMid }, canary: { timed: sh.pairs, slow: sh.canarySlower } });
+    expect(closed[0]).toMatchObject({ weight: 50, stable: { requests: sh.match + sh.mismatch + sh.canaryError + sh.canaryTimeout + sh.skipped, timed: sh.referencePairs, slow: sh.refStableSlower, slowMid: sh.refStableSlowerMid }, canary: { timed: sh.referencePairs, slow: sh.refCanarySlower } });
+    expect(sh.referencePairs).toBeGreaterThan(100);
     expect(closed[0]!.canary.failedUsers + closed[0]!.stable.failedUsers).toBeLessThanOrEqual(sh.canaryOnly + sh.stableOnly);
     expect(closed[0]!.stable.failedUsers).toBeLessThan(100); // not the 500 live-arm failures
     expect(closed[0]!.shadow).toMatchObject({ mismatches: sh.mismatch, compared: sh.match + sh.mismatch + sh.skipped, maxMismatchRate: 0.01 });

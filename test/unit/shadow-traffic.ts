@@ -27,6 +27,10 @@ export interface PairedTraffic {
   mismatchIds?: number[];
   /** Identity of a mirror: distinct by default. */
   identity?: (i: number) => number;
+  /** Share of mirrors sent with a simultaneous stable reference (shadow.latencyPairs; default 1). */
+  referenceShare?: number;
+  /** shadow.latencyTolerance (default 1.1, the config's). */
+  latencyTolerance?: number;
 }
 
 const MU = Math.log(60);
@@ -38,8 +42,12 @@ export function pairedSecond(random: Random, e: Evidence, tr: PairedTraffic, bas
   for (let i = 0; i < (tr.stableRate ?? 100); i++) recordOutcome(e, "stable", false, Math.exp(MU + SIGMA * normal(random)));
   for (let i = 0; i < tr.mirrors; i++) {
     const id = tr.identity ? tr.identity(base + i) : base + i;
+    // The stable reference request (sent with the mirror) is timed as stable's time on the
+    // request; the draw for it is made only below share 1, so the seeds' streams are as before.
     const stableMs = Math.exp(MU + SIGMA * normal(random));
     const canaryMs = stableMs * Math.exp((tr.latencyShift ?? 0) + (tr.latencyNoise ?? 0.2) * normal(random));
+    const refMs = stableMs;
+    const referenced = (tr.referenceShare ?? 1) >= 1 || random() < (tr.referenceShare ?? 1);
     const stableFailed = random() < tr.fail[0];
     const canaryFailed = random() < tr.fail[1];
     const mismatched = tr.mismatchIds ? tr.mismatchIds.includes(id) : random() < (tr.mismatch ?? 0);
@@ -56,10 +64,11 @@ export function pairedSecond(random: Random, e: Evidence, tr: PairedTraffic, bas
       canaryStatus: canaryFailed ? 500 : 200,
       stableMs,
       canaryMs,
+      ...(referenced ? { reference: { status: 200, ms: refMs } } : {}),
       colo: "AMS",
       country: "NL",
     };
-    recordShadowOutcome(sh, o, stableFailed, canaryFailed, () => id >>> 0);
+    recordShadowOutcome(sh, o, stableFailed, canaryFailed, () => id >>> 0, tr.latencyTolerance ?? 1.1);
   }
 }
 
@@ -107,7 +116,7 @@ export function runShadowStage(
       guardrails: g,
       state: engine.state,
       stage: "shadow 10%",
-      shadow: { maxMismatchRate: r0 },
+      shadow: { maxMismatchRate: r0, latencyPairs: tr.referenceShare ?? 1 },
       shadowPlan: true,
     });
     if (last.action === "fail") return { decision: last, at: t, advancedAt, failedAt: t };

@@ -116,8 +116,8 @@ export async function originStats(url: string): Promise<{ requests: number; byMe
 }
 
 /** What an origin's /say/<tag> received (scripts/lib/origin-server.ts), oldest first. */
-export async function originSaid(url: string, path: string): Promise<Array<{ method: string; bodyLength: number; headers: Record<string, string | undefined> }>> {
-  return (await (await fetch(`${url}/__origin/said?path=${encodeURIComponent(path)}`)).json()) as Array<{ method: string; bodyLength: number; headers: Record<string, string | undefined> }>;
+export async function originSaid(url: string, path: string): Promise<Array<{ method: string; at: number; bodyLength: number; headers: Record<string, string | undefined> }>> {
+  return (await (await fetch(`${url}/__origin/said?path=${encodeURIComponent(path)}`)).json()) as Array<{ method: string; at: number; bodyLength: number; headers: Record<string, string | undefined> }>;
 }
 
 export const ADMIN_TOKEN = "test-admin-token";

@@ -18,8 +18,13 @@ import { admin, capturingAE, clock, config, HOST, loggedErrors, origins, originS
 const SYNC = { intervalMs: 100, staleAfterMs: 30_000, coldWaitMs: 500 };
 const sticky = { source: "header" as const, name: "x-user-id" };
 
-/** A route in its first stage, shadow at `percent`, that stays there for the test's length. */
-async function shadowRoute(release: string, percent: number, shadow: Partial<ShadowConfig> = {}, extra: Partial<RouteInput> = {}): Promise<void> {
+/**
+ * A route in its first stage, shadow at `percent`, that stays there for the test's length.
+ * latencyPairs is 0 unless the test sets it, so each test's stable origin sees only the
+ * users' requests unless it is about reference pairs.
+ */
+async function shadowRoute(release: string, percent: number, shadowIn: Partial<ShadowConfig> = {}, extra: Partial<RouteInput> = {}): Promise<void> {
+  const shadow = { latencyPairs: 0, ...shadowIn };
   await putConfigAndSync({
     ...config(
       route({
@@ -131,6 +136,86 @@ describe("shadow stage: which requests are mirrored", () => {
     await say("post-stream", "body=ok", "post-user", { method: "POST", body: stream, duplex: "half" } as RequestInit);
     expect(await mirrors("/say/post-stream")).toHaveLength(0);
     expect((await originSaid(origins.stable, "/say/post-stream"))[0]!.bodyLength).toBe(8);
+  });
+});
+
+describe("shadow stage: reference pairs (shadow.latencyPairs)", () => {
+  const onStable = async (path: string) => {
+    const all = await originSaid(origins.stable, path);
+    return { users: all.filter((r) => r.headers["x-canary-shadow"] === undefined), references: all.filter((r) => r.headers["x-canary-shadow"] === "1") };
+  };
+
+  it("latencyPairs 1: every mirrored GET also reaches stable, marked a mirror, at the same moment as the canary's, and the user's answer is unchanged", async () => {
+    await shadowRoute("ref-1", 100, { latencyPairs: 1 });
+    const seen: SyncRequest[] = [];
+    const real = env.COORDINATOR;
+    const COORDINATOR = {
+      idFromName: (name: string) => real.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const stub = real.get(id);
+        return { sync: (req: SyncRequest) => (seen.push(structuredClone(req)), stub.sync(req)) };
+      },
+    } as unknown as Env["COORDINATOR"];
+    // Stable takes 300 ms, so the mirror leaves 300 ms after the user's request; the canary
+    // takes 300 ms too, so a reference sent after the canary answered would be 300 ms late.
+    const query = "body=stable-answer&delayMs=300&canary.delayMs=300&canary.body=other";
+    const users = ["ref-user-0", "ref-user-1", "ref-user-2"];
+    for (const u of users) {
+      const r = await say("ref", query, u, { envOverrides: { COORDINATOR } });
+      const direct = await fetch(`${origins.stable}/say/ref-direct?${query}`);
+      expect([r.response.status, r.body, r.variant]).toEqual([direct.status, await direct.text(), "stable"]);
+      expect(r.response.headers.get("content-type")).toBe(direct.headers.get("content-type"));
+    }
+    const canary = await mirrors("/say/ref");
+    const { users: served, references } = await onStable("/say/ref");
+    expect(canary).toHaveLength(3);
+    expect(served).toHaveLength(3);
+    expect(references).toHaveLength(3);
+    for (let i = 0; i < 3; i++) {
+      expect(references[i]!.headers).toMatchObject({ "x-canary-shadow": "1", "x-canary-variant": "stable", "x-canary-release": "ref-1" });
+      expect(references[i]!.method).toBe("GET");
+      // Sent with the canary mirror, both after the user's stable request had answered.
+      expect(Math.abs(references[i]!.at - canary[i]!.at)).toBeLessThan(100);
+      expect(references[i]!.at - served[i]!.at).toBeGreaterThanOrEqual(250);
+    }
+    // And the coordinator got them as timed reference pairs.
+    clock.advance(SYNC.intervalMs * 2);
+    await say("ref-sync", "body=x", "ref-user-0", { envOverrides: { COORDINATOR } });
+    const pairs = seen.reduce((n, r) => n + (r.delta.shadow?.referencePairs ?? 0), 0);
+    expect(pairs).toBeGreaterThanOrEqual(3);
+  });
+
+  it("latencyPairs 0: stable never gets a second request, the canary is still mirrored", async () => {
+    await shadowRoute("ref-0", 100, { latencyPairs: 0 });
+    for (let u = 0; u < 10; u++) await say("ref-none", "body=x", `ref0-user-${u}`);
+    expect(await mirrors("/say/ref-none")).toHaveLength(10);
+    const { users, references } = await onStable("/say/ref-none");
+    expect([users.length, references.length]).toEqual([10, 0]);
+  });
+
+  it("never sends a POST listed in shadow.methods to stable twice, even at latencyPairs 1", async () => {
+    await shadowRoute("ref-post", 100, { methods: ["GET", "POST"], latencyPairs: 1, maxBodyBytes: 64 });
+    for (let u = 0; u < 5; u++) {
+      const r = await say("ref-post", "body=ok", `refp-user-${u}`, { method: "POST", body: "hello", headers: { "content-length": "5" } });
+      expect(r.body).toBe("ok");
+    }
+    expect(await mirrors("/say/ref-post")).toHaveLength(5);
+    const all = await originSaid(origins.stable, "/say/ref-post");
+    expect(all.map((r) => [r.method, r.headers["x-canary-shadow"]])).toEqual(Array.from({ length: 5 }, () => ["POST", undefined]));
+    // The same route's GETs are referenced: the POSTs were spared by method, not by chance.
+    await say("ref-post-get", "body=ok", "refp-user-0");
+    expect((await onStable("/say/ref-post-get")).references).toHaveLength(1);
+  });
+
+  it("a reference request takes a maxInFlight slot of its own", async () => {
+    await shadowRoute("ref-cap", 100, { maxInFlight: 3, latencyPairs: 1 }, { canary: { origin: origins.canary, timeoutMs: 5000 } });
+    const users = Array.from({ length: 6 }, (_, i) => `refcap-user-${i}`);
+    const sent = await Promise.all(users.map((u) => say("ref-cap", "body=ok&canary.delayMs=400", u)));
+    expect(sent.every((r) => r.body === "ok")).toBe(true);
+    // The first mirror and its reference take 2 slots, the second takes the last one alone.
+    expect(await mirrors("/say/ref-cap")).toHaveLength(2);
+    const { users: served, references } = await onStable("/say/ref-cap");
+    expect([served.length, references.length]).toEqual([6, 1]);
   });
 });
 

@@ -17,7 +17,7 @@ import { admin, clock, config, putConfigAndSync, route, type RouteInput } from "
 const SYNC = { intervalMs: 100, staleAfterMs: 30_000, coldWaitMs: 500 };
 let nextId = 1;
 
-/** One sync's delta: `mirrors` mirrored pairs (a share `mismatch` of them mismatching, each a new identity) and stable traffic on the live arm. */
+/** One sync's delta: `mirrors` mirrored pairs (a share `mismatch` of them mismatching, each a new identity; every 4th a timed reference pair) and stable traffic on the live arm. */
 function pairs(mirrors: number, opts: { mismatch?: number; canaryFails?: number; stableMs?: number } = {}): Evidence {
   const d = emptyEvidence();
   const sh = (d.shadow = emptyShadow());
@@ -37,6 +37,8 @@ function pairs(mirrors: number, opts: { mismatch?: number; canaryFails?: number;
       canaryStatus: canaryFailed ? 500 : 200,
       stableMs,
       canaryMs: stableMs + (i % 3) - 1, // within the timer floor: ties
+      // Every 4th mirror is a reference pair (shadow.latencyPairs 0.25, the default).
+      ...(i % 4 === 0 ? { reference: { status: 200, ms: stableMs } } : {}),
       colo: "AMS",
       country: "NL",
     };

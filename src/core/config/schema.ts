@@ -170,6 +170,20 @@ export const ShadowSchema = z
       .max(0.5)
       .default(0.01)
       .describe("Mismatch rate a shadow stage tolerates; the engine fails the stage when its evidence shows a higher rate."),
+    latencyPairs: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.25)
+      .describe(
+        "Share of mirrored bodiless GET and HEAD requests also sent to stable, at the same moment as the canary mirror (both x-canary-shadow: 1), to time the two fairly; only these pairs feed the shadow latency tests. Stable gets this share of the mirrored requests once more; 0 turns the shadow latency tests off (errors and mismatches still judge the stage).",
+      ),
+    latencyTolerance: z
+      .number()
+      .min(1)
+      .max(10)
+      .default(1.1)
+      .describe("Ratio the canary's time is divided by before it is compared with stable's in a shadow stage: with 1.1, a canary up to 10% slower per request is not counted as slower."),
   })
   .prefault({})
   .describe("Shadow stages: what is mirrored and how the canary's answers are compared with stable's.");

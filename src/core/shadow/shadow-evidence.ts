@@ -6,9 +6,16 @@
 //   equally likely when the canary is no worse, whatever the base rate (a sign test, as
 //   in McNemar's); concordant pairs say nothing about the difference. Counted per
 //   identity, like the live arms.
-// - Latency: sign counts of pairs where one side was slower than the other by a margin,
-//   at a tail margin (much slower) and a median margin (slower at all, beyond timer
-//   noise). With the same latency distribution both signs are equally likely.
+// - Latency: sign counts of REFERENCE pairs only: a share (shadow.latencyPairs) of bodiless
+//   GET/HEAD mirrors also go to stable, at the same moment as the canary mirror and under
+//   the same isolate conditions, and those two times are compared. The user's stable
+//   request left earlier, before the user's response streamed, so its time is no fair
+//   partner for the mirror's (the mirror measured 2-13 ms slower against an identical
+//   canary). Signs at a tail margin (much slower) and a median margin (slower at all,
+//   beyond timer noise), after dividing the canary's time by shadow.latencyTolerance (a
+//   canary up to that ratio slower per request is not counted as slower). With the same
+//   latency distribution and tolerance 1 both signs are equally likely; a tolerance above 1
+//   only moves signs away from "canary slower" (conservative).
 // - Mismatches: compared pairs whose answers differed, per request, with the distinct
 //   identities behind them (a handful of users cannot fail a stage alone).
 // A commutative monoid like Evidence: emptyShadow is the identity, mergeShadow associative.
@@ -36,13 +43,18 @@ export interface ShadowEvidence {
   canaryOnlyIds: IdSet;
   stableOnlyIds: IdSet;
   mismatchIds: IdSet;
-  /** Pairs where both answered, timed; and the sign counts at the tail and median margins. */
-  pairs: number;
-  canarySlower: number;
-  stableSlower: number;
-  canarySlowerMid: number;
-  stableSlowerMid: number;
-  /** Times to response headers of the mirrored requests, each side (display, and the stage's p99s). */
+  /**
+   * Reference pairs (the canary mirror and a stable request sent with it) where both sides
+   * answered, and their sign counts at the tail and median margins. Optional: windows
+   * stored before reference pairs lack them (read as 0; their old non-simultaneous
+   * `pairs` / `canarySlower` fields are ignored, they were biased against the canary).
+   */
+  referencePairs?: number;
+  refCanarySlower?: number;
+  refStableSlower?: number;
+  refCanarySlowerMid?: number;
+  refStableSlowerMid?: number;
+  /** Times to response headers of the mirrored requests: the canary mirror, and the user's stable request (display, and the stage's p99s). */
   canaryLatency: Sketch;
   stableLatency: Sketch;
 }
@@ -66,11 +78,11 @@ export function emptyShadow(): ShadowEvidence {
     canaryOnlyIds: {},
     stableOnlyIds: {},
     mismatchIds: {},
-    pairs: 0,
-    canarySlower: 0,
-    stableSlower: 0,
-    canarySlowerMid: 0,
-    stableSlowerMid: 0,
+    referencePairs: 0,
+    refCanarySlower: 0,
+    refStableSlower: 0,
+    refCanarySlowerMid: 0,
+    refStableSlowerMid: 0,
     canaryLatency: emptySketch(),
     stableLatency: emptySketch(),
   };
@@ -126,23 +138,35 @@ export function mergeShadow(a: ShadowEvidence, b: ShadowEvidence): ShadowEvidenc
     canaryOnlyIds: mergeIds(a.canaryOnlyIds, b.canaryOnlyIds),
     stableOnlyIds: mergeIds(a.stableOnlyIds, b.stableOnlyIds),
     mismatchIds: mergeIds(a.mismatchIds, b.mismatchIds),
-    pairs: a.pairs + b.pairs,
-    canarySlower: a.canarySlower + b.canarySlower,
-    stableSlower: a.stableSlower + b.stableSlower,
-    canarySlowerMid: a.canarySlowerMid + b.canarySlowerMid,
-    stableSlowerMid: a.stableSlowerMid + b.stableSlowerMid,
+    referencePairs: (a.referencePairs ?? 0) + (b.referencePairs ?? 0),
+    refCanarySlower: (a.refCanarySlower ?? 0) + (b.refCanarySlower ?? 0),
+    refStableSlower: (a.refStableSlower ?? 0) + (b.refStableSlower ?? 0),
+    refCanarySlowerMid: (a.refCanarySlowerMid ?? 0) + (b.refCanarySlowerMid ?? 0),
+    refStableSlowerMid: (a.refStableSlowerMid ?? 0) + (b.refStableSlowerMid ?? 0),
     canaryLatency: mergeSketches(a.canaryLatency, b.canaryLatency),
     stableLatency: mergeSketches(a.stableLatency, b.stableLatency),
   };
 }
 
+/** shadow.latencyTolerance's default: a canary up to 10% slower per request is not counted as slower. */
+export const DEFAULT_LATENCY_TOLERANCE = 1.1;
+
 /**
  * Adds one mirror's outcome. `stableFailed` and `canaryFailed` are the guardrails'
  * verdicts on each answer (a canary timeout or connection failure is a failure);
  * `identityHash` is the request's identity hashed (evidence.ts identityHash), needed only
- * for a discordant pair or a mismatch.
+ * for a discordant pair or a mismatch; `latencyTolerance` is shadow.latencyTolerance (>= 1),
+ * the ratio the canary's time is divided by before the signs are counted. Only an outcome
+ * with a `reference` (a stable request sent with the mirror) and both times adds signs.
  */
-export function recordShadowOutcome(e: ShadowEvidence, o: ShadowOutcome, stableFailed: boolean, canaryFailed: boolean, identityHash: () => number | undefined): void {
+export function recordShadowOutcome(
+  e: ShadowEvidence,
+  o: ShadowOutcome,
+  stableFailed: boolean,
+  canaryFailed: boolean,
+  identityHash: () => number | undefined,
+  latencyTolerance = DEFAULT_LATENCY_TOLERANCE,
+): void {
   switch (o.kind) {
     case "match":
       e.match++;
@@ -174,11 +198,16 @@ export function recordShadowOutcome(e: ShadowEvidence, o: ShadowOutcome, stableF
   // A timeout or a failed connection has no time to headers to pair.
   if (o.kind === "canary_timeout" || o.canaryStatus === 0) return;
   addValue(e.canaryLatency, o.canaryMs);
-  e.pairs++;
-  const c = o.canaryMs;
-  const s = o.stableMs;
-  if (c > s * TAIL_MARGIN + MARGIN_FLOOR_MS) e.canarySlower++;
-  else if (s > c * TAIL_MARGIN + MARGIN_FLOOR_MS) e.stableSlower++;
-  if (c > s * MID_MARGIN + MARGIN_FLOOR_MS) e.canarySlowerMid++;
-  else if (s > c * MID_MARGIN + MARGIN_FLOOR_MS) e.stableSlowerMid++;
+  const ref = o.reference;
+  if (ref === undefined || ref.status === 0) return;
+  countSigns(e, o.canaryMs / Math.max(1, latencyTolerance), ref.ms);
+}
+
+/** One reference pair's signs: `c` the canary's time already divided by the tolerance, `s` the stable reference's. */
+function countSigns(e: ShadowEvidence, c: number, s: number): void {
+  e.referencePairs = (e.referencePairs ?? 0) + 1;
+  if (c > s * TAIL_MARGIN + MARGIN_FLOOR_MS) e.refCanarySlower = (e.refCanarySlower ?? 0) + 1;
+  else if (s > c * TAIL_MARGIN + MARGIN_FLOOR_MS) e.refStableSlower = (e.refStableSlower ?? 0) + 1;
+  if (c > s * MID_MARGIN + MARGIN_FLOOR_MS) e.refCanarySlowerMid = (e.refCanarySlowerMid ?? 0) + 1;
+  else if (s > c * MID_MARGIN + MARGIN_FLOOR_MS) e.refStableSlowerMid = (e.refStableSlowerMid ?? 0) + 1;
 }

@@ -27,6 +27,12 @@ export interface ShadowOutcome {
   canaryStatus: number;
   stableMs: number;
   canaryMs: number;
+  /**
+   * The stable reference request sent with the mirror, at the same moment (a share
+   * shadow.latencyPairs of bodiless GET/HEAD mirrors): its status (0 when it failed or
+   * timed out) and time to headers, measured like canaryMs. Only these pairs are timed.
+   */
+  reference?: { status: number; ms: number };
   colo: string;
   country: string;
   /** The cohort identity (hashed by the evidence only when needed). */

@@ -249,8 +249,12 @@ export interface RolloutInput {
   state: EngineState;
   /** The current stage as people read it (plan.ts stageLabel: "shadow 10%", "5%"), for the reasons. */
   stage?: string;
-  /** Set when the current stage is a shadow stage: its windows are mirrored pairs, judged against maxMismatchRate. */
-  shadow?: { maxMismatchRate: number };
+  /**
+   * Set when the current stage is a shadow stage: its windows are mirrored pairs, judged
+   * against maxMismatchRate; latencyPairs is route.shadow.latencyPairs (0: the stage has no
+   * reference pairs, so its latency tests are off and it is judged on errors and mismatches).
+   */
+  shadow?: { maxMismatchRate: number; latencyPairs: number };
   /**
    * Whether the rollout's plan has shadow stages: then the mismatch test's alpha share
    * (MISMATCH_ALPHA_SHARE of the errors') is set aside for the whole rollout, by config,
@@ -296,6 +300,10 @@ export interface ShadowExplanation {
   maxMismatchRate: number;
   /** Rates above this are ruled out at odds promotionOdds (0 mismatches: ln K / compared); null with mismatches and r0 = 0. */
   mismatchRateBound: number | null;
+  /** The current stage's timed reference pairs (a mirror and a stable request sent with it). */
+  referencePairs: number;
+  /** route.shadow.latencyPairs; 0: the stage's latency tests are off. */
+  latencyPairs: number;
 }
 
 export interface RolloutExplanation {
@@ -476,7 +484,10 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     }
   }
   const comparable = weight < 100 && stable.requests > 0 && canary.requests > 0;
-  const latencyOn = input.latencySource !== "off";
+  // A shadow stage with latencyPairs 0 times no pair fairly (the user's stable request left
+  // before the mirror): no latency test, by config, never by what the data show.
+  const shadowLatencyOff = shadowStage && input.shadow!.latencyPairs <= 0;
+  const latencyOn = input.latencySource !== "off" && !shadowLatencyOff;
   const medianOn = g.medianQuantile !== null && latencyOn;
   const errorShare = g.alpha * g.errorAlphaShare;
   const mismatchAlpha = input.shadowPlan || shadowStage ? errorShare * MISMATCH_ALPHA_SHARE : 0;
@@ -545,6 +556,8 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
         mismatchRate,
         maxMismatchRate: r0,
         mismatchRateBound: rolloutMismatches === 0 && rolloutCompared > 0 ? Math.log(g.promotionOdds) / rolloutCompared : null,
+        referencePairs: canary.timed,
+        latencyPairs: input.shadow!.latencyPairs,
       }
     : undefined;
   const explanation: RolloutExplanation = {
@@ -553,7 +566,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     weight: input.weight,
     step: input.stepIndex,
     ...(input.stage !== undefined ? { stage: input.stage } : {}),
-    latencySource: input.latencySource,
+    latencySource: shadowLatencyOff ? "off" : input.latencySource,
     stable,
     canary,
     errors,
@@ -673,7 +686,8 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     })
     .join("; ");
   const volume = shadowStage ? `${stageShadow.compared} compared mirrors` : `${canary.requests} canary requests`;
-  return { action: "advance", onFail, reason: `advance: ${prefix}${Math.round(elapsedMs / 1000)} s, ${volume}; ${weight >= 100 ? "weight 100: breaker only" : stated}`, explanation };
+  const latencyNote = shadowLatencyOff ? "; latency not tested (shadow.latencyPairs 0: no reference pairs)" : "";
+  return { action: "advance", onFail, reason: `advance: ${prefix}${Math.round(elapsedMs / 1000)} s, ${volume}; ${weight >= 100 ? "weight 100: breaker only" : stated}${latencyNote}`, explanation };
 }
 
 /** The mismatch rate whose odds are m times r0's: what a promotion ratio m rules out. */

@@ -11,8 +11,10 @@
 // live arms are all stable traffic and only feed the thresholds of later live windows):
 // canary.failedUsers = identities newly in canaryOnlyIds, stable.failedUsers = newly in
 // stableOnlyIds (first time in the rollout, as the live arms), weight 50 (a discordant pair
-// is the canary's with probability 1/2 when it is no worse); timed = pairs on both arms,
-// slow = canarySlower / stableSlower, timedMid/slowMid from the median-margin signs. So the
+// is the canary's with probability 1/2 when it is no worse); timed = the reference pairs
+// (mirrors sent with a simultaneous stable request, shadow.latencyPairs) on both arms,
+// slow = refCanarySlower / refStableSlower, timedMid/slowMid from the median-margin signs
+// (a window stored before reference pairs has none: it carries no latency evidence). So the
 // ledgers judge the paired comparison with no change, and the window's `shadow` counts feed
 // the mismatch test. A live step's window never reads Evidence.shadow.
 import type { Evidence } from "../evidence.js";
@@ -164,21 +166,22 @@ function shadowWindow(w: StoredWindow, g: Guardrails, r0: number, seen: Set<numb
   if (commit) for (const id of both) seen.add(id);
   const n = mirrored(e);
   const med = g.medianQuantile !== null;
+  const pairs = e.referencePairs ?? 0;
   const side = (errors: number, failedUsers: number, slow: number, slowMid: number): ArmWindow => ({
     requests: n,
     errors,
     failedUsers,
-    timed: e.pairs,
+    timed: pairs,
     slow,
-    timedMid: med ? e.pairs : 0,
+    timedMid: med ? pairs : 0,
     slowMid: med ? slowMid : 0,
   });
   return {
     start: w.start,
     step: w.step,
     weight: 50,
-    stable: side(e.stableOnly, stableFailed, e.stableSlower, e.stableSlowerMid),
-    canary: side(e.canaryOnly, canaryFailed, e.canarySlower, e.canarySlowerMid),
+    stable: side(e.stableOnly, stableFailed, e.refStableSlower ?? 0, e.refStableSlowerMid ?? 0),
+    canary: side(e.canaryOnly, canaryFailed, e.refCanarySlower ?? 0, e.refCanarySlowerMid ?? 0),
     shadow: {
       mirrored: n,
       compared: e.match + e.mismatch + e.skipped,
