@@ -92,7 +92,13 @@ export const SHADOW_ROUTE = "api";
  * servedAt differ on every answer of either origin, so they are left out; anything else
  * that differs is a mismatch. Rates above maxMismatchRate (the default 1%) fail the stage.
  */
-export const DEMO_SHADOW = { compare: "json", headers: ["content-type"], ignore: ["requestId", "servedAt"] } as const;
+/**
+ * The shadow route's comparison. latencyTolerance 1.5 (default 1.1): on these machines the
+ * local canary origin answers the same requests about 1 ms (10-15%) later than stable's,
+ * measured on simultaneous reference pairs, and the paired sign test rightly sees that at
+ * 1.1 (docs/demo.md, "Demo-sized settings"); the demo is about answers, not that ms.
+ */
+export const DEMO_SHADOW = { compare: "json", headers: ["content-type"], ignore: ["requestId", "servedAt"], latencyTolerance: 1.5 } as const;
 
 /**
  * Same document with the shadow route (id SHADOW_ROUTE, path prefix /api) at `release`
