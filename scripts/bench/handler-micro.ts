@@ -32,6 +32,7 @@ import { medianRange, writeReport } from "../lib/bench-report.js";
 import { bundleWorker, edgeCanaryOptions, LOCAL_CF, repoRoot, snapshotSource } from "../lib/local-worker.js";
 import { median } from "../lib/median.js";
 import { cpuNs, workerdChildren } from "../lib/workerd-process.js";
+import { shuffled } from "../lib/shuffle.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ORIGIN = "http://127.0.0.1:9";
@@ -187,14 +188,6 @@ function readArgs(): { n: number; rounds: number; compare: string | undefined; o
   return { n, rounds, compare: values.compare, out: resolve(values.out!) };
 }
 
-function shuffled<T>(xs: readonly T[]): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 async function main(): Promise<void> {
   const args = readArgs();

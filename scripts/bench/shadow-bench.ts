@@ -34,6 +34,7 @@ import { medianRange, writeReport } from "../lib/bench-report.js";
 import { bundleWorker, edgeCanaryOptions, LOCAL_CF, repoRoot, startLocalWorker } from "../lib/local-worker.js";
 import { median } from "../lib/median.js";
 import { cpuNs, workerdChildren } from "../lib/workerd-process.js";
+import { shuffled } from "../lib/shuffle.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PAGE_BYTES = 16 * 1024;
@@ -96,14 +97,6 @@ function readArgs() {
   return { compare, percent, rounds: int("rounds", 1), requests: int("requests", 10), connections, microN: int("micro-n", 1), microRounds: int("micro-rounds", 1), out: resolve(values.out!) };
 }
 
-function shuffled<T>(xs: readonly T[]): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 

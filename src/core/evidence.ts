@@ -7,6 +7,7 @@
 // beyond the cap are counted in failedOverflow, each as a distinct identity), so the
 // engine can count every failing identity once per rollout however often it retries.
 import { murmur3 } from "./bucket.js";
+import { addIdentity, mergeIdentities } from "./identity-list.js";
 import { emptyShadow, mergeShadow, mirrored, type ShadowEvidence } from "./shadow/shadow-evidence.js";
 import { addValue, emptySketch, mergeSketches, type Sketch } from "./stats/ddsketch.js";
 
@@ -33,18 +34,7 @@ export interface Evidence {
 const emptyArm = (): ArmEvidence => ({ requests: 0, errors: 0, latency: emptySketch() });
 
 function mergeIds(a: ArmEvidence, b: ArmEvidence): Pick<ArmEvidence, "failedIds" | "failedOverflow"> {
-  let overflow = (a.failedOverflow ?? 0) + (b.failedOverflow ?? 0);
-  const ids = a.failedIds ? [...a.failedIds] : [];
-  if (b.failedIds) {
-    const seen = new Set(ids);
-    for (const id of b.failedIds) {
-      if (seen.has(id)) continue;
-      if (ids.length < MAX_FAILED_IDS) {
-        ids.push(id);
-        seen.add(id);
-      } else overflow++;
-    }
-  }
+  const { ids, overflow } = mergeIdentities(a.failedIds, a.failedOverflow ?? 0, b.failedIds, b.failedOverflow ?? 0, MAX_FAILED_IDS);
   const out: Pick<ArmEvidence, "failedIds" | "failedOverflow"> = {};
   if (ids.length > 0) out.failedIds = ids;
   if (overflow > 0) out.failedOverflow = overflow;
@@ -91,10 +81,7 @@ export function recordOutcome(e: Evidence, variant: "stable" | "canary", isError
     arm.failedOverflow = (arm.failedOverflow ?? 0) + 1;
     return;
   }
-  const ids = (arm.failedIds ??= []);
-  if (ids.includes(identityHash)) return;
-  if (ids.length < MAX_FAILED_IDS) ids.push(identityHash);
-  else arm.failedOverflow = (arm.failedOverflow ?? 0) + 1;
+  if (!addIdentity((arm.failedIds ??= []), identityHash, MAX_FAILED_IDS)) arm.failedOverflow = (arm.failedOverflow ?? 0) + 1;
 }
 
 export function isEmptyEvidence(e: Evidence): boolean {

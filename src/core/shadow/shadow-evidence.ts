@@ -19,6 +19,7 @@
 // - Mismatches: compared pairs whose answers differed, per request, with the distinct
 //   identities behind them (a handful of users cannot fail a stage alone).
 // A commutative monoid like Evidence: emptyShadow is the identity, mergeShadow associative.
+import { addIdentity, mergeIdentities } from "../identity-list.js";
 import { addValue, emptySketch, mergeSketches, type Sketch } from "../stats/ddsketch.js";
 import type { ShadowOutcome } from "./shadow-outcome.js";
 
@@ -97,26 +98,12 @@ function addId(set: IdSet, id: number | undefined): void {
     set.overflow = (set.overflow ?? 0) + 1;
     return;
   }
-  const ids = (set.ids ??= []);
-  if (ids.includes(id)) return;
-  if (ids.length < MAX_SHADOW_IDS) ids.push(id);
-  else set.overflow = (set.overflow ?? 0) + 1;
+  if (!addIdentity((set.ids ??= []), id, MAX_SHADOW_IDS)) set.overflow = (set.overflow ?? 0) + 1;
 }
 
 function mergeIds(a: IdSet, b: IdSet): IdSet {
+  const { ids, overflow } = mergeIdentities(a.ids, a.overflow ?? 0, b.ids, b.overflow ?? 0, MAX_SHADOW_IDS);
   const out: IdSet = {};
-  let overflow = (a.overflow ?? 0) + (b.overflow ?? 0);
-  const ids = a.ids ? [...a.ids] : [];
-  if (b.ids) {
-    const seen = new Set(ids);
-    for (const id of b.ids) {
-      if (seen.has(id)) continue;
-      if (ids.length < MAX_SHADOW_IDS) {
-        ids.push(id);
-        seen.add(id);
-      } else overflow++;
-    }
-  }
   if (ids.length > 0) out.ids = ids;
   if (overflow > 0) out.overflow = overflow;
   return out;
