@@ -24,6 +24,13 @@ const OUTCOMES: ReadonlyArray<readonly [ShadowOutcomeKind, string]> = [
 /** A status as a sample shows it: 0 means no response came. */
 const statusCell = (s: number): string => (s === 0 ? "none" : String(s));
 
+/** The latency table's title: which pairs it is on (reference pairs are sent together, the fair comparison). */
+function latencyTitle(l: ShadowReport["latency"]): string {
+  if (l.source === "reference") return `latency, ${count(l.pairs ?? 0)} reference pairs`;
+  if (l.source === "user") return "latency vs users' requests";
+  return "paired latency";
+}
+
 /** Mirrors with any outcome. */
 export const mirroredCount = (r: ShadowReport): number => OUTCOMES.reduce((n, [k]) => n + (r.outcomes[k] ?? 0), 0);
 
@@ -38,7 +45,7 @@ export function renderShadow(r: ShadowReport, now: number): string {
   const compared = (r.outcomes.match ?? 0) + (r.outcomes.mismatch ?? 0) + (r.outcomes.skipped ?? 0);
   const rate = `mismatch rate ${percent(r.mismatchRate)} (${count(r.outcomes.mismatch ?? 0)} of ${count(compared)} compared; canary errors and timeouts count apart, as errors)\n`;
   const latency = renderTable(
-    ["paired latency", "p50 ms", "p99 ms"],
+    [latencyTitle(r.latency), "p50 ms", "p99 ms"],
     (["stable", "canary"] as const).map((v) => [v, ms(r.latency[v].p50), ms(r.latency[v].p99)]),
   );
   const parts = [head, outcomes, rate, "\n", latency];

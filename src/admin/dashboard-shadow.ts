@@ -49,8 +49,10 @@ function drawShadow(c, r, report) {
   }));
   counts.append(el("span", { "data-test": "shadow-rate" }, ["mismatch rate ", el("b", { class: over ? "bad" : null, text: pct(report.mismatchRate) }),
     tolerated !== null ? el("span", { class: "muted", text: " (tolerated " + pct(tolerated) + ")" }) : null]));
+  // Reference pairs (sent together) are the fair comparison; the users' own requests ran earlier.
+  function latencyTitle(l) { return l.source === "reference" ? "latency, " + l.pairs + " reference pairs" : l.source === "user" ? "latency vs users' requests" : "paired latency"; }
   var lat = report.latency || { stable: {}, canary: {} };
-  var latency = el("table", { "data-test": "shadow-latency" }, [el("tr", {}, ["paired latency", "p50 ms", "p99 ms"].map(function (t) { return el("th", { text: t }); })),
+  var latency = el("table", { "data-test": "shadow-latency" }, [el("tr", {}, [latencyTitle(lat), "p50 ms", "p99 ms"].map(function (t) { return el("th", { text: t }); })),
     el("tr", {}, [el("td", { text: "stable" }), el("td", { text: num(lat.stable.p50, 1) }), el("td", { text: num(lat.stable.p99, 1) })]),
     el("tr", {}, [el("td", { text: "canary" }), el("td", { text: num(lat.canary.p50, 1) }), el("td", { text: num(lat.canary.p99, 1) })])]);
   var kids = [title, el("span", { class: "muted", text: " " + (report.stage ? report.stage : "not in a shadow stage now") + (report.release ? ", release " + report.release : "") + ", " + total + " mirrored requests compared" }),

@@ -40,8 +40,21 @@ export function series(windows: EvidenceWindow[]): SeriesPoint[] {
 /**
  * The shadow report (GET /routes/:id/shadow) from the release's shadow-stage windows:
  * outcome counts, the mismatch rate over compared mirrors (match + mismatch + skipped),
- * the paired p50/p99 of both sides' times to headers, and the samples.
+ * the p50/p99 of both sides' times to headers on the reference pairs (sent together; the
+ * user's own stable request when there are none, marked so), and the samples.
  */
+/** Reference pairs when there are any (a fair comparison), else every mirror against the users' requests. */
+function latencyOf(e: ShadowEvidence, q: (s: ShadowEvidence["stableLatency"], p: number) => number | null): ShadowReport["latency"] {
+  const ref = e.refStableLatency && e.refCanaryLatency && e.refStableLatency.count > 0 ? { stable: e.refStableLatency, canary: e.refCanaryLatency } : undefined;
+  const [s, c] = ref ? [ref.stable, ref.canary] : [e.stableLatency, e.canaryLatency];
+  return {
+    source: ref ? "reference" : "user",
+    pairs: ref ? ref.stable.count : Math.min(e.stableLatency.count, e.canaryLatency.count),
+    stable: { p50: q(s, 0.5), p99: q(s, 0.99) },
+    canary: { p50: q(c, 0.5), p99: q(c, 0.99) },
+  };
+}
+
 export function shadowReport(input: { route: string; release: string | null; stage: string | null; windows: readonly EvidenceWindow[]; samples: MismatchSample[] }): ShadowReport {
   let e = emptyShadow();
   for (const w of input.windows) if (w.evidence.shadow) e = mergeShadow(e, w.evidence.shadow);
@@ -53,10 +66,7 @@ export function shadowReport(input: { route: string; release: string | null; sta
     stage: input.stage,
     outcomes: { match: e.match, mismatch: e.mismatch, canary_error: e.canaryError, canary_timeout: e.canaryTimeout, skipped: e.skipped },
     mismatchRate: compared > 0 ? e.mismatch / compared : null,
-    latency: {
-      stable: { p50: q(e.stableLatency, 0.5), p99: q(e.stableLatency, 0.99) },
-      canary: { p50: q(e.canaryLatency, 0.5), p99: q(e.canaryLatency, 0.99) },
-    },
+    latency: latencyOf(e, q),
     samples: input.samples,
   };
 }

@@ -118,8 +118,14 @@ export interface ShadowReport {
   stage: string | null;
   outcomes: Record<ShadowOutcomeKind, number>;
   mismatchRate: number | null;
-  /** Paired p50/p99 of time to headers on the mirrored requests, ms (null before any). */
-  latency: { stable: { p50: number | null; p99: number | null }; canary: { p50: number | null; p99: number | null } };
+  /**
+   * p50/p99 of time to headers, ms (null before any). source "reference": on the reference
+   * pairs (a stable request sent together with the canary mirror; what the engine's latency
+   * test reads); "user": no reference pairs (shadow.latencyPairs 0 or none yet), the mirrors
+   * against the users' own stable requests, which ran earlier and lean against the canary.
+   * Optional source/pairs: absent from servers before reference pairs.
+   */
+  latency: { source?: "reference" | "user"; pairs?: number; stable: { p50: number | null; p99: number | null }; canary: { p50: number | null; p99: number | null } };
   samples: MismatchSample[];
 }
 

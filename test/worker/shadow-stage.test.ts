@@ -138,6 +138,8 @@ describe("shadow stage on the coordinator", () => {
     expect(report.mismatchRate).toBeCloseTo(0.25, 5);
     expect(report.latency.stable.p50).toBeGreaterThan(30);
     expect(report.latency.canary.p99).toBeGreaterThan(30);
+    // Read on the reference pairs (every 4th mirror here), not on all mirrors against users' requests.
+    expect(report.latency).toMatchObject({ source: "reference", pairs: 60 });
     expect(report.samples).toHaveLength(SAMPLES_KEPT);
     expect(report.samples[0]!.at).toBe(t0 + 54); // newest first
     expect(report.samples.at(-1)!.at).toBe(t0 + 20 + 0);

@@ -58,6 +58,14 @@ export interface ShadowEvidence {
   /** Times to response headers of the mirrored requests: the canary mirror, and the user's stable request (display, and the stage's p99s). */
   canaryLatency: Sketch;
   stableLatency: Sketch;
+  /**
+   * Times to headers on the reference pairs only, both sides sent together: the latency
+   * comparison people should read (the user's stable request runs earlier, under other
+   * conditions, so canaryLatency vs stableLatency leans against the canary). Optional:
+   * absent in windows stored before them.
+   */
+  refCanaryLatency?: Sketch;
+  refStableLatency?: Sketch;
 }
 
 /** One side is "much slower" (tail sign) above other x TAIL_MARGIN + MARGIN_FLOOR_MS. */
@@ -86,6 +94,8 @@ export function emptyShadow(): ShadowEvidence {
     refStableSlowerMid: 0,
     canaryLatency: emptySketch(),
     stableLatency: emptySketch(),
+    refCanaryLatency: emptySketch(),
+    refStableLatency: emptySketch(),
   };
 }
 
@@ -132,6 +142,8 @@ export function mergeShadow(a: ShadowEvidence, b: ShadowEvidence): ShadowEvidenc
     refStableSlowerMid: (a.refStableSlowerMid ?? 0) + (b.refStableSlowerMid ?? 0),
     canaryLatency: mergeSketches(a.canaryLatency, b.canaryLatency),
     stableLatency: mergeSketches(a.stableLatency, b.stableLatency),
+    refCanaryLatency: mergeSketches(a.refCanaryLatency ?? emptySketch(), b.refCanaryLatency ?? emptySketch()),
+    refStableLatency: mergeSketches(a.refStableLatency ?? emptySketch(), b.refStableLatency ?? emptySketch()),
   };
 }
 
@@ -187,6 +199,8 @@ export function recordShadowOutcome(
   addValue(e.canaryLatency, o.canaryMs);
   const ref = o.reference;
   if (ref === undefined || ref.status === 0) return;
+  addValue((e.refCanaryLatency ??= emptySketch()), o.canaryMs);
+  addValue((e.refStableLatency ??= emptySketch()), ref.ms);
   countSigns(e, o.canaryMs / Math.max(1, latencyTolerance), ref.ms);
 }
 
