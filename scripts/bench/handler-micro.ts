@@ -16,6 +16,10 @@
 // do not stretch. The order is shuffled each round; the report gives medians over rounds,
 // their ratios, and the per-round differences to edge-canary.
 //
+// A second edge-canary target runs with IDENTITY_SECRET set and cookies carrying valid
+// tags (what a production deployment sends): the HMAC path, verified once per identity
+// and then from the isolate's cache, and a tag minted for each first visit.
+//
 // What it leaves out: the HTTP stack and sockets (the same for every Worker) and how
 // the runtime batches work under concurrent load (`npm run bench` has that).
 //
@@ -33,11 +37,18 @@ import { bundleWorker, edgeCanaryOptions, LOCAL_CF, repoRoot, snapshotSource } f
 import { median } from "../lib/median.js";
 import { cpuNs, workerdChildren } from "../lib/workerd-process.js";
 import { shuffled } from "../lib/shuffle.js";
+import { tagIdentity } from "../../src/core/identity-tag.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ORIGIN = "http://127.0.0.1:9";
 /** The Cookie headers of the incoming requests, in order (request i uses COOKIES[i % length]). */
-const COOKIES = ((ids) => ids.map((_, i) => clientCookie(ids, i) ?? null))(identityPool(10_000));
+const IDS = identityPool(10_000);
+const COOKIES = IDS.map((_, i) => clientCookie(IDS, i) ?? null);
+/** The secret target: IDENTITY_SECRET set, every returning visitor's cookie tagged under it. */
+const SECRET_TARGET = "edge-canary, IDENTITY_SECRET";
+const IDENTITY_SECRET = "bench-identity-secret";
+const TAGGED = await Promise.all(IDS.map((id) => tagIdentity(IDENTITY_SECRET, id)));
+const TAGGED_COOKIES = TAGGED.map((_, i) => clientCookie(TAGGED, i) ?? null);
 
 /**
  * The harness module: imports the Workers under test, swaps in the in-isolate origin
@@ -63,9 +74,11 @@ const localOrigin = async (input, init) => {
   return realFetch(req);
 };
 const COOKIES = ${JSON.stringify(COOKIES)};
-const incoming = (i) => {
+const TAGGED_COOKIES = ${JSON.stringify(TAGGED_COOKIES)};
+const incoming = (i, tagged) => {
   const headers = { ...${JSON.stringify(CLIENT_HEADERS)}, host: "127.0.0.1" };
-  const cookie = COOKIES[i % COOKIES.length];
+  const cookies = tagged ? TAGGED_COOKIES : COOKIES;
+  const cookie = cookies[i % cookies.length];
   if (cookie !== null) headers.cookie = cookie;
   return new Request(${JSON.stringify(`http://127.0.0.1${BENCH_PATH}`)}, { headers, cf: ${JSON.stringify(LOCAL_CF)} });
 };
@@ -78,12 +91,13 @@ export default {
     const n = Number(u.searchParams.get("n"));
     const worker = targets[name];
     if (worker === undefined) return new Response("unknown target " + name, { status: 400 });
-    const workerEnv = { ...env, ORIGIN: ${JSON.stringify(ORIGIN)}, CANARY_ORIGIN: ${JSON.stringify(ORIGIN)} };
+    const tagged = name === ${JSON.stringify(SECRET_TARGET)};
+    const workerEnv = { ...env, ORIGIN: ${JSON.stringify(ORIGIN)}, CANARY_ORIGIN: ${JSON.stringify(ORIGIN)}, ...(tagged ? { IDENTITY_SECRET: ${JSON.stringify(IDENTITY_SECRET)} } : {}) };
     globalThis.fetch = localOrigin;
     let ok = 0;
     try {
       for (let i = 0; i < n; i++) {
-        const req = incoming(served++);
+        const req = incoming(served++, tagged);
         if (worker === null) continue;
         const res = await worker.fetch(req, workerEnv, ctx);
         if (res.status === 200) ok++;
@@ -127,7 +141,10 @@ async function startHandlerBench(compare: string | undefined): Promise<HandlerBe
     const bundle = await bundleWorker(repoRoot);
     cleanups.push(bundle.cleanup);
     const dir = dirname(bundle.scriptPath);
-    const targets: Target[] = [{ name: "edge-canary", file: "index.js" }];
+    const targets: Target[] = [
+      { name: "edge-canary", file: "index.js" },
+      { name: SECRET_TARGET, file: "index.js" },
+    ];
     if (compare) {
       const snap = await snapshotSource(compare);
       cleanups.push(snap.cleanup);
@@ -141,7 +158,7 @@ async function startHandlerBench(compare: string | undefined): Promise<HandlerBe
     await writeFile(join(dir, "harness.js"), harness(Object.fromEntries(targets.map((t) => [t.name, t.file]))));
 
     const options = await edgeCanaryOptions(join(dir, "harness.js"), repoRoot);
-    const files = ["harness.js", ...targets.map((t) => t.file)];
+    const files = [...new Set(["harness.js", ...targets.map((t) => t.file)])];
     const modules = files.map((file) => ({ type: "ESModule" as const, path: join(dir, file) }));
     const before = workerdChildren();
     const mf = new Miniflare({ ...options, scriptPath: undefined, modules, port: undefined, host: undefined } as MiniflareOptions);
