@@ -329,7 +329,13 @@ async function run(): Promise<void> {
   await search.screenshot({ path: join(artifacts, "dashboard-shadow.png") });
   log(`screenshot ${join(artifacts, "dashboard-shadow.png")}`);
   const decisionDetails = card.locator('[data-test="decision"] details');
-  if ((await decisionDetails.count()) > 0) await decisionDetails.locator("summary").click();
+  if ((await decisionDetails.count()) > 0) {
+    // The engine's tests in words, above the raw explanation.
+    const tests = card.locator('[data-test="decision"] [data-test="explanation-test"]');
+    assert.ok((await tests.count()) > 0, "the last decision's tests are shown as a table");
+    assert.match((await tests.first().textContent()) ?? "", /^errors \(failing users\)\d+ \/ \d+e\^-?[\d.]+ of e\^[\d.]+/, "the error test: events and evidence to fail");
+    await decisionDetails.locator("summary").click();
+  }
   await sleep(1_600); // one more poll, so the explanation stays open across a re-render
   await shot(page, "dashboard-progressing.png");
   log("(2) logged in: phase progressing, charts drawn with data points; search shows shadow 10% > 5% > 25% > 100%, no shadow data yet, then a served report with its samples as text");

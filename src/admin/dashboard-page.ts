@@ -78,6 +78,23 @@ function ago(ms) { return ms < 1000 ? "just now" : ms < 120000 ? Math.round(ms /
 function num(x, d) { return x === null || x === undefined ? "-" : x === 0 ? "0" : Number(x).toFixed(d); }
 function pct(x) { return x === null || x === undefined ? "-" : (x * 100).toFixed(2) + "%"; }
 /** A details element that stays open across re-renders. */
+// The engine's tests in words: events on each side, how far each is from failing the
+// canary and from letting the step advance (the raw explanation stays one click away).
+var TEST_NAMES = { errors: "errors (failing users)", latency: "tail latency", median: "median latency", mismatch: "answer mismatches" };
+function explainTable(x) {
+  if (!x || typeof x !== "object" || !x.errors || x.errors.logRatio === undefined) return null;
+  var rows = ["errors", "latency", "median", "mismatch"].filter(function (k) { return x[k] && x[k].active; }).map(function (k) {
+    var t = x[k];
+    var adv = t.promotionRatio === null || t.promotionRatio === undefined ? (t.absolute ? "passed (absolute bound)" : "-")
+      : (t.promotionHave >= t.promotionNeeded ? "passed" : "e^" + num(t.promotionHave, 1) + " of e^" + num(t.promotionNeeded, 1)) + " against " + num(t.promotionRatio, 2) + "x";
+    var eta = t.etaSec === null || t.etaSec === undefined ? "-" : t.etaSec === 0 ? "done" : "~" + Math.round(t.etaSec) + " s";
+    return el("tr", { "data-test": "explanation-test", "data-metric": k }, [el("td", { text: TEST_NAMES[k] }), el("td", { text: t.canaryEvents + " / " + t.stableEvents }),
+      el("td", { class: t.rejects ? "bad" : null, text: "e^" + num(t.logRatio, 1) + " of e^" + num(t.rejectAt, 1) }), el("td", { text: adv }), el("td", { text: eta })]);
+  });
+  var kids = [el("table", { "data-test": "explanation-tests" }, [el("tr", {}, ["test", "canary / stable events", "evidence to fail", "evidence to advance", "ETA"].map(function (h) { return el("th", { text: h }); }))].concat(rows))];
+  if (x.needed && x.needed.length) kids.push(el("div", { class: "muted", text: "still needed: " + x.needed.join("; ") }));
+  return el("div", {}, kids);
+}
 function details(key, label, value) {
   var d = el("details", { "data-key": key, open: openDetails.has(key) }, [el("summary", { text: label }),
     el("pre", { text: typeof value === "string" ? value : JSON.stringify(value, null, 2) })]);
@@ -264,7 +281,8 @@ function drawRoute(r) {
   c.decision.replaceChildren.apply(c.decision, d
     ? [el("b", { text: "Last decision: " }), el("span", { class: "badge ph-" + ({ advance: "promoted", rollback: "rolled_back", hold: "paused" }[d.action] || ""), "data-test": "decision-action", text: d.action }),
        " ", el("span", { text: String(d.reason).replace(new RegExp("^" + d.action + ":\\s*"), "") }),
-       el("span", { class: "muted", text: " (" + ago(s.now - d.at) + (st && d.epoch !== undefined && d.epoch !== st.epoch ? ", before the last change" : "") + ")" }), d.explanation !== undefined ? details("d-" + r.id, "explanation", d.explanation) : null]
+       el("span", { class: "muted", text: " (" + ago(s.now - d.at) + (st && d.epoch !== undefined && d.epoch !== st.epoch ? ", before the last change" : "") + ")" }),
+       explainTable(d.explanation), d.explanation !== undefined ? details("d-" + r.id, "explanation (raw)", d.explanation) : null]
     : [el("b", { text: "Last decision: " }), el("span", { class: "muted", text: "none yet" })]);
 
   var ev = s.step && s.step.evidence;
