@@ -22,15 +22,17 @@ export interface WorkerSeams {
   now: () => number;
   /** n random bytes (crypto.getRandomValues in production); used on first request, never at global scope. */
   randomBytes: (n: number) => Uint8Array;
+  /** Waits ms before a trailing sync (setTimeout when absent); tests that drive `now` pass one that returns at once. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** A Worker whose fetch handler is always there (ExportedHandler's is optional). */
 export type EdgeWorker = Required<Pick<ExportedHandler<Env>, "fetch">>;
 
-export function createWorker({ now, randomBytes }: WorkerSeams): EdgeWorker {
+export function createWorker({ now, randomBytes, sleep }: WorkerSeams): EdgeWorker {
   const settingsCache = new WorkerSettingsCache();
   const configCache = new ConfigCache();
-  const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), now, () => configCache.view().loadedAt);
+  const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), now, () => configCache.view().loadedAt, sleep);
   const identities = new IdentityCheck();
   // Per isolate, like the coordinator client: the in-flight cap counts every request's mirrors.
   // The reference-pair draw (shadow.latencyPairs) comes from the random seam: no client steers it.

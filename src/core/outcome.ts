@@ -34,7 +34,11 @@ export interface Outcome {
   identity?: string;
 }
 
-/** Receives every request's outcome after the response is on its way. */
+/**
+ * Receives every request's outcome after the response is on its way. A promise it returns
+ * is work the caller keeps the request alive for (ctx.waitUntil): the coordinator client's
+ * trailing sync, which delivers the last outcomes of a burst.
+ */
 export interface OutcomeSink {
-  record(outcome: Outcome): void;
+  record(outcome: Outcome): void | Promise<void>;
 }

@@ -6,23 +6,25 @@ import type { ShadowOutcome, ShadowSink } from "../core/shadow/shadow-outcome.js
 export class CompositeSink implements OutcomeSink, ShadowSink {
   constructor(private readonly sinks: Array<OutcomeSink & ShadowSink>) {}
 
-  record(outcome: Outcome): void {
-    for (const sink of this.sinks) {
-      try {
-        sink.record(outcome);
-      } catch (e) {
-        console.error(JSON.stringify({ level: "warn", msg: "outcome sink failed", error: (e as Error).message }));
-      }
-    }
+  record(outcome: Outcome): void | Promise<void> {
+    return this.each("outcome sink failed", (sink) => sink.record(outcome));
   }
 
-  recordShadow(outcome: ShadowOutcome): void {
+  recordShadow(outcome: ShadowOutcome): void | Promise<void> {
+    return this.each("shadow sink failed", (sink) => sink.recordShadow(outcome));
+  }
+
+  /** Runs `fn` on every sink; the promises some return, as one (none: no promise, the common case). */
+  private each(failed: string, fn: (sink: OutcomeSink & ShadowSink) => void | Promise<void>): void | Promise<void> {
+    let pending: Promise<void>[] | undefined;
     for (const sink of this.sinks) {
       try {
-        sink.recordShadow(outcome);
+        const p = fn(sink);
+        if (p) (pending ??= []).push(p.catch((e: Error) => console.error(JSON.stringify({ level: "warn", msg: failed, error: e.message }))));
       } catch (e) {
-        console.error(JSON.stringify({ level: "warn", msg: "shadow sink failed", error: (e as Error).message }));
+        console.error(JSON.stringify({ level: "warn", msg: failed, error: (e as Error).message }));
       }
     }
+    if (pending) return Promise.all(pending).then(() => undefined);
   }
 }

@@ -48,6 +48,10 @@ interface RouteSync {
   syncs: number;
   /** Hash of the route config this isolate serves (routeHash), compared with state.configHash. */
   configHash: string;
+  /** What the last request's weight() call gave: what a trailing sync calls with. */
+  lastCall: { route: RouteConfig; sync: SyncConfig; call: CoordinatorCall } | undefined;
+  /** A trailing sync is waiting (at most one per route). */
+  trailing: boolean;
 }
 
 export type CoordinatorCall = (routeId: string, req: SyncRequest) => Promise<SyncResponse>;
@@ -62,6 +66,8 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
     private readonly now: () => number,
     /** When the isolate read its config document (ConfigView.loadedAt), offered with an unconfirmed config. */
     private readonly configLoadedAt: () => number | undefined = () => undefined,
+    /** Waits ms (setTimeout); the Worker tests pass one that returns at once, as their clock is driven, not slept. */
+    private readonly wait: (ms: number) => Promise<void> = sleep,
   ) {}
 
   private get isolateId(): string {
@@ -75,6 +81,7 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
     entry.guardrails = route.guardrails;
     entry.latencyTolerance = route.shadow.latencyTolerance;
     entry.configHash = hashOf(route);
+    entry.lastCall = { route, sync, call };
     const now = this.now();
     const inflight = entry.inflightSince !== undefined && now - entry.inflightSince < syncTimeout(sync);
     // One attempt per interval, cold or warm, so a coordinator that fails fast is never
@@ -101,7 +108,7 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
   }
 
   /** One mirror's outcome into the pending delta's shadow arm, and a mismatch into the samples. */
-  recordShadow(o: ShadowOutcome): void {
+  recordShadow(o: ShadowOutcome): void | Promise<void> {
     const entry = this.routes.get(o.routeId);
     if (!entry) return;
     if (entry.pendingRelease !== o.release) {
@@ -115,13 +122,15 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
     const canaryFailed = isErrorOutcome(g, o.kind === "canary_timeout" ? "timeout" : o.canaryStatus === 0 ? "network" : o.canaryStatus);
     const identity = o.identity;
     recordShadowOutcome((entry.pending.shadow ??= emptyShadow()), o, stableFailed, canaryFailed, () => (identity === undefined ? undefined : identityHash(identity)), entry.latencyTolerance);
-    if (o.kind !== "mismatch" || o.part === undefined) return;
-    const samples = (entry.pendingMismatches ??= []);
-    samples.unshift({ at: this.now(), release: o.release, method: o.method, path: o.path, part: o.part, detail: o.detail ?? "", stableStatus: o.stableStatus, canaryStatus: o.canaryStatus });
-    if (samples.length > SAMPLES_PER_SYNC) samples.pop();
+    if (o.kind === "mismatch" && o.part !== undefined) {
+      const samples = (entry.pendingMismatches ??= []);
+      samples.unshift({ at: this.now(), release: o.release, method: o.method, path: o.path, part: o.part, detail: o.detail ?? "", stableStatus: o.stableStatus, canaryStatus: o.canaryStatus });
+      if (samples.length > SAMPLES_PER_SYNC) samples.pop();
+    }
+    return this.trailingSync(entry);
   }
 
-  record(outcome: Outcome): void {
+  record(outcome: Outcome): void | Promise<void> {
     const entry = this.routes.get(outcome.routeId);
     // Client-caused outcomes (an abandoned or stalled upload) and refused loops say nothing about the origin.
     if (!entry || outcome.forced || NOT_EVIDENCE.has(outcome.errorKind)) return;
@@ -133,6 +142,38 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
     const isError = countsAsError(outcome, entry.guardrails);
     const id = isError && outcome.identity !== undefined ? identityHash(outcome.identity) : undefined;
     recordOutcome(entry.pending, outcome.variant, isError, outcome.originMs, id);
+    return this.trailingSync(entry);
+  }
+
+  /**
+   * Syncs are started by requests, but outcomes are recorded after their response (and a
+   * mirror's later still), so the last outcomes of a burst would wait for the next request,
+   * however long that is. One trailing sync per route delivers them at the next interval
+   * boundary: the caller keeps the request alive for it (ctx.waitUntil), one sync per
+   * interval still holds, and while traffic flows a request's own sync comes first and the
+   * trailing one waits for the next boundary, a few at most.
+   */
+  private trailingSync(entry: RouteSync): Promise<void> | undefined {
+    if (entry.trailing || entry.lastCall === undefined) return undefined;
+    const { route, sync, call } = entry.lastCall;
+    // A long interval would hold the request past what waitUntil grants: the next request syncs.
+    if (sync.intervalMs > TRAILING_MAX_INTERVAL_MS) return undefined;
+    entry.trailing = true;
+    return (async () => {
+      try {
+        for (let i = 0; i < TRAILING_TRIES; i++) {
+          const due = entry.inflightSince !== undefined ? POLL_MS : entry.lastAttemptAt + sync.intervalMs - this.now();
+          if (due > 0) {
+            await this.wait(due);
+            continue;
+          }
+          if (entry.unacked || !isEmptyEvidence(entry.pending)) await this.sync(route, sync, call);
+          return;
+        }
+      } finally {
+        entry.trailing = false;
+      }
+    })();
   }
 
   status(routeId: string): IsolateSyncStatus | undefined {
@@ -189,6 +230,8 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
         lastError: undefined,
         syncs: 0,
         configHash: hashOf(route),
+        lastCall: undefined,
+        trailing: false,
       };
       this.routes.set(route.id, e);
     }
@@ -261,6 +304,10 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
 export const trustMs = (sync: SyncConfig): number => sync.intervalMs + sync.coldWaitMs;
 
 const POLL_MS = 5;
+/** Turns a trailing sync waits for before it gives up (the next request syncs then). */
+const TRAILING_TRIES = 4;
+/** Longest interval a trailing sync waits out (a request's waitUntil lasts 30 s at most). */
+const TRAILING_MAX_INTERVAL_MS = 5000;
 
 /** routeHash per parsed route object: the request path asks for it on every request. */
 const hashes = new WeakMap<RouteConfig, string>();

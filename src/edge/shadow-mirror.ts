@@ -160,7 +160,7 @@ export class Mirror {
         outcome = { ...outcome, reference: { status: ref.status, ms: ref.originMs } };
       }
       try {
-        sink.recordShadow(outcome);
+        await sink.recordShadow(outcome);
       } catch (e) {
         console.error(JSON.stringify({ level: "warn", msg: "shadow sink failed", error: (e as Error).message }));
       }

@@ -39,7 +39,9 @@ export const clock = (() => {
 coordinatorClock.now = clock.now;
 
 /** The Worker under test: the entry's factory over the test clock. */
-export const worker = createWorker({ now: clock.now, randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)) });
+// Time is driven here, never slept: a trailing sync's wait returns at once (and, the clock
+// not having moved, finds its turn not come; test/unit/coordinator-client-trailing.test.ts drives it).
+export const worker = createWorker({ now: clock.now, randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)), sleep: () => Promise.resolve() });
 export const HOST = "app.test";
 
 export type RouteInput = ConfigInput["routes"][number];

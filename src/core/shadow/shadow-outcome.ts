@@ -61,5 +61,6 @@ export const SAMPLES_KEPT = 20;
 
 /** Receives every mirrored request's outcome (after the user's response is on its way). */
 export interface ShadowSink {
-  recordShadow(outcome: ShadowOutcome): void;
+  /** A returned promise is kept alive by the caller (as OutcomeSink.record's). */
+  recordShadow(outcome: ShadowOutcome): void | Promise<void>;
 }
