@@ -52,6 +52,21 @@ function shadowPoints(points: AnalyticsEngineDataPoint[], path: string): Array<[
 
 const mirrors = async (path: string) => (await originSaid(origins.canary, path)).filter((r) => r.headers["x-canary-shadow"] === "1");
 
+
+/** The real coordinator binding, keeping a copy of every sync request an isolate sends it. */
+function recordingCoordinator(): { seen: SyncRequest[]; COORDINATOR: Env["COORDINATOR"] } {
+  const seen: SyncRequest[] = [];
+  const real = env.COORDINATOR;
+  const COORDINATOR = {
+    idFromName: (name: string) => real.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const stub = real.get(id);
+      return { sync: (req: SyncRequest) => (seen.push(structuredClone(req)), stub.sync(req)) };
+    },
+  } as unknown as Env["COORDINATOR"];
+  return { seen, COORDINATOR };
+}
+
 describe("shadow stage: which requests are mirrored", () => {
   it("puts the route in the shadow stage: every user served by stable", async () => {
     await shadowRoute("share-0", 100);
@@ -147,15 +162,7 @@ describe("shadow stage: reference pairs (shadow.latencyPairs)", () => {
 
   it("latencyPairs 1: every mirrored GET also reaches stable, marked a mirror, at the same moment as the canary's, and the user's answer is unchanged", async () => {
     await shadowRoute("ref-1", 100, { latencyPairs: 1 });
-    const seen: SyncRequest[] = [];
-    const real = env.COORDINATOR;
-    const COORDINATOR = {
-      idFromName: (name: string) => real.idFromName(name),
-      get: (id: DurableObjectId) => {
-        const stub = real.get(id);
-        return { sync: (req: SyncRequest) => (seen.push(structuredClone(req)), stub.sync(req)) };
-      },
-    } as unknown as Env["COORDINATOR"];
+    const { seen, COORDINATOR } = recordingCoordinator();
     // Stable takes 300 ms, so the mirror leaves 300 ms after the user's request; the canary
     // takes 300 ms too, so a reference sent after the canary answered would be 300 ms late.
     const query = "body=stable-answer&delayMs=300&canary.delayMs=300&canary.body=other";
@@ -352,20 +359,7 @@ describe("shadow stage: bounds and recording", () => {
 
   it("sends the shadow evidence and the newest mismatch samples to the coordinator, without the query", async () => {
     await shadowRoute("samples-1", 100, { compare: "json" });
-    const seen: SyncRequest[] = [];
-    const real = env.COORDINATOR;
-    const COORDINATOR = {
-      idFromName: (name: string) => real.idFromName(name),
-      get: (id: DurableObjectId) => {
-        const stub = real.get(id);
-        return {
-          sync: (req: SyncRequest) => {
-            seen.push(structuredClone(req));
-            return stub.sync(req);
-          },
-        };
-      },
-    } as unknown as Env["COORDINATOR"];
+    const { seen, COORDINATOR } = recordingCoordinator();
     const body = (p: number) => encodeURIComponent(JSON.stringify({ items: [{ price: p }] }));
     for (let i = 0; i < 7; i++) {
       await say(`samples-${i}`, `token=secret&type=application/json&body=${body(1)}&canary.body=${body(2)}`, `sample-user-${i}`, { envOverrides: { COORDINATOR } });
