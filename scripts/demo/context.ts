@@ -57,8 +57,6 @@ export interface DemoContext {
   windows: WindowStats[];
   /** Records (and prints) a pass/fail check; any failure makes the exit code 1. */
   check(label: string, ok: boolean, detail?: string): void;
-  /** Records (and prints) that the phase cannot run on this build, and why; repeated in the verdict. */
-  skip(reason: string): void;
   /** Where things are, for the closing notes. */
   paths: { stateDir: string; devLog: string; configFile: string };
 }

@@ -79,7 +79,6 @@ async function main(): Promise<number> {
   const log = (msg: string) => print.step(print.c.yellow(msg));
   life.handleSignals(log);
   const checks: CheckResult[] = [];
-  const skipped: string[] = [];
   const phases = [...Object.entries(PHASES).filter(([name]) => args.only.length === 0 || args.only.includes(name)).map(([, p]) => p), whereNext];
   const started = Date.now();
   let keepState = false;
@@ -202,10 +201,6 @@ async function main(): Promise<number> {
         checks.push({ phase: currentPhase, label, ok, detail });
         print.check(ok, label, detail);
       },
-      skip(reason) {
-        skipped.push(`${currentPhase}: ${reason}`);
-        print.line(`    ${print.c.yellow("SKIP")}  ${reason}`);
-      },
     };
 
     for (const [i, phase] of phases.entries()) {
@@ -232,7 +227,6 @@ async function main(): Promise<number> {
       print.line(print.c.red(print.c.bold(`${failed.length} of ${checks.length} checks failed:`)));
       for (const c of failed) print.line(`    ${c.phase}: ${c.label} (${c.detail})`);
     }
-    for (const s of skipped) print.line(print.c.yellow(`    skipped ${s}`));
     keepState = failed.length > 0;
     if (args.keep && !life.stopping) {
       print.line();

@@ -75,13 +75,6 @@ export const shadow: Phase = {
     const steps = stepsFor(ctx);
     const watchRoute = { routeId: SHADOW_ROUTE, path: QUOTE };
     const tailMs = ctx.syncMs + 1_500;
-    // A build without the shadow endpoint (the admin router's catch-all 404) has no shadow
-    // stages to show: say so instead of failing every check. Any other answer runs the phase.
-    const probe = await shadowReport(ctx, routeOf(ctx.parsed).id);
-    if (probe.error?.includes("no such admin endpoint")) {
-      ctx.skip(`this Worker build has no GET /routes/:id/shadow (404 "no such admin endpoint"): shadow stages are not in this build`);
-      return;
-    }
     p.line(`    A second route, "${SHADOW_ROUTE}" (path /api: the JSON API), in front of the same origins. Its release plan is`);
     p.line(`    [shadow 100%, ${LIVE}%]: in the shadow stage every user is served by stable, and the edge mirrors each request`);
     p.line(`    to the canary (x-canary-shadow: 1) and compares the answers: shadow.compare "${DEMO_SHADOW.compare}", headers [${DEMO_SHADOW.headers.join(", ")}],`);
