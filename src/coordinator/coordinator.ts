@@ -9,7 +9,7 @@ import { EVENTS_LIMIT, type AuditEntry, type CoordinatorStatus, type OperatorCom
 import { NotifySchema, StepsSchema, type NotifyConfig, type RouteConfig } from "../core/config/schema.js";
 import type { Evidence } from "../core/evidence.js";
 import { effectiveShadow, effectiveWeight } from "../core/rollout/effective-weight.js";
-import { planOf, stageLabel, type Stage } from "../core/rollout/plan.js";
+import { planOf, stageAt, stageLabel, type Stage } from "../core/rollout/plan.js";
 import type { RolloutEvent } from "../core/rollout/events.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { transition, type TransitionError } from "../core/rollout/transition.js";
@@ -164,7 +164,7 @@ export class Coordinator extends DurableObject<Env> {
     const state = this.store.loadState();
     const route = this.route?.config;
     const plan = route ? planOf(route) : [];
-    const stage = state && route ? this.stageAt(plan, state.stepIndex) : undefined;
+    const stage = state && route ? stageAt(plan, state.stepIndex) : undefined;
     const active = state !== undefined && route !== undefined && state.release === route.release && (state.phase === "progressing" || state.phase === "paused");
     // Steps of the release that are shadow stages: by the config in force (a same-release edit cannot reorder them).
     const windows = state ? this.store.windows(state.release, 0).filter((w) => plan[w.step]?.kind === "shadow") : [];
@@ -324,7 +324,7 @@ export class Coordinator extends DurableObject<Env> {
     if (weight <= 0 && effectiveShadow(route, state) <= 0) return state;
     const g = route.guardrails;
     const plan = planOf(route);
-    const stage = this.stageAt(plan, state.stepIndex);
+    const stage = stageAt(plan, state.stepIndex);
     const shadowStage = stage?.kind === "shadow";
     const { past, history } = this.rolloutWindows(state);
     // Only evidence since the last operator or config restart (a resume, a weight change)
@@ -421,15 +421,10 @@ export class Coordinator extends DurableObject<Env> {
     return stage === undefined || state.phase === "promoted" || state.phase === "idle" ? {} : { stage };
   }
 
-  /** The plan's stage at a step index (the last one when the config has fewer, as effectiveWeight reads it). */
-  private stageAt(plan: readonly Stage[], stepIndex: number): Stage | undefined {
-    return plan[Math.min(Math.max(0, stepIndex), plan.length - 1)];
-  }
-
   /** Status fields naming the current stage: its label ("shadow 10%", "5%") and kind. */
   private stageOf(route: RouteConfig, state: RolloutState): { stage?: string; kind?: Stage["kind"]; shadowPercent?: number } {
     if (state.release !== route.release) return {};
-    const stage = this.stageAt(planOf(route), state.stepIndex);
+    const stage = stageAt(planOf(route), state.stepIndex);
     if (!stage) return {};
     return { stage: stageLabel(stage), kind: stage.kind, ...(stage.kind === "shadow" ? { shadowPercent: effectiveShadow(route, state) } : {}) };
   }

@@ -37,9 +37,8 @@ interface RouteSync {
   pendingRelease: string;
   /** The newest shadow mismatches since the last delta was cut, at most SAMPLES_PER_SYNC, newest first (as the coordinator keeps them). */
   pendingMismatches: MismatchSample[] | undefined;
-  guardrails: RouteConfig["guardrails"];
-  /** route.shadow.latencyTolerance, for the shadow signs. */
-  latencyTolerance: number;
+  /** The route config the last request served: its guardrails judge outcomes, its shadow settings the signs. */
+  route: RouteConfig;
   unacked: { seq: number; delta: Evidence; release: string; servedEpoch: number | undefined; mismatches: MismatchSample[] | undefined } | undefined;
   /** Epoch of the state when `pending` began (it is served under that state until the next reply). */
   pendingEpoch: number | undefined;
@@ -48,8 +47,9 @@ interface RouteSync {
   syncs: number;
   /** Hash of the route config this isolate serves (routeHash), compared with state.configHash. */
   configHash: string;
-  /** What the last request's weight() call gave: what a trailing sync calls with. */
-  lastCall: { route: RouteConfig; sync: SyncConfig; call: CoordinatorCall } | undefined;
+  /** What the last request's weight() call gave, with `route`: what a trailing sync calls with. */
+  sync: SyncConfig | undefined;
+  call: CoordinatorCall | undefined;
   /** A trailing sync is waiting (at most one per route). */
   trailing: boolean;
 }
@@ -78,10 +78,10 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
   /** The canary weight to serve for a route; a promise only while its state is not trusted. */
   weight(route: RouteConfig, sync: SyncConfig, call: CoordinatorCall, waitUntil: (p: Promise<unknown>) => void): number | Promise<number> {
     const entry = this.entry(route);
-    entry.guardrails = route.guardrails;
-    entry.latencyTolerance = route.shadow.latencyTolerance;
+    entry.route = route;
     entry.configHash = hashOf(route);
-    entry.lastCall = { route, sync, call };
+    entry.sync = sync;
+    entry.call = call;
     const now = this.now();
     const inflight = entry.inflightSince !== undefined && now - entry.inflightSince < syncTimeout(sync);
     // One attempt per interval, cold or warm, so a coordinator that fails fast is never
@@ -111,17 +111,13 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
   recordShadow(o: ShadowOutcome): void | Promise<void> {
     const entry = this.routes.get(o.routeId);
     if (!entry) return;
-    if (entry.pendingRelease !== o.release) {
-      entry.pending = emptyEvidence();
-      entry.pendingRelease = o.release;
-      entry.pendingMismatches = undefined;
-    }
-    const g = entry.guardrails;
+    startPending(entry, o.release);
+    const g = entry.route.guardrails;
     // The same verdicts as the live arms (error-outcome.ts): no answer is a failure, by errorOnFailure.
     const stableFailed = isErrorOutcome(g, o.stableStatus === 0 ? "network" : o.stableStatus);
     const canaryFailed = isErrorOutcome(g, o.kind === "canary_timeout" ? "timeout" : o.canaryStatus === 0 ? "network" : o.canaryStatus);
     const identity = o.identity;
-    recordShadowOutcome((entry.pending.shadow ??= emptyShadow()), o, stableFailed, canaryFailed, () => (identity === undefined ? undefined : identityHash(identity)), entry.latencyTolerance);
+    recordShadowOutcome((entry.pending.shadow ??= emptyShadow()), o, stableFailed, canaryFailed, () => (identity === undefined ? undefined : identityHash(identity)), entry.route.shadow.latencyTolerance);
     if (o.kind === "mismatch" && o.part !== undefined) {
       const samples = (entry.pendingMismatches ??= []);
       samples.unshift({ at: this.now(), release: o.release, method: o.method, path: o.path, part: o.part, detail: o.detail ?? "", stableStatus: o.stableStatus, canaryStatus: o.canaryStatus });
@@ -134,12 +130,8 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
     const entry = this.routes.get(outcome.routeId);
     // Client-caused outcomes (an abandoned or stalled upload) and refused loops say nothing about the origin.
     if (!entry || outcome.forced || NOT_EVIDENCE.has(outcome.errorKind)) return;
-    if (entry.pendingRelease !== outcome.release) {
-      entry.pending = emptyEvidence();
-      entry.pendingRelease = outcome.release;
-      entry.pendingMismatches = undefined;
-    }
-    const isError = countsAsError(outcome, entry.guardrails);
+    startPending(entry, outcome.release);
+    const isError = countsAsError(outcome, entry.route.guardrails);
     const id = isError && outcome.identity !== undefined ? identityHash(outcome.identity) : undefined;
     recordOutcome(entry.pending, outcome.variant, isError, outcome.originMs, id);
     return this.trailingSync(entry);
@@ -154,8 +146,8 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
    * trailing one waits for the next boundary, a few at most.
    */
   private trailingSync(entry: RouteSync): Promise<void> | undefined {
-    if (entry.trailing || entry.lastCall === undefined) return undefined;
-    const { route, sync, call } = entry.lastCall;
+    const { route, sync, call } = entry;
+    if (entry.trailing || sync === undefined || call === undefined) return undefined;
     // A long interval would hold the request past what waitUntil grants: the next request syncs.
     if (sync.intervalMs > TRAILING_MAX_INTERVAL_MS) return undefined;
     entry.trailing = true;
@@ -222,15 +214,15 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
         pending: emptyEvidence(),
         pendingRelease: route.release,
         pendingMismatches: undefined,
-        guardrails: route.guardrails,
-        latencyTolerance: route.shadow.latencyTolerance,
+        route,
         unacked: undefined,
         pendingEpoch: undefined,
         failSafe: false,
         lastError: undefined,
         syncs: 0,
         configHash: hashOf(route),
-        lastCall: undefined,
+        sync: undefined,
+        call: undefined,
         trailing: false,
       };
       this.routes.set(route.id, e);
@@ -298,6 +290,14 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
       entry.inflightSince = undefined;
     }
   }
+}
+
+/** Outcomes of another release than the pending delta's start a new delta (the old one's say nothing now). */
+function startPending(entry: RouteSync, release: string): void {
+  if (entry.pendingRelease === release) return;
+  entry.pending = emptyEvidence();
+  entry.pendingRelease = release;
+  entry.pendingMismatches = undefined;
 }
 
 /** How long a state may serve the canary after the start of the sync that brought it. */

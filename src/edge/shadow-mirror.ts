@@ -4,7 +4,7 @@
 // stable's response is on its way (ctx.waitUntil), nothing on the user's path waits for
 // the canary, and every failure of the mirror is caught and becomes an outcome.
 // Bounds, per isolate and per mirror: at most shadow.maxInFlight mirrors in flight
-// (beyond: not mirrored, counted in `dropped`); a request body is mirrored only with a
+// (beyond: not mirrored); a request body is mirrored only with a
 // known Content-Length <= maxBodyBytes (request.clone() tees it, so the copy is bounded);
 // a response body is read at most maxBodyBytes deep (beyond: the outcome is `skipped`);
 // the canary gets timeoutMs for its headers and as long again for its body. Stable's
@@ -43,8 +43,6 @@ export interface MirrorContext {
 
 export class ShadowMirror {
   private inFlight = 0;
-  /** Requests not mirrored since the isolate started because maxInFlight mirrors were in flight. */
-  dropped = 0;
 
   /** Which side of the next reference pair is dispatched first (alternates, so neither has the head start). */
   private referenceFirst = false;
@@ -54,11 +52,6 @@ export class ShadowMirror {
     private readonly now: () => number,
     private readonly random: () => number = () => 0.5,
   ) {}
-
-  /** Mirrors in flight now in this isolate. */
-  get active(): number {
-    return this.inFlight;
-  }
 
   /**
    * Called before the stable fetch: a Mirror when this request is mirrored, else
@@ -74,10 +67,7 @@ export class ShadowMirror {
       const length = lengthOf(request.headers);
       if (length === undefined || length > s.maxBodyBytes) return undefined;
     }
-    if (this.inFlight >= s.maxInFlight) {
-      this.dropped++;
-      return undefined;
-    }
+    if (this.inFlight >= s.maxInFlight) return undefined;
     this.inFlight++;
     // A reference pair needs a second slot; without one the mirror goes alone (untimed).
     const reference =

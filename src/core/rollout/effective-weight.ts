@@ -4,7 +4,7 @@
 // Given up: a brand-new release serves nothing until the first sync confirms it
 // (seconds), in exchange for never exposing a release the coordinator cannot stop.
 import type { RouteConfig } from "../config/schema.js";
-import { liveWeight, planOf, shadowPercent, type Stage } from "./plan.js";
+import { liveWeight, planOf, shadowPercent, stageAt } from "./plan.js";
 import type { RolloutState } from "./state.js";
 
 /** Canary weight in percent, 0..100. The mode and weights come from `route`, the phase and step from `state`. */
@@ -18,18 +18,8 @@ export function effectiveWeight(route: RouteConfig, state: RolloutState | undefi
       return 100;
     case "progressing":
     case "paused":
-      return clampPercent(liveWeight(currentStage(route, state)));
+      return clampPercent(liveWeight(stageAt(planOf(route), state.stepIndex)));
   }
-}
-
-/**
- * The stage of the plan the state is in. The config may have fewer stages than the state
- * remembers until the coordinator sees the edit: the last stage, rather than nothing or
- * an out-of-range read.
- */
-function currentStage(route: RouteConfig, state: RolloutState): Stage | undefined {
-  const plan = planOf(route);
-  return plan[Math.min(Math.max(0, Math.trunc(state.stepIndex)), plan.length - 1)];
 }
 
 /**
@@ -41,7 +31,7 @@ function currentStage(route: RouteConfig, state: RolloutState): Stage | undefine
 export function effectiveShadow(route: RouteConfig, state: RolloutState | undefined): number {
   if (state === undefined || state.release !== route.release) return 0;
   if (state.phase !== "progressing" && state.phase !== "paused") return 0;
-  return clampPercent(shadowPercent(currentStage(route, state)));
+  return clampPercent(shadowPercent(stageAt(planOf(route), state.stepIndex)));
 }
 
 /**

@@ -31,6 +31,15 @@ function buildPlan(route: RouteConfig): Stage[] {
   return (steps.weights ?? []).map((percent): Stage => ({ kind: "live", percent }));
 }
 
+/**
+ * The plan's stage at a step index. The config may have fewer stages than a state
+ * remembers until the coordinator sees the edit: the last stage, rather than nothing or an
+ * out-of-range read.
+ */
+export function stageAt(plan: readonly Stage[], stepIndex: number): Stage | undefined {
+  return plan[Math.min(Math.max(0, Math.trunc(stepIndex)), plan.length - 1)];
+}
+
 /** Canary weight users are served at in a stage: 0 in a shadow stage. */
 export const liveWeight = (stage: Stage | undefined): number => (stage?.kind === "live" ? stage.percent : 0);
 
