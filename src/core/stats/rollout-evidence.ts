@@ -196,6 +196,17 @@ function shadowWindow(w: StoredWindow, g: Guardrails, r0: number, seen: Set<numb
 const isShadow = (input: RolloutEvidenceInput, step: number): boolean => input.kinds?.[step] === "shadow";
 const mismatchRateOf = (input: RolloutEvidenceInput): number => input.maxMismatchRate ?? 0.01;
 
+/**
+ * One stored window as the engine's counts: a shadow stage's from its mirrored pairs, a
+ * live one's at thresholds `thr` (a closed live window without predictable ones is judged
+ * on its own samples; an open one never is, see selfThresholds). `commit` as in arm().
+ */
+function windowCounts(input: RolloutEvidenceInput, w: StoredWindow, thr: Thr | null, seen: Set<number>, mismatchSeen: Set<number>, commit: boolean): RolloutWindow {
+  if (isShadow(input, w.step)) return shadowWindow(w, input.guardrails, mismatchRateOf(input), seen, mismatchSeen, commit);
+  const used = thr ?? (commit ? selfThresholds(w.evidence, input.guardrails) : null);
+  return { start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable: arm(w.evidence.stable, used, seen, commit), canary: arm(w.evidence.canary, used, seen, commit) };
+}
+
 /** The rollout's windows as the engine's counts; the newest is open while now is inside it. */
 export function rolloutCounts(input: RolloutEvidenceInput): RolloutCounts {
   const g = input.guardrails;
@@ -212,13 +223,7 @@ export function rolloutCounts(input: RolloutEvidenceInput): RolloutCounts {
     const thr: Thr | null = w.start === prevStart ? lastThr : thresholds(stableSketches, g);
     lastThr = thr;
     prevStart = w.start;
-    if (isShadow(input, w.step)) out.push(shadowWindow(w, g, mismatchRateOf(input), seen, mismatchSeen));
-    else {
-      const used = thr ?? selfThresholds(w.evidence, g);
-      const stable = arm(w.evidence.stable, used, seen);
-      const canary = arm(w.evidence.canary, used, seen);
-      out.push({ start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary });
-    }
+    out.push(windowCounts(input, w, thr, seen, mismatchSeen, true));
     // A shadow stage's live arms are all stable traffic: good history for later thresholds.
     stableSketches.push(w.evidence.stable.latency);
     openThr = thr !== null;
@@ -309,13 +314,7 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
     const thr = w.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
     m.lastStart = w.start;
     m.lastThr = thr;
-    if (isShadow(input, w.step)) closeWindow(m.state, shadowWindow(w, g, mismatchRateOf(input), m.seen, m.mismatchSeen), g);
-    else {
-      const used = thr ?? selfThresholds(w.evidence, g);
-      const stable = arm(w.evidence.stable, used, m.seen);
-      const canary = arm(w.evidence.canary, used, m.seen);
-      closeWindow(m.state, { start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable, canary }, g);
-    }
+    closeWindow(m.state, windowCounts(input, w, thr, m.seen, m.mismatchSeen, true), g);
     m.stable.push(w.evidence.stable.latency);
     if (m.stable.length > THRESHOLD_MAX_WINDOWS) m.stable.shift();
     m.through = { start: w.start, step: w.step };
@@ -324,9 +323,7 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
   let openThr = false;
   if (openStored) {
     const thr = openStored.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
-    open = isShadow(input, openStored.step)
-      ? shadowWindow(openStored, g, mismatchRateOf(input), m.seen, m.mismatchSeen, false)
-      : { start: openStored.start, step: openStored.step, weight: input.weights[openStored.step] ?? 0, stable: arm(openStored.evidence.stable, thr, m.seen, false), canary: arm(openStored.evidence.canary, thr, m.seen, false) };
+    open = windowCounts(input, openStored, thr, m.seen, m.mismatchSeen, false);
     openThr = thr !== null;
   }
   const newest = open;
