@@ -97,13 +97,88 @@ export interface CoordinatorStatus {
    * `shadowPercent` the share of users whose requests are mirrored, in a shadow stage (where
    * `weight` is 0: every user is served by stable).
    */
-  step?: { index: number; weight: number; stage?: string; kind?: "live" | "shadow"; shadowPercent?: number; startedAt: number; evidence: EvidenceSummary };
+  step?: {
+    index: number;
+    weight: number;
+    stage?: string;
+    kind?: "live" | "shadow";
+    shadowPercent?: number;
+    /** A ring stage's audience label ("staff+nz"), whose `percent` the stage serves. */
+    audience?: string;
+    startedAt: number;
+    evidence: EvidenceSummary;
+  };
+  /** The plan, each stage by its label, the current one marked (absent from servers before ring stages). */
+  plan?: PlanStageStatus[];
+  /** Per ring of a plan with ring stages: who the canary serves and what the engine compares it with. */
+  rings?: RingStatus[];
   lastDecision?: LastDecision;
   /** Isolates heard from in the last minute. */
   isolates: number;
   series: SeriesPoint[];
   /** The coordinator's clock, so clients say "ago" without trusting their own. */
   now: number;
+}
+
+/** One stage of a route's plan in status. */
+export interface PlanStageStatus {
+  label: string;
+  kind: "live" | "shadow";
+  /** A ring stage's audience label. */
+  audience?: string;
+  current: boolean;
+}
+
+/** Requests, errors and (estimated, distinct) users of one arm of a ring, in the current rollout. */
+export interface RingArmStatus {
+  requests: number;
+  errors: number;
+  users: number | null;
+}
+
+/**
+ * One ring (plan.ts Ring) in status: its audience, the share of it the canary serves now,
+ * and its traffic in the current rollout. `baseline` says what the engine compares the
+ * ring's canary requests with: "ring", the ring's own stable users; "all", every stable
+ * user (the ring has too few stable users, e.g. at 100%).
+ */
+export interface RingStatus {
+  key: string;
+  percent: number;
+  /** The current stage's ring (the newest audience). */
+  current: boolean;
+  canary: RingArmStatus;
+  stable: RingArmStatus;
+  baseline: "ring" | "all";
+}
+
+/** Body of POST `<base>/api/explain`: a request as the Worker would see it. */
+export interface ExplainRequest {
+  /** Absolute URL, or a path (then the first route's host rules apply to no host). */
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  /** request.cf fields (country, continent, colo, region, regionCode, asn, isEUCountry). */
+  cf?: Record<string, string>;
+  /** The cohort identity; absent: an identity is minted, as for a new visitor. */
+  identity?: string;
+}
+
+/** POST `<base>/api/explain`: what edge-canary would do with that request, and why. */
+export interface ExplainResponse {
+  route: string | null;
+  release?: string;
+  /** The current stage's label, or the phase when not progressing. */
+  stage?: string;
+  /** Every segment of the config, and whether the request is in it. */
+  segments: Record<string, boolean>;
+  /** The ring the request's evidence is counted in (null: everyone else). */
+  ring: string | null;
+  /** The request's bucket (0..9999) under the release's salt. */
+  bucket?: number;
+  variant: "stable" | "canary" | null;
+  /** One sentence: why this variant ("in ring staff at 100%", "bucket 4210 >= 500 (5%)", "country filter"). */
+  reason: string;
 }
 
 /**

@@ -24,9 +24,24 @@ export interface ArmEvidence {
   failedOverflow?: number;
 }
 
-export interface Evidence {
+/** The requests of one ring (plan.ts Ring, by its key): counted in the totals too. */
+export interface RingEvidence {
   stable: ArmEvidence;
   canary: ArmEvidence;
+}
+
+/** Rings one delta or window carries at most: a plan has at most 50 stages. */
+export const MAX_RINGS = 50;
+
+export interface Evidence {
+  /** Every request of the route: the rings' and everyone else's. */
+  stable: ArmEvidence;
+  canary: ArmEvidence;
+  /**
+   * Per ring of a plan with ring stages, keyed by Ring.key ("staff", "colo:AKL"): the
+   * requests attributed to it (the first ring of the plan they are in). Absent: no rings.
+   */
+  rings?: Record<string, RingEvidence>;
   /** Mirrored requests of a shadow stage (shadow/shadow-evidence.ts); absent when none were. */
   shadow?: ShadowEvidence;
 }
@@ -57,6 +72,18 @@ export function mergeEvidence(a: Evidence, b: Evidence): Evidence {
   const out: Evidence = { stable: mergeArm(a.stable, b.stable), canary: mergeArm(a.canary, b.canary) };
   // mergeShadow with an empty side copies the other: the result never aliases an input.
   if (a.shadow || b.shadow) out.shadow = mergeShadow(a.shadow ?? emptyShadow(), b.shadow ?? emptyShadow());
+  if (a.rings || b.rings) out.rings = mergeRings(a.rings ?? {}, b.rings ?? {});
+  return out;
+}
+
+function mergeRings(a: Record<string, RingEvidence>, b: Record<string, RingEvidence>): Record<string, RingEvidence> {
+  const out: Record<string, RingEvidence> = {};
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[key];
+    const y = b[key];
+    // Merging with an empty ring copies (never aliases) the other side's sketches.
+    out[key] = { stable: mergeArm(x?.stable ?? emptyArm(), y?.stable ?? emptyArm()), canary: mergeArm(x?.canary ?? emptyArm(), y?.canary ?? emptyArm()) };
+  }
   return out;
 }
 
@@ -71,8 +98,15 @@ export const identityHash = (id: string): number => murmur3(id, IDENTITY_EVIDENC
  * Which outcomes are errors is the caller's call (guardrails); identityHash is the
  * request's identity hashed to 32 bits (without one, an error counts as its own identity).
  */
-export function recordOutcome(e: Evidence, variant: "stable" | "canary", isError: boolean, latencyMs: number, identityHash?: number): void {
-  const arm = e[variant];
+export function recordOutcome(e: Evidence, variant: "stable" | "canary", isError: boolean, latencyMs: number, identityHash?: number, ring?: string): void {
+  recordArm(e[variant], isError, latencyMs, identityHash);
+  if (ring === undefined) return;
+  const rings = (e.rings ??= {});
+  const r = (rings[ring] ??= { stable: emptyArm(), canary: emptyArm() });
+  recordArm(r[variant], isError, latencyMs, identityHash);
+}
+
+function recordArm(arm: ArmEvidence, isError: boolean, latencyMs: number, identityHash: number | undefined): void {
   arm.requests++;
   addValue(arm.latency, latencyMs);
   if (!isError) return;

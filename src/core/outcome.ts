@@ -32,6 +32,8 @@ export interface Outcome {
   forced: boolean;
   /** The cohort identity: the evidence counts each failing identity once (hashed only then). */
   identity?: string;
+  /** The ring (plan.ts Ring.key) the request is attributed to, on a plan with ring stages; absent: everyone else. */
+  ring?: string;
 }
 
 /**

@@ -28,6 +28,7 @@ describe("validateConfig", () => {
       version: 1,
       sync: { intervalMs: 1000, staleAfterMs: 30_000, coldWaitMs: 500 },
       notify: { maxAttempts: 6 },
+      segments: {},
       routes: [
         {
           id: "shop",
@@ -130,7 +131,7 @@ describe("validateConfig", () => {
     ["steps with neither weights nor stages", withRoute({ steps: { minDurationSec: 30 } }), [`${r0}.steps needs exactly one of weights or stages`]],
     ["shadow stage after a live stage", withRoute({ steps: { stages: [{ percent: 5 }, { shadow: { percent: 10 } }] } }), [`${r0}.steps.stages[1] shadow stages must come before every live stage`]],
     ["a stage that is both live and shadow", withRoute({ steps: { stages: [{ percent: 5, shadow: { percent: 1 } }] } }), [`${r0}.steps.stages[0] must be one stage: live { "percent": 5 } or shadow { "shadow": { "percent": 10 } } (one key, nothing else)`]],
-    ["live stages not increasing", withRoute({ steps: { stages: [{ shadow: { percent: 10 } }, { percent: 5 }, { percent: 5 }] } }), [`${r0}.steps.stages[2].percent live stages must be strictly increasing`]],
+    ["live stages not increasing", withRoute({ steps: { stages: [{ shadow: { percent: 10 } }, { percent: 5 }, { percent: 5 }] } }), [`${r0}.steps.stages[2].percent stages of everyone must be strictly increasing`]],
     ["shadow compare unknown", withRoute({ shadow: { compare: "xml" } }), [`${r0}.shadow.compare must be "status" or "headers" or "body" or "json"`]],
     ["shadow ignore path with an empty key", withRoute({ shadow: { ignore: ["meta..at"] } }), [`${r0}.shadow.ignore[0] must be dot-separated keys, * for any key or index (e.g. items.*.updatedAt)`]],
     ["shadow method lower-case", withRoute({ shadow: { methods: ["post"] } }), [`${r0}.shadow.methods[0] must be an upper-case HTTP method`]],

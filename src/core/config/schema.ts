@@ -62,10 +62,25 @@ export const MatchSchema = z
   })
   .prefault({});
 
-/** A live stage: this share of users is served by the canary. */
+const segmentName = z.string().regex(idPattern, { error: "must be a segment name: 1-63 chars of a-z, 0-9, - and _" });
+/** Cloudflare data-center codes as request.cf.colo gives them (IATA airport codes). */
+const colo = z.string().regex(/^[A-Z]{3}$/, { error: "must be a data-center code like AKL (request.cf.colo)" });
+export const CONTINENTS = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"] as const;
+
+/**
+ * A live stage: this share of users is served by the canary, of everyone or, with an
+ * audience (segments, colos, continents: a request in any of them), of that audience
+ * only. Exposure accumulates along the plan (plan.ts exposureAt): an audience keeps what
+ * an earlier stage gave it.
+ */
 const LiveStageSchema = z
-  .strictObject({ percent: weight.refine((w) => w > 0, { error: "must be above 0" }).describe("Canary weight of the stage, percent.") })
-  .describe("Live stage: this share of users (by cohort) is served by the canary.");
+  .strictObject({
+    percent: weight.refine((w) => w > 0, { error: "must be above 0" }).describe("Canary weight of the stage, percent (of its audience, when it names one)."),
+    segments: z.array(segmentName).min(1).max(16).optional().describe("Ring stage: only requests in one of these segments (config.segments) get this share."),
+    colos: z.array(colo).min(1).max(64).optional().describe("Ring stage: only requests served by these data centers (request.cf.colo) get this share."),
+    continents: z.array(z.enum(CONTINENTS)).min(1).max(7).optional().describe("Ring stage: only requests from these continents (request.cf.continent) get this share."),
+  })
+  .describe("Live stage: this share of users (by cohort) is served by the canary; of everyone, or of the stage's audience (segments, colos, continents) in a ring stage.");
 
 /** A shadow stage: this share of requests is mirrored to the canary; every user is served by stable. */
 const ShadowStageSchema = z
@@ -95,7 +110,9 @@ export const StepsSchema = z
       .max(50)
       .superRefine(checkStageOrder)
       .optional()
-      .describe("The release plan, in order: shadow stages ({ shadow: { percent } }) first, then live stages ({ percent }, strictly increasing). Use instead of weights."),
+      .describe(
+        "The release plan, in order: shadow stages ({ shadow: { percent } }) first, then live stages: ring stages ({ segments | colos | continents, percent }) and stages of everyone ({ percent }, strictly increasing). Exposure only grows: each stage keeps what the earlier ones gave. Use instead of weights.",
+      ),
     minDurationSec: z
       .number()
       .min(1)
@@ -112,18 +129,19 @@ export const StepsSchema = z
   .refine((s) => (s.weights === undefined) !== (s.stages === undefined), { error: "needs exactly one of weights or stages" })
   .describe("Steps mode: the coordinator advances through the plan's stages and promotes at the end.");
 
-/** Shadow stages come first; live stages' weights strictly increase. */
+/** Shadow stages come first; stages of everyone strictly increase (ring stages are free: exposure accumulates). */
 function checkStageOrder(stages: ReadonlyArray<z.output<typeof StageSchema>>, ctx: z.core.$RefinementCtx<unknown>): void {
-  let lastLive = 0;
+  let lastEveryone = 0;
   let seenLive = false;
   stages.forEach((stage, i) => {
     if ("shadow" in stage) {
       if (seenLive) ctx.addIssue({ code: "custom", path: [i], message: "shadow stages must come before every live stage" });
       return;
     }
-    if (stage.percent <= lastLive) ctx.addIssue({ code: "custom", path: [i, "percent"], message: "live stages must be strictly increasing" });
-    lastLive = stage.percent;
     seenLive = true;
+    if (stage.segments || stage.colos || stage.continents) return;
+    if (stage.percent <= lastEveryone) ctx.addIssue({ code: "custom", path: [i, "percent"], message: "stages of everyone must be strictly increasing" });
+    lastEveryone = stage.percent;
   });
 }
 
@@ -254,6 +272,120 @@ export const CountriesSchema = z
   })
   .describe("Country filter from request.cf.country; a filtered request goes to stable.");
 
+/** Names of Worker secrets a segment may read a JWT key from. */
+const secretName = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, { error: "must be a Worker secret name like STAFF_JWT_KEY" });
+/** The request.cf fields a segment can test (request.cf.asn is compared as its decimal string, isEUCountry as "1"). */
+export const CF_FIELDS = ["country", "continent", "region", "regionCode", "colo", "asn", "isEUCountry"] as const;
+/** Longest value a segment tests: a longer header, cookie or claim never matches. */
+export const MAX_SEGMENT_VALUE = 4096;
+
+/** A signed claim: a JWT read from a header (a `Bearer ` prefix is dropped) or a cookie, verified with a Worker secret. */
+const JwtSourceSchema = z
+  .strictObject({
+    header: headerName.optional().describe("Request header carrying the JWT, e.g. authorization."),
+    cookie: z.string().regex(tokenName, { error: "must be a cookie name" }).optional().describe("Cookie carrying the JWT."),
+    secret: secretName.describe("Worker secret with the verification key: the shared secret (HS256), or a public key as JWK JSON or PEM (RS256, ES256)."),
+    alg: z.enum(["HS256", "RS256", "ES256"]).default("HS256").describe("The one signing algorithm accepted; a token naming any other (or none) never matches."),
+    claim: z
+      .string()
+      .regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/, { error: "must be a claim name, dot-separated for nested claims (e.g. email)" })
+      .describe("The claim the predicate's test reads, e.g. email."),
+    issuer: z.string().max(512).optional().describe("Required `iss`."),
+    audience: z.string().max(512).optional().describe("Required in `aud`."),
+    leewaySec: z.number().int().min(0).max(600).default(60).describe("Clock skew allowed on exp and nbf, in seconds."),
+  })
+  .refine((j) => (j.header === undefined) !== (j.cookie === undefined), { error: "needs exactly one of header or cookie" });
+
+const SOURCES = ["header", "cookie", "cf", "url", "identities", "identitiesKv", "jwt"] as const;
+const TESTS = ["equals", "in", "prefix", "suffix", "regex", "present"] as const;
+
+/**
+ * One predicate: a source (what the Worker reads) and a test. identities and identitiesKv
+ * are their own test (the request's cohort identity is in the list). One flat object, so a
+ * wrong combination gets a message that says what is wrong rather than a failed union.
+ */
+const predicateShape = {
+    header: headerName.optional().describe("Source: a request header (unverified: needs trusted: true)."),
+    cookie: z.string().regex(tokenName, { error: "must be a cookie name" }).optional().describe("Source: a cookie (unverified: needs trusted: true)."),
+    cf: z.enum(CF_FIELDS).optional().describe("Source: a request.cf field, set by Cloudflare (asn as its decimal string, isEUCountry as \"1\")."),
+    url: z.enum(["host", "path"]).optional().describe("Source: the request's host (no port) or path."),
+    identities: z.array(z.string().min(1).max(256)).min(1).max(1000).optional().describe("The request's cohort identity (sticky) is one of these; larger lists go in KV (identitiesKv)."),
+    identitiesKv: z
+      .string()
+      .regex(/^[A-Za-z0-9._:/-]{1,256}$/, { error: "must be a KV key" })
+      .optional()
+      .describe("The request's cohort identity is in the list stored under this key of CANARY_CONFIG (one identity per line, or a JSON array); read and cached like the config."),
+    jwt: JwtSourceSchema.optional().describe("Source: a claim of a verified JWT."),
+    equals: z.string().max(MAX_SEGMENT_VALUE).optional().describe("Test: the value is exactly this."),
+    in: z.array(z.string().max(MAX_SEGMENT_VALUE)).min(1).max(1000).optional().describe("Test: the value is one of these."),
+    prefix: z.string().min(1).max(MAX_SEGMENT_VALUE).optional().describe("Test: the value starts with this."),
+    suffix: z.string().min(1).max(MAX_SEGMENT_VALUE).optional().describe("Test: the value ends with this (e.g. @example.com)."),
+    regex: z
+      .string()
+      .min(1)
+      .max(256)
+      .refine(compiles, { error: "must be a valid JavaScript regular expression" })
+      .optional()
+      .describe("Test: the value matches this regular expression (unanchored: use ^ and $)."),
+    present: z.literal(true).optional().describe("Test: the value is there at all."),
+    trusted: z.literal(true).optional().describe("Required on header and cookie sources: says your zone sets or strips the value, since any client can send it."),
+};
+
+export const PredicateSchema = z.strictObject(predicateShape).superRefine(checkPredicate);
+type PredicateFields = z.output<z.ZodObject<typeof predicateShape>>;
+
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkPredicate(p: PredicateFields, ctx: z.core.$RefinementCtx<unknown>): void {
+  const sources = SOURCES.filter((k) => p[k] !== undefined);
+  const tests = TESTS.filter((k) => p[k] !== undefined);
+  if (sources.length !== 1) {
+    ctx.addIssue({ code: "custom", path: [], message: `must name exactly one source (${SOURCES.join(", ")}); has ${sources.length === 0 ? "none" : sources.join(", ")}` });
+    return;
+  }
+  const source = sources[0]!;
+  const selfTesting = source === "identities" || source === "identitiesKv";
+  if (selfTesting && tests.length > 0) ctx.addIssue({ code: "custom", path: [tests[0]!], message: `is not used with ${source} (the list is the test)` });
+  if (!selfTesting && tests.length !== 1) {
+    ctx.addIssue({ code: "custom", path: [], message: `must have exactly one test (${TESTS.join(", ")}); has ${tests.length === 0 ? "none" : tests.join(", ")}` });
+  }
+  if ((source === "header" || source === "cookie") && p.trusted !== true) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["trusted"],
+      message: `is required on a ${source} predicate: any client can send a ${source}, so say trusted: true only if your zone sets or strips it (or use a signed jwt)`,
+    });
+  }
+  if (p.trusted !== undefined && source !== "header" && source !== "cookie") {
+    ctx.addIssue({ code: "custom", path: ["trusted"], message: `is only for header and cookie predicates` });
+  }
+}
+
+/**
+ * A named segment: one predicate, or all / any of several. Stages name segments; the
+ * edge evaluates them per request (src/core/segments).
+ */
+export const SegmentSchema = z
+  .strictObject({
+    ...predicateShape,
+    all: z.array(PredicateSchema).min(1).max(16).optional().describe("The segment is every one of these predicates."),
+    any: z.array(PredicateSchema).min(1).max(16).optional().describe("The segment is any one of these predicates."),
+  })
+  .superRefine((s, ctx) => {
+    const combined = (s.all ? 1 : 0) + (s.any ? 1 : 0);
+    if (combined === 0) return checkPredicate(s, ctx);
+    const rest = Object.keys(s).filter((k) => k !== "all" && k !== "any" && (s as Record<string, unknown>)[k] !== undefined);
+    if (combined > 1 || rest.length > 0) ctx.addIssue({ code: "custom", path: [], message: "must be one predicate, or { all: [...] }, or { any: [...] }, nothing else" });
+  })
+  .describe("A named audience: one predicate (a source and a test), or { all: [...] } / { any: [...] } of predicates.");
+
 export const FallbackSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe("Retry failed idempotent canary requests on stable."),
@@ -341,9 +473,24 @@ export const ConfigSchema = z
     version: z.literal(1).describe("Config format version; must be 1."),
     sync: SyncSchema,
     notify: NotifySchema,
+    segments: z
+      .record(segmentName, SegmentSchema)
+      .refine((s) => Object.keys(s).length <= 64, { error: "must have at most 64 segments" })
+      .default({})
+      .describe("Named audiences (staff, beta testers, a country) that ring stages name: { \"staff\": { \"jwt\": {...}, \"suffix\": \"@example.com\" } }."),
     routes: z.array(RouteSchema).min(1).max(100),
   })
   .superRefine((config, ctx) => {
+    config.routes.forEach((route, i) => {
+      route.steps?.stages?.forEach((stage, j) => {
+        if ("shadow" in stage) return;
+        stage.segments?.forEach((name, k) => {
+          if (!Object.hasOwn(config.segments, name)) {
+            ctx.addIssue({ code: "custom", path: ["routes", i, "steps", "stages", j, "segments", k], message: `names segment "${name}", which config.segments does not define` });
+          }
+        });
+      });
+    });
     const seen = new Map<string, number>();
     config.routes.forEach((route, i) => {
       const first = seen.get(route.id);
@@ -364,3 +511,6 @@ export type NotifyConfig = Config["notify"];
 export type Variant = "stable" | "canary";
 export type StageConfig = z.output<typeof StageSchema>;
 export type ShadowConfig = RouteConfig["shadow"];
+export type SegmentConfig = z.output<typeof SegmentSchema>;
+export type PredicateConfig = z.output<typeof PredicateSchema>;
+export type SegmentsConfig = Config["segments"];

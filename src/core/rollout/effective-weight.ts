@@ -4,10 +4,13 @@
 // Given up: a brand-new release serves nothing until the first sync confirms it
 // (seconds), in exchange for never exposing a release the coordinator cannot stop.
 import type { RouteConfig } from "../config/schema.js";
-import { liveWeight, planOf, shadowPercent, stageAt } from "./plan.js";
-import type { RolloutState } from "./state.js";
+import { exposureAt, planOf, shadowPercent, stageAt, stageLabel, type Ring } from "./plan.js";
+import { stageLabels, type RolloutState } from "./state.js";
 
-/** Canary weight in percent, 0..100. The mode and weights come from `route`, the phase and step from `state`. */
+/**
+ * Canary weight of everyone in percent, 0..100 (a ring stage's audiences get more:
+ * effectiveRings). The mode and weights come from `route`, the phase and step from `state`.
+ */
 export function effectiveWeight(route: RouteConfig, state: RolloutState | undefined): number {
   if (state === undefined || state.release !== route.release) return 0;
   switch (state.phase) {
@@ -18,8 +21,39 @@ export function effectiveWeight(route: RouteConfig, state: RolloutState | undefi
       return 100;
     case "progressing":
     case "paused":
-      return clampPercent(liveWeight(stageAt(planOf(route), state.stepIndex)));
+      return clampPercent(exposureAt(planOf(route), state.stepIndex).everyone);
   }
+}
+
+const NO_RINGS: readonly Ring[] = [];
+
+/**
+ * The audiences of the plan so far and the share of each the canary serves, while a
+ * rollout is progressing or paused; none otherwise, so a rollback takes every ring back
+ * at once (and a promotion serves everyone anyway).
+ */
+export function effectiveRings(route: RouteConfig, state: RolloutState | undefined): readonly Ring[] {
+  if (state === undefined || state.release !== route.release) return NO_RINGS;
+  if (state.phase !== "progressing" && state.phase !== "paused") return NO_RINGS;
+  return exposureAt(planOf(route), state.stepIndex).rings;
+}
+
+/**
+ * What rings an isolate serves: effectiveRings, unless its config (hash `routeHash`) is
+ * not the coordinator's and the two plans differ up to the current step (by stage
+ * label). Then none: an isolate never exposes an audience the coordinator's plan has not
+ * reached.
+ */
+export function confirmedRings(route: RouteConfig, routeHash: string, state: RolloutState | undefined): readonly Ring[] {
+  const rings = effectiveRings(route, state);
+  if (rings.length === 0 || state === undefined || state.configHash === routeHash) return rings;
+  const theirs = stageLabels(state);
+  const ours = planOf(route);
+  for (let i = 0; i <= state.stepIndex; i++) {
+    const stage = ours[i];
+    if (stage === undefined || theirs[i] !== stageLabel(stage)) return NO_RINGS;
+  }
+  return rings;
 }
 
 /**

@@ -38,13 +38,14 @@ export interface RolloutState {
   /** Hash of the route config in force, computed by the caller. */
   configHash: string;
   /**
-   * The live canary weight of each stage of the config in force: `[weight]` in manual
-   * mode, one per stage of the plan in steps mode (0 for a shadow stage). Kept so an
-   * isolate can cap what it serves by the coordinator's view (confirmedWeight).
+   * The canary weight of everyone at each stage of the config in force: `[weight]` in
+   * manual mode, one per stage of the plan in steps mode (plan.ts exposureAt: 0 for a
+   * shadow stage, the share so far for a ring stage). Kept so an isolate can cap what it
+   * serves by the coordinator's view (confirmedWeight).
    */
   weights: readonly number[];
   /**
-   * Each stage as a label (plan.ts stageLabel: "5%", "shadow 10%"), so a config event can
+   * Each stage as a label (plan.ts stageLabel: "5%", "shadow 10%", "staff 100%"), so a config event can
    * tell a change of what the step serves (restart the step clock) from an unrelated edit
    * and say "steps [shadow 10%, 5%] -> [5%]". Absent in states stored before stage kinds:
    * the weights as live stages (stageLabels).

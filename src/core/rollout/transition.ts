@@ -8,7 +8,7 @@
 import type { RouteConfig } from "../config/schema.js";
 import { err, ok, type Result } from "../result.js";
 import type { ConfigEvent, RolloutEvent } from "./events.js";
-import { liveWeight, planOf, stageLabel } from "./plan.js";
+import { exposureAt, planOf, stageLabel } from "./plan.js";
 import { stageLabels, type Actor, type Phase, type RolloutState } from "./state.js";
 
 export interface TransitionError {
@@ -111,7 +111,7 @@ function applyConfig(state: RolloutState | undefined, event: ConfigEvent, now: n
   const { route, configHash } = event;
   const mode = modeOf(route);
   const plan = planOf(route);
-  const weights = plan.map(liveWeight);
+  const weights = plan.map((_, i) => exposureAt(plan, i).everyone);
   const stages = plan.map(stageLabel);
   if (state !== undefined && state.routeId !== route.id) {
     return err({
