@@ -1,6 +1,6 @@
 // Turns admin API JSON into table rows; shared by `status`, `events` and `watch` so the
 // three always show a route the same way. Pure: data and the clock in, text out.
-import type { AuditEvent, RouteStatus, StatusResponse } from "../../src/core/admin-protocol.js";
+import type { AuditEvent, PlanStageStatus, RingStatus, RouteStatus, StatusResponse } from "../../src/core/admin-protocol.js";
 import { stageLabels, type RolloutState } from "../../src/core/rollout/state.js";
 import { ago, count, isoShort, ms, percent, renderTable, type Cell } from "./table.js";
 
@@ -30,6 +30,13 @@ const decisionText = (r: RouteStatus, now: number): string => {
   return `${text} (${ago(d.at, Number.isFinite(r.coordinator.now) ? r.coordinator.now : now)}${stale})`;
 };
 
+/** "5%", or "0% + 2 rings" while ring stages serve some audiences more than everyone. */
+function weightText(r: RouteStatus): string {
+  const w = r.coordinator.effectiveWeight;
+  const above = (r.coordinator.rings ?? []).filter((ring) => ring.percent > w).length;
+  return above === 0 ? `${w}%` : `${w}% + ${above} ring${above === 1 ? "" : "s"}`;
+}
+
 export function routesTable(status: StatusResponse, now: number): string {
   return renderTable(
     ["route", "phase", "release", "step", "weight", "epoch", "isolates", "last decision"],
@@ -38,7 +45,7 @@ export function routesTable(status: StatusResponse, now: number): string {
       r.coordinator.state?.phase ?? "idle",
       r.coordinator.state?.release ?? r.config.release,
       stepText(r),
-      `${r.coordinator.effectiveWeight}%`,
+      weightText(r),
       r.coordinator.state?.epoch,
       r.coordinator.isolates,
       decisionText(r, now),
@@ -57,6 +64,72 @@ export function evidenceTable(status: StatusResponse): string {
     }
   }
   return renderTable(["route", "variant", "requests", "errors", "error rate", "p50 ms", "p95 ms", "p99 ms"], rows);
+}
+
+const ACTIVE_PHASES: ReadonlySet<string> = new Set(["progressing", "paused"]);
+
+/**
+ * The route's plan, each stage with whether it is the current one: the server's
+ * (`coordinator.plan`), or, from a server before ring stages, worked out from the state's
+ * stage labels (the current stage only while the rollout is progressing or paused).
+ */
+export function planStages(r: RouteStatus): PlanStageStatus[] {
+  if (r.coordinator.plan) return r.coordinator.plan;
+  const state = r.coordinator.state;
+  if (!state) return [];
+  const active = ACTIVE_PHASES.has(state.phase);
+  return stageLabels(state).map((label, i) => ({ label, kind: label.startsWith("shadow ") ? "shadow" : "live", current: active && i === state.stepIndex }));
+}
+
+/** "staff 100% › [staff+nz 100%] › 1% › 10% › 100%", and the phase when the rollout is not moving along the plan. */
+export function planLine(r: RouteStatus): string {
+  const text = planStages(r)
+    .map((s) => (s.current ? `[${s.label}]` : s.label))
+    .join(" \u203a ");
+  const state = r.coordinator.state;
+  if (!state || ACTIVE_PHASES.has(state.phase)) return text;
+  const why = state.phase === "rolled_back" ? `rolled back at step ${state.stepIndex + 1}: serving 0%` : state.phase === "promoted" ? "promoted: 100% everyone" : state.phase;
+  return `${text}  (${why})`;
+}
+
+/** One row per steps-mode route: its plan with the current stage in brackets; "" when no route has a plan. */
+export function planTable(status: StatusResponse): string {
+  const rows = status.routes.filter((r) => r.coordinator.state?.mode === "steps" && planStages(r).length > 0).map((r) => [r.id, planLine(r)]);
+  return rows.length === 0 ? "" : renderTable(["route", "plan (current stage in [ ])"], rows);
+}
+
+const BASELINES: Record<RingStatus["baseline"], string> = { ring: "ring's stable users", all: "all stable users" };
+
+/**
+ * Per ring of a plan with ring stages: the share of it the canary serves, its requests,
+ * users and errors per arm in the current rollout, and what its canary is compared with.
+ * "" when no route reports rings (servers before ring stages never do).
+ */
+export function ringsTable(status: StatusResponse): string {
+  const rows: Cell[][] = [];
+  for (const r of status.routes) {
+    for (const ring of r.coordinator.rings ?? []) {
+      rows.push([
+        r.id,
+        ring.key,
+        `${ring.percent}%`,
+        ring.current ? "yes" : "",
+        count(ring.canary.requests),
+        count(ring.canary.users),
+        count(ring.canary.errors),
+        count(ring.stable.requests),
+        count(ring.stable.users),
+        count(ring.stable.errors),
+        BASELINES[ring.baseline] ?? ring.baseline,
+      ]);
+    }
+  }
+  if (rows.length === 0) return "";
+  return renderTable(
+    ["route", "ring", "share", "current", "canary requests", "canary users", "canary errors", "stable requests", "stable users", "stable errors", "baseline"],
+    rows,
+    { right: new Set([2, 4, 5, 6, 7, 8, 9]) },
+  );
 }
 
 /** Warnings an operator must not miss: bad KV config, an isolate in fail-safe. */

@@ -1,16 +1,20 @@
 // `status`: every route's phase, step, weight and current-step evidence from the admin
 // API (GET <base>/api/status), as tables or as the API's JSON with --json. A route in a
 // shadow stage serves no canary, so its evidence is the comparison: one line per such
-// route from GET <base>/api/routes/:id/shadow (`shadow <route>` shows it whole).
+// route from GET <base>/api/routes/:id/shadow (`shadow <route>` shows it whole). A plan
+// is shown stage by stage with the current one in brackets, and a plan with ring stages
+// gets a table of its rings (who the canary serves, and their traffic per arm); a server
+// from before ring stages sends neither plan nor rings, and the plan then comes from the
+// rollout state's stage labels.
 import { parseArgs } from "node:util";
 import type { ShadowReport, StatusResponse } from "../../src/core/admin-protocol.js";
 import { ADMIN_HELP, EXIT_OK, adminCall, adminOptions, adminTarget, helpOption, helpText, parse, printJson, type CliIo, type Command } from "./common.js";
 import { mirroredCount } from "./shadow.js";
-import { evidenceTable, routesTable, statusWarnings } from "./status-view.js";
+import { evidenceTable, planTable, ringsTable, routesTable, statusWarnings } from "./status-view.js";
 import { count, percent } from "./table.js";
 
 const usage = "status [--json] [--url <url>] [--token <token>]";
-const summary = "Show every route's rollout: phase, step, weight, isolates, last decision and per-variant evidence.";
+const summary = "Show every route's rollout: phase, step, weight, isolates, last decision, the plan, rings and per-variant evidence.";
 
 /** Routes whose current stage is a shadow stage. */
 export const shadowRoutes = (status: StatusResponse): string[] => status.routes.filter((r) => r.coordinator.step?.kind === "shadow").map((r) => r.id);
@@ -29,7 +33,14 @@ export function shadowLine(r: ShadowReport): string {
 export function renderStatus(status: StatusResponse, now: number, shadow: readonly ShadowReport[] = []): string {
   const warnings = statusWarnings(status).map((w) => `! ${w}\n`);
   const comparisons = shadow.length > 0 ? `\nShadow comparison (npm run canary -- shadow <route> for the samples):\n${shadow.map((r) => `${shadowLine(r)}\n`).join("")}` : "";
-  return `${warnings.join("")}${routesTable(status, now)}\nCurrent step, per variant:\n${evidenceTable(status)}${comparisons}`;
+  const plan = planTable(status);
+  const rings = ringsTable(status);
+  return (
+    `${warnings.join("")}${routesTable(status, now)}` +
+    (plan ? `\nPlan:\n${plan}` : "") +
+    (rings ? `\nRings (share: of the ring, served by the canary; requests and users in the current rollout):\n${rings}` : "") +
+    `\nCurrent step, per variant:\n${evidenceTable(status)}${comparisons}`
+  );
 }
 
 export const statusCommand: Command = {

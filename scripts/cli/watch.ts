@@ -2,12 +2,13 @@
 // clear, cursor hidden) and printed frame after frame, without escape codes, when
 // stdout is not a TTY. Each frame: phase, step/weight, per-variant requests, error
 // rate and p50/p95/p99 of the current step (status.step.evidence), isolates, the last
-// engine decision, and the last audit events. A failed refresh is shown in the frame
-// and retried; `--once` prints one frame and exits (1 if the API call failed).
+// engine decision, the plan and its rings (as `status` shows them), and the last audit
+// events. A failed refresh is shown in the frame and retried; `--once` prints one frame
+// and exits (1 if the API call failed).
 import { parseArgs } from "node:util";
 import type { EventsResponse, StatusResponse } from "../../src/core/admin-protocol.js";
 import { ADMIN_HELP, CliError, EXIT_FAILURE, EXIT_OK, UsageError, adminCall, adminOptions, adminTarget, helpOption, helpText, parse, type AdminTarget, type CliIo, type Command } from "./common.js";
-import { evidenceTable, eventsTable, routesTable, statusWarnings } from "./status-view.js";
+import { evidenceTable, eventsTable, planTable, ringsTable, routesTable, statusWarnings } from "./status-view.js";
 import { isoShort } from "./table.js";
 
 const usage = "watch [--interval <ms>] [--events <n>] [--once]";
@@ -34,6 +35,10 @@ export function renderWatchFrame(f: WatchFrameInput): string {
   if (f.status) {
     for (const w of statusWarnings(f.status)) parts.push(red(`! ${w}\n`));
     parts.push(`\n${routesTable(f.status, f.now)}`);
+    const plan = planTable(f.status);
+    if (plan) parts.push(`\n${bold("Plan")}\n${plan}`);
+    const rings = ringsTable(f.status);
+    if (rings) parts.push(`\n${bold("Rings")}\n${rings}`);
     parts.push(`\n${bold("Current step, per variant")}\n${evidenceTable(f.status)}`);
   }
   if (f.events) {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderShadow } from "../../scripts/cli/shadow.js";
 import { renderStatus, shadowLine, shadowRoutes } from "../../scripts/cli/status.js";
-import { eventsTable, routesTable } from "../../scripts/cli/status-view.js";
+import { eventsTable, planLine, planTable, ringsTable, routesTable } from "../../scripts/cli/status-view.js";
 import { renderWatchFrame } from "../../scripts/cli/watch.js";
 import type { EventsResponse, ShadowReport, StatusResponse } from "../../src/core/admin-protocol.js";
 import { fixtureJson, runCli, startServer, type FakeServer } from "./cli-harness.js";
@@ -92,6 +92,85 @@ describe("status", () => {
     const r = await runCli(["status"], { env: { ...env, CANARY_URL: closed.url } });
     expect(r.code).toBe(1);
     expect(r.err).toBe(`error: cannot reach ${closed.url}/__canary/api/status: ECONNREFUSED\n`);
+  });
+});
+
+describe("status of a plan with ring stages", () => {
+  const rings = (): StatusResponse => structuredClone(fixtureJson("admin/status-rings.json")) as StatusResponse;
+
+  it("shows the plan with the current stage in brackets, from the server's plan", () => {
+    const status = rings();
+    const text = renderStatus(status, status.routes[0]!.coordinator.now);
+    expect(text).toContain("\nPlan:\nroute  plan (current stage in [ ])\n");
+    expect(text).toMatch(/^beta\s+staff 100% › \[staff\+nz 100%\] › 1% › 10% › 100%$/m);
+    expect(text).toMatch(/^shop\s+1% › \[5%\] › 25% › 50% › 100%$/m);
+    // A manual route has no plan to walk through.
+    expect(planTable(status)).not.toMatch(/^api /m);
+    // The step column names the ring stage; everyone's weight is 0, the rings get more.
+    expect(text).toMatch(/^beta\s+progressing\s+v3\.0\.0\s+2 of 5: staff\+nz 100%\s+0% \+ 2 rings\s+3\s+3\s+hold: /m);
+  });
+
+  it("marks the stage the server says is current, not the one the state's index points at", () => {
+    const status = rings();
+    const beta = status.routes[0]!;
+    beta.coordinator.plan = beta.coordinator.plan!.map((s, i) => ({ ...s, current: i === 0 }));
+    expect(planLine(beta)).toBe("[staff 100%] › staff+nz 100% › 1% › 10% › 100%");
+  });
+
+  it("a rings table: share served, current ring, canary requests/users/errors, stable requests/users, baseline", () => {
+    const status = rings();
+    const table = ringsTable(status);
+    expect(table).toMatch(/^route\s+ring\s+share\s+current\s+canary requests\s+canary users\s+canary errors\s+stable requests\s+stable users\s+stable errors\s+baseline$/m);
+    expect(table).toMatch(/^beta\s+staff\s+100%\s+-\s+1,204\s+37\s+1\s+0\s+0\s+0\s+all stable users$/m);
+    // Users unknown (null) read "-", not 0.
+    expect(table).toMatch(/^beta\s+staff\+nz\s+100%\s+yes\s+1,106\s+412\s+2\s+0\s+-\s+0\s+all stable users$/m);
+    expect(table.trim().split("\n")).toHaveLength(3);
+    const text = renderStatus(status, Date.now());
+    expect(text).toContain("\nRings (share: of the ring, served by the canary; requests and users in the current rollout):\n");
+    // The sections come in order: routes, plan, rings, evidence.
+    expect(text.indexOf("Plan:")).toBeLessThan(text.indexOf("Rings ("));
+    expect(text.indexOf("Rings (")).toBeLessThan(text.indexOf("Current step, per variant:"));
+  });
+
+  it("a ring with stable users of its own is compared with them", () => {
+    const status = rings();
+    const ring = status.routes[0]!.coordinator.rings![1]!;
+    Object.assign(ring, { key: "colo:AKL+colo:SYD", percent: 50, baseline: "ring", stable: { requests: 1090, errors: 1, users: 398 } });
+    expect(ringsTable(status)).toMatch(/^beta\s+colo:AKL\+colo:SYD\s+50%\s+yes\s+1,106\s+412\s+2\s+1,090\s+398\s+1\s+ring's stable users$/m);
+  });
+
+  it("a server before ring stages (no plan, no rings): the plan from the state's labels, no rings table", () => {
+    const status = rings();
+    for (const r of status.routes) {
+      delete r.coordinator.plan;
+      delete r.coordinator.rings;
+    }
+    const text = renderStatus(status, Date.now());
+    expect(text).toMatch(/^beta\s+staff 100% › \[staff\+nz 100%\] › 1% › 10% › 100%$/m);
+    expect(text).toMatch(/^beta\s+progressing\s+v3\.0\.0\s+2 of 5: staff\+nz 100%\s+0%\s+3/m);
+    expect(text).not.toContain("Rings (");
+    // A state stored before stage labels: the weights as live stages.
+    delete status.routes[1]!.coordinator.state!.stages;
+    expect(planLine(status.routes[1]!)).toBe("1% › [5%] › 25% › 50% › 100%");
+  });
+
+  it("a rollout off the plan says why: rolled back (nothing current), promoted", () => {
+    const status = rings();
+    const beta = status.routes[0]!;
+    delete beta.coordinator.plan;
+    beta.coordinator.state = { ...beta.coordinator.state!, phase: "rolled_back" };
+    expect(planLine(beta)).toBe("staff 100% › staff+nz 100% › 1% › 10% › 100%  (rolled back at step 2: serving 0%)");
+    beta.coordinator.state = { ...beta.coordinator.state, phase: "promoted", stepIndex: 4 };
+    expect(planLine(beta)).toBe("staff 100% › staff+nz 100% › 1% › 10% › 100%  (promoted: 100% everyone)");
+  });
+
+  it("watch shows the plan and the rings too", () => {
+    const status = rings();
+    const frame = renderWatchFrame({ base: "http://w/__canary", now: 1776690213000, intervalMs: 2000, status, color: false });
+    expect(frame).toMatch(/^Plan\n/m);
+    expect(frame).toMatch(/^beta\s+staff 100% › \[staff\+nz 100%\] › 1% › 10% › 100%$/m);
+    expect(frame).toMatch(/^Rings\n/m);
+    expect(frame).toMatch(/^beta\s+staff\+nz\s+100%\s+yes/m);
   });
 });
 
@@ -257,6 +336,9 @@ describe("renderStatus with recorded replies", () => {
     expect(text).toMatch(/^shop\s+rolled_back\s+v2\.4\.0\s+1 of 4: 10%\s+0%\s+3\s+1\s+hold: step ran \d+ of 600 s; \d+ of 50 canary requests; .*, before the last change\)$/m);
     expect(text).toMatch(/^api\s+promoted\s+2026-04-20\.1\s+manual\s+100%\s+2\s+1\s+hold: .*, before the last change\)$/m);
     expect(text).toMatch(/^shop\s+canary\s+\d+\s+0\s+0\.00%(\s+[\d.]+){3}$/m);
+    // A server from before ring stages: the plan comes from the state, and a rolled-back rollout has no current stage.
+    expect(text).toMatch(/^shop\s+10% › 25% › 50% › 100%  \(rolled back at step 1: serving 0%\)$/m);
+    expect(text).not.toContain("Rings (");
     const events = fixtureJson("admin/recorded-events.json") as EventsResponse;
     expect(eventsTable(events.events, Date.now())).toMatch(/shop\s+operator\s+rollback\s+paused > rolled_back\s+1\s+0%\s+drill/);
   });
