@@ -4,7 +4,9 @@
 // chromium driven by playwright-core. It checks that the page is refused without a token,
 // that the charts draw real data, and that a rollback clicked in the page reaches every
 // user within one sync interval and shows in the audit log; a second route, whose plan
-// starts with a shadow stage, shows its stages by label and the shadow panel. A standalone script rather
+// starts with a shadow stage, shows its stages by label and the shadow panel; a third, whose
+// plan starts with ring stages (staff, then staff and New Zealand), shows its ring stages
+// and, from a status with rings, the rings panel. A standalone script rather
 // than a vitest project: one process owns chromium, workerd and the origins, and cleans
 // them all up on success, failure, timeout and SIGINT/SIGTERM. Exits non-zero on failure.
 // Screenshots go to test-artifacts/ (gitignored).
@@ -18,7 +20,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Browser, Locator, Page } from "playwright-core";
-import type { ShadowReport } from "../../src/core/admin-protocol.js";
+import type { PlanStageStatus, RingStatus, ShadowReport, StatusResponse } from "../../src/core/admin-protocol.js";
 import { startOrigin, type OriginServer } from "../lib/origin-server.js";
 import { startLocalWorker } from "../lib/local-worker.js";
 
@@ -64,6 +66,9 @@ function cleanup(): Promise<void> {
 /** The plan of the second route, "search": a shadow stage, then live stages (no traffic is sent to it). */
 const SEARCH_STAGES = [{ shadow: { percent: 10 } }, { percent: 5 }, { percent: 25 }, { percent: 100 }];
 
+/** The plan of the third route, "beta": ring stages (staff, then staff and New Zealand), then everyone. */
+const BETA_STAGES = [{ segments: ["staff"], percent: 100 }, { segments: ["staff", "nz"], percent: 100 }, { percent: 5 }, { percent: 100 }];
+
 /**
  * A report as GET /routes/search/shadow would give it, served to the page by playwright:
  * the panel's drawing and escaping are checked whether or not the Worker has the endpoint.
@@ -83,7 +88,25 @@ const SHADOW_REPORT: ShadowReport = {
   ],
 };
 
-/** The Worker under test, with its config (www at weight 30, search in steps; fast sync) and the admin token. */
+/**
+ * Rings as GET /status would give them for beta at its second stage, put into the real
+ * status by playwright: the panel's drawing is checked whether or not the Worker reports
+ * rings. One key is markup, which must show as text.
+ */
+const BETA_RINGS: RingStatus[] = [
+  { key: "staff", percent: 100, current: false, canary: { requests: 1204, errors: 1, users: 37 }, stable: { requests: 0, errors: 0, users: 0 }, baseline: "all" },
+  { key: "staff+nz", percent: 100, current: true, canary: { requests: 1106, errors: 2, users: 412 }, stable: { requests: 0, errors: 0, users: null }, baseline: "all" },
+  { key: `colo:${HOSTILE}`, percent: 12.5, current: false, canary: { requests: 90, errors: 0, users: 31 }, stable: { requests: 610, errors: 1, users: 220 }, baseline: "ring" },
+];
+/** beta's plan as the coordinator reports it, its second stage current (the real state is at the first). */
+const BETA_PLAN: PlanStageStatus[] = [
+  { label: "staff 100%", kind: "live", audience: "staff", current: false },
+  { label: "staff+nz 100%", kind: "live", audience: "staff+nz", current: true },
+  { label: "5%", kind: "live", current: false },
+  { label: "100%", kind: "live", current: false },
+];
+
+/** The Worker under test, with its config (www at weight 30, search and beta in steps; fast sync) and the admin token. */
 async function startWorker(src: string, stable: string, canary: string): Promise<{ url: URL }> {
   const worker = await startLocalWorker({
     srcDir: src,
@@ -91,7 +114,20 @@ async function startWorker(src: string, stable: string, canary: string): Promise
     config: {
       version: 1,
       sync: { intervalMs: SYNC_MS },
+      segments: {
+        staff: { header: "x-staff", equals: "1", trusted: true },
+        nz: { cf: "country", equals: "NZ" },
+      },
       routes: [
+        {
+          id: "beta",
+          match: { pathPrefix: "/beta" },
+          stable: { origin: stable },
+          canary: { origin: canary },
+          release: "b1",
+          steps: { stages: BETA_STAGES, minDurationSec: 3600 },
+          sticky: { source: "header", name: "x-user-id" },
+        },
         {
           id: "search",
           match: { pathPrefix: "/search" },
@@ -206,6 +242,45 @@ async function realShadowReport(base: URL, panel: Locator): Promise<void> {
   assert.match(text, /GET \| \/search\/q \| json \| .*version/, `a real mismatch sample: ${text}`);
   assert.match((await panel.locator('[data-outcome="mismatch"]').textContent()) ?? "", /mismatch\s*[1-9]/, "real mismatches counted");
   log(`(2) real shadow report drawn, newest sample: ${text.slice(0, 160)}`);
+}
+
+/**
+ * beta's plan from the real Worker: its ring stages by label, the first one current, and
+ * no rings panel on a route without ring stages. Then the real status with BETA_RINGS and
+ * BETA_PLAN put in: the panel's rows, the stage the server marks current, markup as text.
+ */
+async function checkRings(page: Page, www: Locator): Promise<void> {
+  const beta = page.locator('[data-route="beta"]');
+  const steps = beta.locator('[data-test="steps"]');
+  await steps.locator(".step.ring.cur", { hasText: "staff 100%" }).waitFor({ timeout: 10_000 });
+  const stagesText = ((await steps.textContent()) ?? "").replace(/\s+/g, " ");
+  assert.match(stagesText, /steps ?staff 100% ?› ?staff\+nz 100% ?› ?5% ?› ?100% ?› ?promoted 100%/, `beta shows its ring stages by label: ${stagesText}`);
+  assert.equal(await steps.locator(".step.ring").count(), 2, "two ring stage chips");
+  assert.match((await steps.locator('[data-test="ring-note"]').textContent()) ?? "", /^canary for 100% of staff \(and every ring before it\); everyone else 0%$/, "the current ring stage is said in words");
+  assert.equal(await www.locator('[data-test="rings"]').isHidden(), true, "a route without ring stages has no rings panel");
+
+  await page.route("**/__canary/api/status", async (route) => {
+    const res = await route.fetch();
+    const status = (await res.json()) as StatusResponse;
+    for (const r of status.routes) if (r.id === "beta") Object.assign(r.coordinator, { rings: BETA_RINGS, plan: BETA_PLAN });
+    await route.fulfill({ response: res, json: status });
+  });
+  const panel = beta.locator('[data-test="rings"]');
+  const rows = panel.locator('tr[data-test="ring-row"]');
+  await rows.nth(2).waitFor({ timeout: 10_000 });
+  const cells = async (i: number): Promise<string> => (await rows.nth(i).locator("td").allTextContents()).join(" | ");
+  assert.equal(await rows.count(), 3, "one row per ring");
+  assert.equal(await cells(0), "staff | 100% | 1204 | 37 | 1 | 0 | 0 | all stable users", "a ring's share, canary and stable traffic, baseline");
+  assert.equal(await cells(1), "staff+nz | 100% | 1106 | 412 | 2 | 0 | - | all stable users", "unknown users read -");
+  assert.match((await rows.nth(1).getAttribute("class")) ?? "", /\bcur\b/, "the current stage's ring is marked");
+  assert.equal(await cells(2), `colo:${HOSTILE} | 12.5% | 90 | 31 | 0 | 610 | 220 | ring's stable users`, "a ring compared with its own stable users; its key shown as text");
+  assert.equal(await panel.locator("img").count(), 0, "markup in a ring key is never parsed");
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined, "no script ran from a ring key");
+  await steps.locator('.step.ring.cur[data-current="true"]', { hasText: "staff+nz 100%" }).waitFor({ timeout: 10_000 });
+  assert.match((await steps.locator('[data-test="ring-note"]').textContent()) ?? "", /^canary for 100% of staff\+nz /, "the note follows the stage the server marks current");
+  await beta.screenshot({ path: join(artifacts, "dashboard-rings.png") });
+  log(`screenshot ${join(artifacts, "dashboard-rings.png")}`);
+  await page.unroute("**/__canary/api/status");
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -323,6 +398,8 @@ async function run(): Promise<void> {
   assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined, "no script ran from a sample");
   await search.screenshot({ path: join(artifacts, "dashboard-shadow.png") });
   log(`screenshot ${join(artifacts, "dashboard-shadow.png")}`);
+  await checkRings(page, card);
+  log("(2) beta shows its ring stages staff 100% > staff+nz 100% > 5% > 100%; with rings in status, the rings panel: share, requests and users per arm, baseline");
   const decisionDetails = card.locator('[data-test="decision"] details');
   if ((await decisionDetails.count()) > 0) {
     // The engine's tests in words, above the raw explanation.

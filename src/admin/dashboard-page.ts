@@ -1,6 +1,7 @@
 // The dashboard's HTML: one self-contained page (inline CSS and JS, no framework, no
 // CDN) that polls `<base>/api/status` and `/events` (and, for a route whose plan has
-// shadow stages, `/routes/:id/shadow`: dashboard-shadow.ts) and draws its charts as inline SVG.
+// shadow stages, `/routes/:id/shadow`: dashboard-shadow.ts) and draws its charts as inline SVG;
+// a plan with ring stages gets a rings panel (dashboard-rings.ts).
 // Every server string reaches the DOM through textContent, never innerHTML: reasons are
 // typed by operators and explanations come from the engine. Given up: no history
 // beyond what the coordinator keeps in `series` (1 h of 10 s windows), no zooming.
@@ -8,6 +9,7 @@
 // phase allows) come from the server as a JSON data block (DashboardSettings), so they
 // are defined once, in TypeScript.
 import type { DashboardSettings } from "../core/admin-protocol.js";
+import { RINGS_CSS, RINGS_JS } from "./dashboard-rings.js";
 import { SHADOW_CSS, SHADOW_JS } from "./dashboard-shadow.js";
 
 const esc = (s: string): string =>
@@ -127,6 +129,7 @@ async function api(path, init) {
 }
 
 ${SHADOW_JS}
+${RINGS_JS}
 function card(id) {
   var c = cards.get(id);
   if (c) return c;
@@ -134,6 +137,7 @@ function card(id) {
     steps: el("div", { class: "steps", "data-test": "steps" }), buttons: {}, flash: el("span", { class: "flash" }),
     form: el("form", { class: "ask", hidden: true }), charts: el("div", { class: "charts" }),
     evidence: el("div", { class: "evidence" }), decision: el("div", { class: "decision", "data-test": "decision" }),
+    rings: el("div", { class: "rings-panel", "data-test": "rings", hidden: true }),
     shadow: el("div", { class: "shadow-panel", "data-test": "shadow", hidden: true }) };
   var bar = el("div", { class: "actions" });
   ACTIONS.forEach(function (a) {
@@ -144,7 +148,7 @@ function card(id) {
   });
   bar.append(c.flash);
   c.root = el("section", { class: "card", id: "route-" + id, "data-route": id },
-    [el("div", { class: "head" }, [el("h2", { text: id }), c.phase, c.facts]), c.steps, bar, c.form, c.charts, c.decision, c.evidence, c.shadow]);
+    [el("div", { class: "head" }, [el("h2", { text: id }), c.phase, c.facts]), c.steps, bar, c.form, c.charts, c.decision, c.rings, c.evidence, c.shadow]);
   $("routes").append(c.root);
   cards.set(id, c);
   return c;
@@ -257,25 +261,32 @@ function drawRoute(r) {
   if (s.configError) c.facts.append(el("span", { class: "msg", text: "config error: " + s.configError.join("; ") }));
   if (r.isolate && r.isolate.failSafe) c.facts.append(el("span", { class: "msg", text: "this isolate is in fail-safe (serving stable)" }));
 
-  // The plan's stages by label ("shadow 10%", "5%"); states stored before stage kinds have only weights.
-  var stages = stageLabels(st), kids = [el("span", { class: "muted", text: st && st.mode === "manual" ? "manual weight" : "steps" })];
-  stages.forEach(function (label, i) {
-    var here = i === st.stepIndex, failed = here && st.phase === "rolled_back", shadow = isShadowLabel(label);
-    var cls = "step" + (shadow ? " shadow" : "") + (failed ? " failed" : st.phase === "promoted" || i < st.stepIndex ? " done" : here && st.phase !== "idle" ? " cur" : "");
+  // The plan's stages by label ("shadow 10%", "staff 100%", "5%"), the current one as the
+  // coordinator marks it (planStages: from the state's labels for servers before ring stages).
+  var stages = st ? planStages(s) : [], kids = [el("span", { class: "muted", text: st && st.mode === "manual" ? "manual weight" : "steps" })];
+  stages.forEach(function (p, i) {
+    var label = p.label, failed = i === st.stepIndex && st.phase === "rolled_back", shadow = isShadowLabel(label);
+    var cls = "step" + (shadow ? " shadow" : p.ring ? " ring" : "") + (failed ? " failed" : st.phase === "promoted" || i < st.stepIndex ? " done" : p.current ? " cur" : "");
+    var what = shadow ? ": users on stable, requests mirrored to the canary" : p.ring ? ": the canary for this audience, on top of the stages before" : "";
     if (i > 0) kids.push(el("span", { class: "sep", text: "\u203a" }));
-    kids.push(el("span", { class: cls, "data-stage": label, title: failed ? "rolled back at this step" : "step " + (i + 1) + (shadow ? ": users on stable, requests mirrored to the canary" : ""), text: label }));
+    kids.push(el("span", { class: cls, "data-stage": label, "data-current": p.current ? "true" : null, title: failed ? "rolled back at this step" : "step " + (i + 1) + what, text: label }));
   });
   if (st && st.mode === "steps") kids.push(el("span", { class: "sep", text: "\u203a" }), el("span", { class: "step" + (st.phase === "promoted" ? " cur" : ""), text: "promoted 100%" }));
   if (st && st.phase === "rolled_back") kids.push(el("span", { class: "msg", text: "rolled back: serving 0%" }));
-  var current = st ? stages[st.stepIndex] : undefined;
+  var marked = stages.filter(function (p) { return p.current; })[0] || stages[st ? st.stepIndex : -1], current = marked ? marked.label : undefined;
   if (current && isShadowLabel(current) && (st.phase === "progressing" || st.phase === "paused")) {
     kids.push(el("span", { class: "muted", text: "every user on stable; " + current.slice(7) + " of users' requests mirrored to the canary" }));
+  }
+  if (current && isRingLabel(current) && (st.phase === "progressing" || st.phase === "paused")) {
+    var cut = current.lastIndexOf(" ");
+    kids.push(el("span", { class: "muted", "data-test": "ring-note", text: "canary for " + current.slice(cut + 1) + " of " + current.slice(0, cut) + " (and every ring before it); everyone else " + s.effectiveWeight + "%" }));
   }
   if (s.step && st && (st.phase === "progressing" || st.phase === "paused")) kids.push(el("span", { class: "muted", text: "step started " + ago(s.now - s.step.startedAt) }));
   c.steps.replaceChildren.apply(c.steps, kids);
 
   Object.keys(c.buttons).forEach(function (a) { c.buttons[a].disabled = !st || ALLOWED[a].indexOf(phase) < 0; });
   drawCharts(c, s);
+  drawRings(c, s);
 
   var d = s.lastDecision;
   c.decision.replaceChildren.apply(c.decision, d
@@ -343,7 +354,7 @@ const scriptJson = (value: unknown): string =>
 export function dashboardPage(settings: DashboardSettings, nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>edge-canary dashboard</title><style nonce="${nonce}">${CSS}${SHADOW_CSS}</style></head>
+<title>edge-canary dashboard</title><style nonce="${nonce}">${CSS}${SHADOW_CSS}${RINGS_CSS}</style></head>
 <body>
 <script type="application/json" id="settings">${scriptJson(settings)}</script>
 <header><h1>edge-canary</h1><span id="updated">connecting...</span></header>
