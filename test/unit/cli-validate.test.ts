@@ -201,6 +201,18 @@ describe("validate", () => {
     expect(r.out).toMatch(/api\s+2026-04-20\.1\s+manual\s+10%/);
   });
 
+  it("accepts the ring examples and lists their stages; --json gives everyone's weight at each stage", async () => {
+    const local = await runCli(["validate", "examples/local-rings.json"]);
+    expect(local.code).toBe(0);
+    expect(local.out).toMatch(/www\s+v3\s+steps\s+staff 100% > staff\+nz 100% > 5% > 100%/);
+    const prod = await runCli(["validate", "--json", "examples/rings.json"]);
+    expect(prod.code).toBe(0);
+    const body = JSON.parse(prod.out) as { routes: Array<{ stages: string[]; weights: number[] }> };
+    expect(body.routes[0]!.stages).toEqual(["staff 100%", "staff+beta 100%", "nz 100%", "colo:SIN+continent:OC 20%", "5%", "25%", "100%"]);
+    // Ring stages serve their audiences only: everyone's share stays 0 until the first stage of everyone.
+    expect(body.routes[0]!.weights).toEqual([0, 0, 0, 0, 5, 25, 100]);
+  });
+
   it("exits 1 on an unreadable file and 2 on a usage error", async () => {
     const missing = await runCli(["validate", "no/such/file.json"]);
     expect(missing.code).toBe(1);
