@@ -19,6 +19,11 @@ import { UploadWatch } from "./upload-watch.js";
 import type { RequestTarget } from "./request-target.js";
 import type { ShadowSink } from "../core/shadow/shadow-outcome.js";
 import type { Mirror, ShadowMirror } from "./shadow-mirror.js";
+import type { Ring } from "../core/rollout/plan.js";
+import { countryAllowed } from "../core/segments/countries-segment.js";
+import { requestFacts, type RequestFacts, type SegmentSources } from "../core/segments/request-facts.js";
+import { compiledSegments, decideRings, SegmentEvaluation } from "../core/segments/segment-match.js";
+import type { IdentityLists } from "./identity-lists.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -27,6 +32,8 @@ export interface WeightSource {
   weight(route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext): Promise<number> | number;
   /** Percent of users whose requests are mirrored (a shadow stage of a trusted state), else 0; asked after weight(). */
   shadow(route: RouteConfig): number;
+  /** The rings served beside everyone's share (ring stages of a trusted state), else none; asked after weight(). */
+  rings(route: RouteConfig): readonly Ring[];
 }
 
 export interface EdgeDeps {
@@ -38,6 +45,8 @@ export interface EdgeDeps {
   /** The isolate's shadow mirrors (shadow-mirror.ts): one per isolate, for the in-flight cap. */
   mirrors: ShadowMirror;
   identities: IdentityCheck;
+  /** The isolate's identitiesKv lists (identity-lists.ts). */
+  identityLists: IdentityLists;
   now: () => number;
   randomBytes: (n: number) => Uint8Array;
 }
@@ -78,20 +87,33 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   const cookieValue = issue ? (secrets ? tagIdentity(secrets.current, identity.id) : identity.id) : undefined;
   const cf = request.cf as { colo?: string; country?: string } | undefined;
   const country = cf?.country ?? "";
+  // What segment predicates read; built only for a route with a country filter or rings.
+  let facts: RequestFacts | undefined;
+  const factsOf = (): RequestFacts =>
+    (facts ??= requestFacts({ host: hostWithoutPort(url.host), path: url.pathname, headers, cf: request.cf as Record<string, unknown> | undefined, identity: identity.id, nowSec: Math.floor(now / 1000) }));
   const override = overrideVariant(headers, route, env, now);
   const pinned = override instanceof Promise ? await override : override;
-  const allowed = countryAllowed(route, country);
+  const allowed = route.countries === undefined || countryAllowed(route, factsOf());
   // The weight is asked for even when pinned, so the isolate keeps syncing.
   const current = deps.weights.weight(route, view.config.sync, env, ctx);
   const weight = current instanceof Promise ? await current : current;
   const method = request.method;
   let variant: Variant;
+  let ring: string | undefined;
   let mirror: Mirror | undefined;
   if (pinned !== undefined) variant = pinned;
   else if (!allowed) variant = "stable";
   else {
     const bucket = bucketOf(releaseSalt(route.id, route.release), identity.id);
-    variant = variantFor(bucket, weight);
+    const rings = deps.weights.rings(route);
+    if (rings.length === 0) variant = variantFor(bucket, weight);
+    else {
+      const ev = new SegmentEvaluation(compiledSegments(view.config), factsOf(), segmentSources(env, deps, now, ctx));
+      const decision = decideRings(ev, rings, weight, bucket);
+      const decided = decision instanceof Promise ? await decision : decision;
+      variant = decided.canary ? "canary" : "stable";
+      ring = decided.ring;
+    }
     // Mirroring draws on the same bucket as the cohort: the same users stay mirrored as
     // the share grows. Pinned and country-filtered requests are never mirrored.
     const share = deps.weights.shadow(route);
@@ -152,6 +174,7 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
     bytes: served.response ? Number((out ?? response.headers).get("content-length") ?? -1) : -1,
     forced: pinned !== undefined || !allowed,
     identity: identity.id,
+    ring,
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
   return response;
@@ -205,12 +228,15 @@ function rewrap(origin: Response, status: number): Response {
   return new Response(origin.body, origin);
 }
 
-function countryAllowed(route: RouteConfig, country: string): boolean {
-  const filter = route.countries;
-  if (!filter) return true;
-  if (filter.deny?.includes(country)) return false;
-  if (filter.allow && !filter.allow.includes(country)) return false;
-  return true;
+/** Worker secrets (JWT keys) and KV identity lists, as segment predicates ask for them. */
+export function segmentSources(env: Env, deps: Pick<EdgeDeps, "identityLists" | "configRefreshMs">, now: number, ctx: ExecutionContext): SegmentSources {
+  return {
+    secret: (name) => {
+      const v = (env as unknown as Record<string, unknown>)[name];
+      return typeof v === "string" && v !== "" ? v : undefined;
+    },
+    identityList: (key) => deps.identityLists.get(env.CANARY_CONFIG, key, now, deps.configRefreshMs, (p) => ctx.waitUntil(p)),
+  };
 }
 
 /** Synchronous (undefined) when there is no token: the common case costs no promise. */
