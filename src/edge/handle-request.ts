@@ -21,9 +21,10 @@ import type { ShadowSink } from "../core/shadow/shadow-outcome.js";
 import type { Mirror, ShadowMirror } from "./shadow-mirror.js";
 import type { Ring } from "../core/rollout/plan.js";
 import { countryAllowed } from "../core/segments/countries-segment.js";
-import { requestFacts, type RequestFacts, type SegmentSources } from "../core/segments/request-facts.js";
+import { requestFacts, type RequestFacts } from "../core/segments/request-facts.js";
 import { compiledSegments, decideRings, SegmentEvaluation } from "../core/segments/segment-match.js";
 import type { IdentityLists } from "./identity-lists.js";
+import { segmentSources } from "./segment-sources.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -108,7 +109,7 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
     const rings = deps.weights.rings(route);
     if (rings.length === 0) variant = variantFor(bucket, weight);
     else {
-      const ev = new SegmentEvaluation(compiledSegments(view.config), factsOf(), segmentSources(env, deps, now, ctx));
+      const ev = new SegmentEvaluation(compiledSegments(view.config), factsOf(), segmentSources(env, deps.identityLists, deps.configRefreshMs, now, ctx));
       const decision = decideRings(ev, rings, weight, bucket);
       const decided = decision instanceof Promise ? await decision : decision;
       variant = decided.canary ? "canary" : "stable";
@@ -226,17 +227,6 @@ function rewrap(origin: Response, status: number): Response {
   // The status is already read (a number): no extra runtime call on the common path.
   if (status === 101 && origin.webSocket) return new Response(null, { status: 101, webSocket: origin.webSocket, headers: origin.headers });
   return new Response(origin.body, origin);
-}
-
-/** Worker secrets (JWT keys) and KV identity lists, as segment predicates ask for them. */
-export function segmentSources(env: Env, deps: Pick<EdgeDeps, "identityLists" | "configRefreshMs">, now: number, ctx: ExecutionContext): SegmentSources {
-  return {
-    secret: (name) => {
-      const v = (env as unknown as Record<string, unknown>)[name];
-      return typeof v === "string" && v !== "" ? v : undefined;
-    },
-    identityList: (key) => deps.identityLists.get(env.CANARY_CONFIG, key, now, deps.configRefreshMs, (p) => ctx.waitUntil(p)),
-  };
 }
 
 /** Synchronous (undefined) when there is no token: the common case costs no promise. */
