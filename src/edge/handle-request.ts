@@ -88,13 +88,11 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   const cookieValue = issue ? (secrets ? tagIdentity(secrets.current, identity.id) : identity.id) : undefined;
   const cf = request.cf as { colo?: string; country?: string } | undefined;
   const country = cf?.country ?? "";
-  // What segment predicates read; built only for a route with a country filter or rings.
+  // What segment predicates read: built only for a route with a country filter or rings.
   let facts: RequestFacts | undefined;
-  const factsOf = (): RequestFacts =>
-    (facts ??= requestFacts({ host: hostWithoutPort(url.host), path: url.pathname, headers, cf: request.cf as Record<string, unknown> | undefined, identity: identity.id, nowSec: Math.floor(now / 1000) }));
   const override = overrideVariant(headers, route, env, now);
   const pinned = override instanceof Promise ? await override : override;
-  const allowed = route.countries === undefined || countryAllowed(route, factsOf());
+  const allowed = route.countries === undefined || countryAllowed(route, (facts = factsOf(request, url, headers, identity.id, now)));
   // The weight is asked for even when pinned, so the isolate keeps syncing.
   const current = deps.weights.weight(route, view.config.sync, env, ctx);
   const weight = current instanceof Promise ? await current : current;
@@ -109,7 +107,8 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
     const rings = deps.weights.rings(route);
     if (rings.length === 0) variant = variantFor(bucket, weight);
     else {
-      const ev = new SegmentEvaluation(compiledSegments(view.config), factsOf(), segmentSources(env, deps.identityLists, deps.configRefreshMs, now, ctx));
+      facts ??= factsOf(request, url, headers, identity.id, now);
+      const ev = new SegmentEvaluation(compiledSegments(view.config), facts, segmentSources(env, deps.identityLists, deps.configRefreshMs, now, ctx));
       const decision = decideRings(ev, rings, weight, bucket);
       const decided = decision instanceof Promise ? await decision : decision;
       variant = decided.canary ? "canary" : "stable";
@@ -227,6 +226,10 @@ function rewrap(origin: Response, status: number): Response {
   // The status is already read (a number): no extra runtime call on the common path.
   if (status === 101 && origin.webSocket) return new Response(null, { status: 101, webSocket: origin.webSocket, headers: origin.headers });
   return new Response(origin.body, origin);
+}
+
+function factsOf(request: Request, url: RequestTarget, headers: RequestHeaders, identity: string, nowMs: number): RequestFacts {
+  return requestFacts({ host: hostWithoutPort(url.host), path: url.pathname, headers, cf: request.cf as Record<string, unknown> | undefined, identity, nowSec: Math.floor(nowMs / 1000) });
 }
 
 /** Synchronous (undefined) when there is no token: the common case costs no promise. */
