@@ -20,11 +20,12 @@
 // tags (what a production deployment sends): the HMAC path, verified once per identity
 // and then from the isolate's cache, and a tag minted for each first visit.
 //
-// Two more edge-canary targets serve a route in a ring stage (steps.stages naming a
-// segment), every request in the ring: one whose segment is a trusted header, one whose
-// segment is a JWT cookie verified with a Worker secret (a pool of tokens, verified once
-// each in the warm-up round and then answered from the isolate's cache). Against the
-// plain route of the same run, they give what segment evaluation adds per request.
+// Three more edge-canary targets serve a steps-mode route: one at a stage of everyone
+// (50%, no ring), two in a ring stage (steps.stages naming a segment) with every request
+// in the ring: one whose segment is a trusted header, one whose segment is a JWT cookie
+// verified with a Worker secret (a pool of tokens, verified once each in the warm-up
+// round and then answered from the isolate's cache). Against the stages target and the
+// plain route of the same run, they give what a ring stage adds per request.
 //
 // What it leaves out: the HTTP stack and sockets (the same for every Worker) and how
 // the runtime batches work under concurrent load (`npm run bench` has that).
@@ -55,8 +56,9 @@ const SECRET_TARGET = "edge-canary, IDENTITY_SECRET";
 const IDENTITY_SECRET = "bench-identity-secret";
 const TAGGED = await Promise.all(IDS.map((id) => tagIdentity(IDENTITY_SECRET, id)));
 const TAGGED_COOKIES = TAGGED.map((_, i) => clientCookie(TAGGED, i) ?? null);
-/** The ring-stage targets: the host their route matches, and how their requests are in its segment. */
-const RING_TARGETS: Record<string, { host: string; kind: "header" | "jwt" }> = {
+/** The steps-mode targets: the host their route matches, and how their requests are in its ring (none: no ring). */
+const STEPS_TARGETS: Record<string, { host: string; kind: "none" | "header" | "jwt" }> = {
+  "edge-canary, stages, no ring": { host: "stages.bench", kind: "none" },
   "edge-canary, ring: header segment": { host: "ring-header.bench", kind: "header" },
   "edge-canary, ring: cached JWT segment": { host: "ring-jwt.bench", kind: "jwt" },
 };
@@ -86,7 +88,9 @@ function configDocument(): string {
     staff: { header: "x-staff", equals: "1", trusted: true },
     sso: { jwt: { cookie: "sso", secret: "STAFF_JWT_KEY", claim: "email" }, suffix: "@example.com" },
   };
-  doc.routes = [ring("ring-header", "ring-header.bench", "staff"), ring("ring-jwt", "ring-jwt.bench", "sso"), plain];
+  // The same plan shape without a ring: what steps mode costs apart from the segments.
+  const stages = { ...plain, id: "stages", match: { hosts: ["stages.bench"] }, weight: 0, steps: { stages: [{ percent: 50 }, { percent: 100 }], minDurationSec: 86_400, minRequests: 1_000_000_000 } };
+  doc.routes = [ring("ring-header", "ring-header.bench", "staff"), ring("ring-jwt", "ring-jwt.bench", "sso"), stages, plain];
   return JSON.stringify(doc);
 }
 
@@ -115,7 +119,7 @@ const localOrigin = async (input, init) => {
 };
 const COOKIES = ${JSON.stringify(COOKIES)};
 const TAGGED_COOKIES = ${JSON.stringify(TAGGED_COOKIES)};
-const RING_TARGETS = ${JSON.stringify(RING_TARGETS)};
+const STEPS_TARGETS = ${JSON.stringify(STEPS_TARGETS)};
 const JWTS = ${JSON.stringify(JWTS)};
 const incoming = (i, tagged, ring) => {
   const host = ring ? ring.host : "127.0.0.1";
@@ -137,7 +141,7 @@ export default {
     const worker = targets[name];
     if (worker === undefined) return new Response("unknown target " + name, { status: 400 });
     const tagged = name === ${JSON.stringify(SECRET_TARGET)};
-    const ring = RING_TARGETS[name];
+    const ring = STEPS_TARGETS[name];
     const workerEnv = { ...env, ORIGIN: ${JSON.stringify(ORIGIN)}, CANARY_ORIGIN: ${JSON.stringify(ORIGIN)}, STAFF_JWT_KEY: ${JSON.stringify(JWT_KEY)}, ...(tagged ? { IDENTITY_SECRET: ${JSON.stringify(IDENTITY_SECRET)} } : {}) };
     globalThis.fetch = localOrigin;
     let ok = 0;
@@ -147,7 +151,7 @@ export default {
         if (worker === null) continue;
         const res = await worker.fetch(req, workerEnv, ctx);
         // A ring request must have been served by its ring (the canary): else the segment was not evaluated as meant.
-        if (res.status === 200 && (!ring || res.headers.get("x-canary-variant") === "canary")) ok++;
+        if (res.status === 200 && (!ring || ring.kind === "none" || res.headers.get("x-canary-variant") === "canary")) ok++;
       }
     } finally {
       globalThis.fetch = realFetch;
@@ -191,7 +195,7 @@ async function startHandlerBench(compare: string | undefined): Promise<HandlerBe
     const targets: Target[] = [
       { name: "edge-canary", file: "index.js" },
       { name: SECRET_TARGET, file: "index.js" },
-      ...Object.keys(RING_TARGETS).map((name) => ({ name, file: "index.js" })),
+      ...Object.keys(STEPS_TARGETS).map((name) => ({ name, file: "index.js" })),
     ];
     if (compare) {
       const snap = await snapshotSource(compare);
