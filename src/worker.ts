@@ -14,6 +14,7 @@ import { CoordinatorClient } from "./edge/coordinator-client.js";
 import { errorResponse } from "./edge/error-response.js";
 import { handleRequest, type EdgeDeps, type WeightSource } from "./edge/handle-request.js";
 import { IdentityCheck } from "./edge/identity-check.js";
+import { IdentityLists } from "./edge/identity-lists.js";
 import { requestTarget } from "./edge/request-target.js";
 import { ShadowMirror } from "./edge/shadow-mirror.js";
 
@@ -49,7 +50,9 @@ export function createWorker({ now, randomBytes, sleep }: WorkerSeams): EdgeWork
         (p) => ctx.waitUntil(p),
       ),
     shadow: (route: RouteConfig) => coordinator.shadow(route),
+    rings: (route: RouteConfig) => coordinator.rings(route),
   };
+  const identityLists = new IdentityLists();
 
   // Only the sink (the AE binding) and the settings depend on the env, which is the
   // same for the isolate's life in production; the deps are rebuilt only when a
@@ -58,7 +61,7 @@ export function createWorker({ now, randomBytes, sleep }: WorkerSeams): EdgeWork
   const edgeDeps = (env: Env, settings: WorkerSettings): EdgeDeps => {
     if (!depsFor || depsFor.dataset !== env.CANARY_AE || depsFor.settings !== settings) {
       const sink = new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]);
-      const deps = { configCache, configRefreshMs: settings.configRefreshMs, weights, sink, mirrors, identities, now, randomBytes };
+      const deps = { configCache, configRefreshMs: settings.configRefreshMs, weights, sink, mirrors, identities, identityLists, now, randomBytes };
       depsFor = { dataset: env.CANARY_AE, settings, deps };
     }
     return depsFor.deps;
@@ -68,7 +71,7 @@ export function createWorker({ now, randomBytes, sleep }: WorkerSeams): EdgeWork
   let adminFor: { settings: WorkerSettings; handle: AdminHandler } | undefined;
   const admin = (settings: WorkerSettings): AdminHandler => {
     if (adminFor?.settings !== settings) {
-      const deps = { configCache, configRefreshMs: settings.configRefreshMs, coordinator, base: settings.adminBasePath, now, randomBytes };
+      const deps = { configCache, configRefreshMs: settings.configRefreshMs, coordinator, identityLists, base: settings.adminBasePath, now, randomBytes };
       adminFor = { settings, handle: createAdminHandler(deps) };
     }
     return adminFor.handle;

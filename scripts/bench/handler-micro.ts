@@ -20,6 +20,13 @@
 // tags (what a production deployment sends): the HMAC path, verified once per identity
 // and then from the isolate's cache, and a tag minted for each first visit.
 //
+// Three more edge-canary targets serve a steps-mode route: one at a stage of everyone
+// (50%, no ring), two in a ring stage (steps.stages naming a segment) with every request
+// in the ring: one whose segment is a trusted header, one whose segment is a JWT cookie
+// verified with a Worker secret (a pool of tokens, verified once each in the warm-up
+// round and then answered from the isolate's cache). Against the stages target and the
+// plain route of the same run, they give what a ring stage adds per request.
+//
 // What it leaves out: the HTTP stack and sockets (the same for every Worker) and how
 // the runtime batches work under concurrent load (`npm run bench` has that).
 //
@@ -49,6 +56,43 @@ const SECRET_TARGET = "edge-canary, IDENTITY_SECRET";
 const IDENTITY_SECRET = "bench-identity-secret";
 const TAGGED = await Promise.all(IDS.map((id) => tagIdentity(IDENTITY_SECRET, id)));
 const TAGGED_COOKIES = TAGGED.map((_, i) => clientCookie(TAGGED, i) ?? null);
+/** The steps-mode targets: the host their route matches, and how their requests are in its ring (none: no ring). */
+const STEPS_TARGETS: Record<string, { host: string; kind: "none" | "header" | "jwt" }> = {
+  "edge-canary, stages, no ring": { host: "stages.bench", kind: "none" },
+  "edge-canary, ring: header segment": { host: "ring-header.bench", kind: "header" },
+  "edge-canary, ring: cached JWT segment": { host: "ring-jwt.bench", kind: "jwt" },
+};
+const JWT_KEY = "bench-staff-jwt-key";
+/** Distinct staff tokens the JWT target's requests carry (all within the verified-token cache). */
+const JWTS = await Promise.all(Array.from({ length: 1000 }, (_, i) => signJwt(JWT_KEY, { email: `staff-${i}@example.com`, exp: Math.floor(Date.now() / 1000) + 86_400 })));
+
+async function signJwt(secret: string, payload: Record<string, unknown>): Promise<string> {
+  const part = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const input = `${part({ alg: "HS256", typ: "JWT" })}.${part(payload)}`;
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return `${input}.${Buffer.from(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input))).toString("base64url")}`;
+}
+
+/** The bench config with the ring-stage routes first (the plain route matches every host). */
+function configDocument(): string {
+  const doc = JSON.parse(benchConfigDocument(ORIGIN, ORIGIN)) as { routes: Array<Record<string, unknown>>; segments?: unknown };
+  const plain = doc.routes[0]!;
+  const ring = (id: string, host: string, segment: string) => ({
+    ...plain,
+    id,
+    match: { hosts: [host] },
+    weight: 0,
+    steps: { stages: [{ segments: [segment], percent: 100 }, { percent: 50 }], minDurationSec: 86_400, minRequests: 1_000_000_000 },
+  });
+  doc.segments = {
+    staff: { header: "x-staff", equals: "1", trusted: true },
+    sso: { jwt: { cookie: "sso", secret: "STAFF_JWT_KEY", claim: "email" }, suffix: "@example.com" },
+  };
+  // The same plan shape without a ring: what steps mode costs apart from the segments.
+  const stages = { ...plain, id: "stages", match: { hosts: ["stages.bench"] }, weight: 0, steps: { stages: [{ percent: 50 }, { percent: 100 }], minDurationSec: 86_400, minRequests: 1_000_000_000 } };
+  doc.routes = [ring("ring-header", "ring-header.bench", "staff"), ring("ring-jwt", "ring-jwt.bench", "sso"), stages, plain];
+  return JSON.stringify(doc);
+}
 
 /**
  * The harness module: imports the Workers under test, swaps in the in-isolate origin
@@ -75,12 +119,17 @@ const localOrigin = async (input, init) => {
 };
 const COOKIES = ${JSON.stringify(COOKIES)};
 const TAGGED_COOKIES = ${JSON.stringify(TAGGED_COOKIES)};
-const incoming = (i, tagged) => {
-  const headers = { ...${JSON.stringify(CLIENT_HEADERS)}, host: "127.0.0.1" };
+const STEPS_TARGETS = ${JSON.stringify(STEPS_TARGETS)};
+const JWTS = ${JSON.stringify(JWTS)};
+const incoming = (i, tagged, ring) => {
+  const host = ring ? ring.host : "127.0.0.1";
+  const headers = { ...${JSON.stringify(CLIENT_HEADERS)}, host };
   const cookies = tagged ? TAGGED_COOKIES : COOKIES;
-  const cookie = cookies[i % cookies.length];
+  let cookie = cookies[i % cookies.length];
+  if (ring?.kind === "header") headers["x-staff"] = "1";
+  if (ring?.kind === "jwt") cookie = (cookie === null ? "" : cookie + "; ") + "sso=" + JWTS[i % JWTS.length];
   if (cookie !== null) headers.cookie = cookie;
-  return new Request(${JSON.stringify(`http://127.0.0.1${BENCH_PATH}`)}, { headers, cf: ${JSON.stringify(LOCAL_CF)} });
+  return new Request("http://" + host + ${JSON.stringify(BENCH_PATH)}, { headers, cf: ${JSON.stringify(LOCAL_CF)} });
 };
 let served = 0;
 export default {
@@ -92,15 +141,17 @@ export default {
     const worker = targets[name];
     if (worker === undefined) return new Response("unknown target " + name, { status: 400 });
     const tagged = name === ${JSON.stringify(SECRET_TARGET)};
-    const workerEnv = { ...env, ORIGIN: ${JSON.stringify(ORIGIN)}, CANARY_ORIGIN: ${JSON.stringify(ORIGIN)}, ...(tagged ? { IDENTITY_SECRET: ${JSON.stringify(IDENTITY_SECRET)} } : {}) };
+    const ring = STEPS_TARGETS[name];
+    const workerEnv = { ...env, ORIGIN: ${JSON.stringify(ORIGIN)}, CANARY_ORIGIN: ${JSON.stringify(ORIGIN)}, STAFF_JWT_KEY: ${JSON.stringify(JWT_KEY)}, ...(tagged ? { IDENTITY_SECRET: ${JSON.stringify(IDENTITY_SECRET)} } : {}) };
     globalThis.fetch = localOrigin;
     let ok = 0;
     try {
       for (let i = 0; i < n; i++) {
-        const req = incoming(served++, tagged);
+        const req = incoming(served++, tagged, ring);
         if (worker === null) continue;
         const res = await worker.fetch(req, workerEnv, ctx);
-        if (res.status === 200) ok++;
+        // A ring request must have been served by its ring (the canary): else the segment was not evaluated as meant.
+        if (res.status === 200 && (!ring || ring.kind === "none" || res.headers.get("x-canary-variant") === "canary")) ok++;
       }
     } finally {
       globalThis.fetch = realFetch;
@@ -144,6 +195,7 @@ async function startHandlerBench(compare: string | undefined): Promise<HandlerBe
     const targets: Target[] = [
       { name: "edge-canary", file: "index.js" },
       { name: SECRET_TARGET, file: "index.js" },
+      ...Object.keys(STEPS_TARGETS).map((name) => ({ name, file: "index.js" })),
     ];
     if (compare) {
       const snap = await snapshotSource(compare);
@@ -167,7 +219,7 @@ async function startHandlerBench(compare: string | undefined): Promise<HandlerBe
     const pid = [...workerdChildren()].find((p) => !before.has(p));
     const cpu = cpuNs(pid) === undefined ? undefined : () => cpuNs(pid)! / 1000;
     const kv = await mf.getKVNamespace("CANARY_CONFIG");
-    await kv.put("config", benchConfigDocument(ORIGIN, ORIGIN));
+    await kv.put("config", configDocument());
     return {
       names: ["baseline", ...targets.map((t) => t.name)],
       clock: cpu ? "workerd CPU" : "wall",

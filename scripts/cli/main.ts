@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { routeCommands } from "./command.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, processIo, type CliIo, type Command } from "./common.js";
 import { eventsCommand } from "./events.js";
+import { explainCommand } from "./explain.js";
 import { overrideTokenCommand } from "./override-token.js";
 import { pushCommand } from "./push.js";
 import { queryCommand } from "./query.js";
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   eventsCommand,
   ...routeCommands,
   shadowCommand,
+  explainCommand,
   watchCommand,
   queryCommand,
   overrideTokenCommand,

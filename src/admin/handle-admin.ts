@@ -10,6 +10,7 @@ import {
   type CommandResponse,
   type ErrorResponse,
   type EventsResponse,
+  type ExplainResponse,
   type OperatorCommand,
   type ShadowReport,
   type StatusResponse,
@@ -21,12 +22,17 @@ import { parseEventsQuery, checkParams } from "../core/admin-query.js";
 import { requireToken } from "./auth.js";
 import { AuthBackoff, clientOf } from "./auth-backoff.js";
 import { serveDashboard } from "./dashboard.js";
+import { explain, parseExplainRequest } from "./explain.js";
+import type { IdentityLists } from "../edge/identity-lists.js";
+import { segmentSources } from "../edge/segment-sources.js";
 
 export interface AdminDeps {
   configCache: ConfigCache;
   /** CONFIG_REFRESH_MS, parsed (config/worker-settings.ts). */
   configRefreshMs: number;
   coordinator: CoordinatorClient;
+  /** The isolate's identitiesKv lists, shared with the request path. */
+  identityLists: IdentityLists;
   /** ADMIN_BASE_PATH, parsed. */
   base: string;
   now: () => number;
@@ -120,6 +126,21 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     const { config: cfg } = await config(env, ctx);
     const route = findRoute(cfg, String(req.params.id));
     return stub(env, route.id).shadow(route.id);
+  });
+
+  // What the request path would do with a described request (explain.ts).
+  router.post(`${ADMIN_API_PATH}/explain`, async (req, env, ctx): Promise<ExplainResponse> => {
+    const { config: cfg } = await config(env, ctx);
+    const body = parseExplainRequest(await readBody(req as unknown as Request));
+    const now = deps.now();
+    return explain(body, {
+      config: cfg,
+      status: (routeId) => stub(env, routeId).status(routeId),
+      sources: segmentSources(env, deps.identityLists, deps.configRefreshMs, now, ctx),
+      now,
+      randomBytes: deps.randomBytes,
+      overrideSecret: env.OVERRIDE_SECRET,
+    });
   });
 
   router.post(`${ADMIN_API_PATH}/routes/:id/:command`, async (req, env, ctx): Promise<CommandResponse> => {

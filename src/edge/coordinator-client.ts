@@ -13,7 +13,8 @@ import type { IsolateSyncStatus } from "../core/admin-protocol.js";
 import type { RouteConfig, SyncConfig } from "../core/config/schema.js";
 import { emptyEvidence, identityHash, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
 import { NOT_EVIDENCE, type Outcome, type OutcomeSink } from "../core/outcome.js";
-import { confirmedWeight, effectiveShadow } from "../core/rollout/effective-weight.js";
+import { confirmedRings, confirmedWeight, effectiveShadow } from "../core/rollout/effective-weight.js";
+import type { Ring } from "../core/rollout/plan.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { routeHash } from "../core/route-hash.js";
 import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
@@ -107,6 +108,18 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
     return effectiveShadow(route, entry.state);
   }
 
+  /**
+   * The rings served beside everyone's share (effective-weight.ts confirmedRings): those
+   * of a trusted state's plan so far, none otherwise. Ask after weight() (which syncs). A
+   * route without `steps.stages` has no ring stage: one property read.
+   */
+  rings(route: RouteConfig): readonly Ring[] {
+    if (route.steps?.stages === undefined) return NO_RINGS;
+    const entry = this.routes.get(route.id);
+    if (!entry || this.now() > entry.trustedUntil) return NO_RINGS;
+    return confirmedRings(route, entry.configHash, entry.state);
+  }
+
   /** One mirror's outcome into the pending delta's shadow arm, and a mismatch into the samples. */
   recordShadow(o: ShadowOutcome): void | Promise<void> {
     const entry = this.routes.get(o.routeId);
@@ -132,8 +145,11 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
     if (!entry || outcome.forced || NOT_EVIDENCE.has(outcome.errorKind)) return;
     startPending(entry, outcome.release);
     const isError = countsAsError(outcome, entry.route.guardrails);
-    const id = isError && outcome.identity !== undefined ? identityHash(outcome.identity) : undefined;
-    recordOutcome(entry.pending, outcome.variant, isError, outcome.originMs, id);
+    // A ring's users are counted (distinct identities per ring), so its requests carry the
+    // identity hash whether or not they failed; elsewhere only a failure needs it.
+    const hashed = outcome.identity !== undefined && (isError || outcome.ring !== undefined);
+    const id = hashed ? identityHash(outcome.identity!) : undefined;
+    recordOutcome(entry.pending, outcome.variant, isError, outcome.originMs, id, outcome.ring);
     return this.trailingSync(entry);
   }
 
@@ -303,6 +319,7 @@ function startPending(entry: RouteSync, release: string): void {
 /** How long a state may serve the canary after the start of the sync that brought it. */
 export const trustMs = (sync: SyncConfig): number => sync.intervalMs + sync.coldWaitMs;
 
+const NO_RINGS: readonly Ring[] = [];
 const POLL_MS = 5;
 /** Turns a trailing sync waits for before it gives up (the next request syncs then). */
 const TRAILING_TRIES = 4;

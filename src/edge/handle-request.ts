@@ -19,6 +19,12 @@ import { UploadWatch } from "./upload-watch.js";
 import type { RequestTarget } from "./request-target.js";
 import type { ShadowSink } from "../core/shadow/shadow-outcome.js";
 import type { Mirror, ShadowMirror } from "./shadow-mirror.js";
+import type { Ring } from "../core/rollout/plan.js";
+import { countryAllowed } from "../core/segments/countries-segment.js";
+import { requestFacts, type RequestFacts } from "../core/segments/request-facts.js";
+import { compiledSegments, decideRings, SegmentEvaluation } from "../core/segments/segment-match.js";
+import type { IdentityLists } from "./identity-lists.js";
+import { segmentSources } from "./segment-sources.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -27,6 +33,8 @@ export interface WeightSource {
   weight(route: RouteConfig, sync: SyncConfig, env: Env, ctx: ExecutionContext): Promise<number> | number;
   /** Percent of users whose requests are mirrored (a shadow stage of a trusted state), else 0; asked after weight(). */
   shadow(route: RouteConfig): number;
+  /** The rings served beside everyone's share (ring stages of a trusted state), else none; asked after weight(). */
+  rings(route: RouteConfig): readonly Ring[];
 }
 
 export interface EdgeDeps {
@@ -38,6 +46,8 @@ export interface EdgeDeps {
   /** The isolate's shadow mirrors (shadow-mirror.ts): one per isolate, for the in-flight cap. */
   mirrors: ShadowMirror;
   identities: IdentityCheck;
+  /** The isolate's identitiesKv lists (identity-lists.ts). */
+  identityLists: IdentityLists;
   now: () => number;
   randomBytes: (n: number) => Uint8Array;
 }
@@ -78,20 +88,32 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   const cookieValue = issue ? (secrets ? tagIdentity(secrets.current, identity.id) : identity.id) : undefined;
   const cf = request.cf as { colo?: string; country?: string } | undefined;
   const country = cf?.country ?? "";
+  // What segment predicates read: built only for a route with a country filter or rings.
+  let facts: RequestFacts | undefined;
   const override = overrideVariant(headers, route, env, now);
   const pinned = override instanceof Promise ? await override : override;
-  const allowed = countryAllowed(route, country);
+  const allowed = route.countries === undefined || countryAllowed(route, (facts = factsOf(request, url, headers, identity.id, now)));
   // The weight is asked for even when pinned, so the isolate keeps syncing.
   const current = deps.weights.weight(route, view.config.sync, env, ctx);
   const weight = current instanceof Promise ? await current : current;
   const method = request.method;
   let variant: Variant;
+  let ring: string | undefined;
   let mirror: Mirror | undefined;
   if (pinned !== undefined) variant = pinned;
   else if (!allowed) variant = "stable";
   else {
     const bucket = bucketOf(releaseSalt(route.id, route.release), identity.id);
-    variant = variantFor(bucket, weight);
+    const rings = deps.weights.rings(route);
+    if (rings.length === 0) variant = variantFor(bucket, weight);
+    else {
+      facts ??= factsOf(request, url, headers, identity.id, now);
+      const ev = new SegmentEvaluation(compiledSegments(view.config), facts, segmentSources(env, deps.identityLists, deps.configRefreshMs, now, ctx));
+      const decision = decideRings(ev, rings, weight, bucket);
+      const decided = decision instanceof Promise ? await decision : decision;
+      variant = decided.canary ? "canary" : "stable";
+      ring = decided.ring;
+    }
     // Mirroring draws on the same bucket as the cohort: the same users stay mirrored as
     // the share grows. Pinned and country-filtered requests are never mirrored.
     const share = deps.weights.shadow(route);
@@ -152,6 +174,7 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
     bytes: served.response ? Number((out ?? response.headers).get("content-length") ?? -1) : -1,
     forced: pinned !== undefined || !allowed,
     identity: identity.id,
+    ring,
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
   return response;
@@ -205,12 +228,8 @@ function rewrap(origin: Response, status: number): Response {
   return new Response(origin.body, origin);
 }
 
-function countryAllowed(route: RouteConfig, country: string): boolean {
-  const filter = route.countries;
-  if (!filter) return true;
-  if (filter.deny?.includes(country)) return false;
-  if (filter.allow && !filter.allow.includes(country)) return false;
-  return true;
+function factsOf(request: Request, url: RequestTarget, headers: RequestHeaders, identity: string, nowMs: number): RequestFacts {
+  return requestFacts({ host: hostWithoutPort(url.host), path: url.pathname, headers, cf: request.cf as Record<string, unknown> | undefined, identity, nowSec: Math.floor(nowMs / 1000) });
 }
 
 /** Synchronous (undefined) when there is no token: the common case costs no promise. */
