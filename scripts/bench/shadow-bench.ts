@@ -6,7 +6,12 @@
 //     hashed, the canary's read and hashed). Interleaved rounds, a new random order each
 //     round; per round each route gets the same requests for a 16 KiB page, with
 //     `--connections` closed loops (1: one request at a time); time to the last byte of
-//     the user's response. Reported: p50 and p99 of each, and on / off per round. A
+//     the user's response. Then the same with open-loop arrivals (`--rate`, requests per
+//     second per route): sends are scheduled ahead (Poisson by default), independent of
+//     the answers, and each request is timed from its scheduled send, so a stalled isolate
+//     shows as latency instead of as fewer requests (no coordinated omission). Closed loops
+//     at 8 connections keep the isolate saturated; an open-loop rate below saturation is
+//     what an edge isolate serving users sees. Reported: p50 and p99 of each, and on / off per round. A
 //     third arm, control, separates the machine doing more origin work (2 shared CPUs)
 //     from mirroring on the user's path: off.bench (no shadow), and the load generator
 //     itself sends, as each response's headers arrive, the same request to the canary
@@ -16,11 +21,16 @@
 //  2. What does one mirrored request cost in CPU? Each route's handler runs n times
 //     inside one workerd request with the origin answered in the isolate (as in
 //     bench:handler), waiting for every mirror to finish; timed by the workerd process's
-//     CPU time. on - off is the CPU of one mirror with the body comparison of 16 KiB.
+//     CPU time. route - off is the CPU of one mirror, for each compare kind (status,
+//     headers, body, json over a 16 KiB page; and body without reference requests).
 //
 //   npm run bench:shadow -- [--rounds 8] [--requests 400] [--connections 1,8]
-//                           [--micro-n 2000] [--micro-rounds 15] [--compare body] [--out FILE]
-//     --compare: the shadow.compare of on.bench (status, headers, body, json)
+//                           [--rate 100,250,500] [--arrivals poisson] [--micro-n 2000]
+//                           [--micro-rounds 15] [--compare body] [--out FILE]
+//     --compare: the shadow.compare of on.bench in the latency phase (status, headers, body, json)
+//     --rate: open-loop rates, requests per second per route ("" for none)
+//     --arrivals: poisson (exponential gaps) or fixed (even gaps)
+//     --phases: latency, cpu or both (default)
 //     --percent: the shadow share of on.bench in the latency phase (default 100)
 import { fork } from "node:child_process";
 import { request as httpRequest, Agent } from "node:http";
@@ -48,22 +58,53 @@ const LATENCY_PAIRS = 0.25;
 const COMPARES = ["status", "headers", "body", "json"] as const;
 type Compare = (typeof COMPARES)[number];
 
-/** The two routes: the same origins, one of them in a shadow stage at 100% comparing bodies. */
-function configDocument(stable: string, canary: string, by: "host" | "path", compare: Compare, percent = 100): unknown {
-  const match = (mode: Mode) => (by === "host" ? { hosts: [`${mode}.bench`] } : { pathPrefix: `/${mode}` });
-  return {
-    version: 1,
-    routes: [
-      { id: "off", match: match("off"), stable: { origin: stable }, canary: { origin: canary }, release: "bench-1", weight: 0 },
-      {
-        id: "on",
-        match: match("on"),
+/** The CPU phase's routes besides off: one per compare kind, and body without reference requests (latencyPairs 0). */
+const CPU_ROUTES = [
+  { id: "status", compare: "status" },
+  { id: "headers", compare: "headers" },
+  { id: "body", compare: "body" },
+  { id: "json", compare: "json" },
+  { id: "nopairs", compare: "body", latencyPairs: 0 },
+] as const satisfies readonly { id: string; compare: Compare; latencyPairs?: number }[];
+type CpuRoute = (typeof CPU_ROUTES)[number]["id"];
+
+const benchRoute = (id: string, match: unknown, stable: string, canary: string, shadow?: { compare: Compare; percent: number; latencyPairs?: number }): unknown =>
+  shadow === undefined
+    ? { id, match, stable: { origin: stable }, canary: { origin: canary }, release: "bench-1", weight: 0 }
+    : {
+        id,
+        match,
         stable: { origin: stable },
         canary: { origin: canary },
         release: "bench-1",
-        steps: { stages: [{ shadow: { percent } }, { percent: 50 }], minDurationSec: 86_400, minRequests: 1_000_000 },
-        shadow: { compare, maxBodyBytes: 1024 * 1024, maxInFlight: 1000 },
-      },
+        steps: { stages: [{ shadow: { percent: shadow.percent } }, { percent: 50 }], minDurationSec: 86_400, minRequests: 1_000_000 },
+        // latencyTolerance at its maximum: on two loopback origins sharing 2 CPUs with the load
+        // generator, the canary's tail is the machine's noise, and the engine ending the shadow
+        // stage mid-run would leave on.bench unmirrored (the latency phase checks every batch).
+        shadow: {
+          compare: shadow.compare,
+          maxBodyBytes: 1024 * 1024,
+          maxInFlight: 1000,
+          latencyTolerance: 10,
+          ...(shadow.latencyPairs === undefined ? {} : { latencyPairs: shadow.latencyPairs }),
+        },
+      };
+
+/** The latency phase's two routes, by host: the same origins, on.bench in a shadow stage. */
+function latencyConfig(stable: string, canary: string, compare: Compare, percent: number): unknown {
+  return {
+    version: 1,
+    routes: [benchRoute("off", { hosts: ["off.bench"] }, stable, canary), benchRoute("on", { hosts: ["on.bench"] }, stable, canary, { compare, percent })],
+  };
+}
+
+/** The CPU phase's routes, by path: /off, and /<id> for each of CPU_ROUTES at shadow 100%. */
+function cpuConfig(origin: string): unknown {
+  return {
+    version: 1,
+    routes: [
+      benchRoute("off", { pathPrefix: "/off/" }, origin, origin),
+      ...CPU_ROUTES.map((r) => benchRoute(r.id, { pathPrefix: `/${r.id}/` }, origin, origin, { compare: r.compare, percent: 100, ...("latencyPairs" in r ? { latencyPairs: r.latencyPairs } : {}) })),
     ],
   };
 }
@@ -77,7 +118,10 @@ function readArgs() {
       "micro-n": { type: "string", default: "2000" },
       "micro-rounds": { type: "string", default: "15" },
       compare: { type: "string", default: "body" },
+      rate: { type: "string", default: "100,250,500" },
+      arrivals: { type: "string", default: "poisson" },
       percent: { type: "string", default: "100" },
+      phases: { type: "string", default: "latency,cpu" },
       out: { type: "string", default: join(here, "results/shadow-bench.md") },
     },
   });
@@ -92,9 +136,18 @@ function readArgs() {
     .split(",")
     .map((c) => Number(c));
   if (!connections.every((c) => Number.isInteger(c) && c >= 1 && c <= 64)) throw new Error("--connections must be a list of integers 1..64");
+  const rates = String(values.rate)
+    .split(",")
+    .filter((r) => r.trim() !== "")
+    .map((r) => Number(r));
+  if (!rates.every((r) => Number.isFinite(r) && r > 0 && r <= 10_000)) throw new Error("--rate must be a list of rates in (0, 10000] requests per second");
+  const arrivals = values.arrivals as "poisson" | "fixed";
+  if (arrivals !== "poisson" && arrivals !== "fixed") throw new Error("--arrivals must be poisson or fixed");
+  const phases = String(values.phases).split(",");
+  if (phases.length === 0 || !phases.every((p) => p === "latency" || p === "cpu")) throw new Error("--phases must be latency, cpu or both");
   const percent = Number(values.percent);
   if (!(percent > 0 && percent <= 100)) throw new Error("--percent must be in (0, 100]");
-  return { compare, percent, rounds: int("rounds", 1), requests: int("requests", 10), connections, microN: int("micro-n", 1), microRounds: int("micro-rounds", 1), out: resolve(values.out!) };
+  return { compare, percent, rounds: int("rounds", 1), requests: int("requests", 10), connections, rates, arrivals, phases, microN: int("micro-n", 1), microRounds: int("micro-rounds", 1), out: resolve(values.out!) };
 }
 
 
@@ -145,98 +198,193 @@ function directGet(origin: string, agent: Agent): Promise<void> {
 }
 
 /**
- * `total` GETs of the page to host `<mode>.bench`, over `connections` closed loops; ms to the
- * last byte of each. With `direct`, each response's headers also send the canary (and at
- * LATENCY_PAIRS, stable) the same request, not timed, all awaited before returning.
+ * One GET of the page to host `<mode>.bench`: resolves with ms from `from` (hrtime, ns) to
+ * its last byte. With `direct`, its response's headers also send the canary (and at
+ * LATENCY_PAIRS, stable) the same request, not timed, pushed onto `extra`.
  */
-async function timedRequests(base: URL, mode: Mode, total: number, connections: number, agent: Agent, ids: readonly string[], direct?: DirectMirrors): Promise<number[]> {
+function timedGet(base: URL, mode: Mode, i: number, agent: Agent, ids: readonly string[], from: bigint, extra: Promise<void>[], direct?: DirectMirrors): Promise<number> {
+  return new Promise((ok, fail) => {
+    const req = httpRequest(
+      { host: base.hostname, port: base.port, path: `/bytes?n=${PAGE_BYTES}`, agent, headers: { host: `${mode}.bench`, cookie: `canary_id=${ids[i % ids.length]}`, accept: "text/html" } },
+      (res) => {
+        if (direct) {
+          extra.push(directGet(direct.canary, direct.agent));
+          if (Math.random() < LATENCY_PAIRS) extra.push(directGet(direct.stable, direct.agent));
+        }
+        let bytes = 0;
+        res.on("data", (c: Buffer) => (bytes += c.length));
+        res.on("end", () => {
+          if (res.statusCode !== 200 || bytes !== PAGE_BYTES) return fail(new Error(`${mode}: status ${res.statusCode}, ${bytes} bytes`));
+          ok(Number(process.hrtime.bigint() - from) / 1e6);
+        });
+        res.on("error", fail);
+      },
+    );
+    req.on("error", fail);
+    req.end();
+  });
+}
+
+/** `total` GETs over `connections` closed loops (1: one at a time); ms to the last byte of each, from its send. */
+async function closedLoop(base: URL, mode: Mode, total: number, connections: number, agent: Agent, ids: readonly string[], direct?: DirectMirrors): Promise<number[]> {
   const times: number[] = [];
   const extra: Promise<void>[] = [];
   let next = 0;
-  const one = (i: number): Promise<void> =>
-    new Promise((ok, fail) => {
-      const started = process.hrtime.bigint();
-      const req = httpRequest(
-        { host: base.hostname, port: base.port, path: `/bytes?n=${PAGE_BYTES}`, agent, headers: { host: `${mode}.bench`, cookie: `canary_id=${ids[i % ids.length]}`, accept: "text/html" } },
-        (res) => {
-          if (direct) {
-            extra.push(directGet(direct.canary, direct.agent));
-            if (Math.random() < LATENCY_PAIRS) extra.push(directGet(direct.stable, direct.agent));
-          }
-          let bytes = 0;
-          res.on("data", (c: Buffer) => (bytes += c.length));
-          res.on("end", () => {
-            if (res.statusCode !== 200 || bytes !== PAGE_BYTES) return fail(new Error(`${mode}: status ${res.statusCode}, ${bytes} bytes`));
-            times.push(Number(process.hrtime.bigint() - started) / 1e6);
-            ok();
-          });
-          res.on("error", fail);
-        },
-      );
-      req.on("error", fail);
-      req.end();
-    });
   await Promise.all(
     Array.from({ length: connections }, async () => {
-      while (next < total) await one(next++);
+      while (next < total) {
+        const i = next++;
+        times.push(await timedGet(base, mode, i, agent, ids, process.hrtime.bigint(), extra, direct));
+      }
     }),
   );
   await Promise.all(extra);
   return times;
 }
 
+/** Send offsets, ms from the start, of `total` requests at `rate` per second: exponential gaps (Poisson arrivals) or even ones. */
+function arrivalSchedule(total: number, rate: number, arrivals: "poisson" | "fixed"): number[] {
+  const gap = 1000 / rate;
+  const out: number[] = [];
+  let t = 0;
+  for (let i = 0; i < total; i++) {
+    out.push(t);
+    t += arrivals === "fixed" ? gap : -Math.log(1 - Math.random()) * gap;
+  }
+  return out;
+}
+
+/**
+ * Open loop: request i is due at start + offsets[i] whatever the earlier ones are doing.
+ * Node's timers wake at millisecond steps, so a request leaves up to about a millisecond
+ * after it was due; `scheduled` times it from when it was due (what a user arriving then
+ * waits: no coordinated omission), `sent` from when it left, and `lag` is the difference,
+ * the load generator's own share, the same for every arm.
+ */
+async function openLoop(base: URL, mode: Mode, offsets: readonly number[], agent: Agent, ids: readonly string[], direct?: DirectMirrors): Promise<{ scheduled: number[]; sent: number[]; lag: number[] }> {
+  const scheduled: number[] = [];
+  const sent: number[] = [];
+  const lag: number[] = [];
+  const extra: Promise<void>[] = [];
+  const inFlight: Promise<void>[] = [];
+  const start = process.hrtime.bigint() + 2_000_000n;
+  const due = (i: number): bigint => start + BigInt(Math.round(offsets[i]! * 1e6));
+  let next = 0;
+  await new Promise<void>((done) => {
+    const tick = (): void => {
+      const now = process.hrtime.bigint();
+      while (next < offsets.length && due(next) <= now) {
+        const i = next++;
+        const at = due(i);
+        const left = process.hrtime.bigint();
+        lag.push(Number(left - at) / 1e6);
+        inFlight.push(
+          timedGet(base, mode, i, agent, ids, at, extra, direct).then((ms) => {
+            scheduled.push(ms);
+            sent.push(ms - Number(left - at) / 1e6);
+          }),
+        );
+      }
+      if (next >= offsets.length) return done();
+      setTimeout(tick, Math.max(0, Number(due(next) - process.hrtime.bigint()) / 1e6));
+    };
+    setTimeout(tick, 2);
+  });
+  await Promise.all(inFlight);
+  await Promise.all(extra);
+  return { scheduled, sent, lag };
+}
+
 interface LatencyRow {
-  connections: number;
+  /** How the load was offered: "closed, 1 conn", "open 200/s, from due", ... */
+  load: string;
   p50: Record<Arm, number[]>;
   p99: Record<Arm, number[]>;
   all: Record<Arm, number[]>;
 }
 
-async function latencyPhase(args: ReturnType<typeof readArgs>): Promise<{ rows: LatencyRow[]; mirrors: number; references: number; onRequests: number }> {
+const latencyRow = (load: string): LatencyRow => ({ load, p50: { off: [], on: [], control: [] }, p99: { off: [], on: [], control: [] }, all: { off: [], on: [], control: [] } });
+
+function addRound(row: LatencyRow, arm: Arm, times: number[]): void {
+  const t = [...times].sort((x, y) => x - y);
+  row.p50[arm].push(quantile(t, 0.5));
+  row.p99[arm].push(quantile(t, 0.99));
+  row.all[arm].push(...t);
+}
+
+/** The open-loop generator's send lag (ms after due) per rate and arm, all rounds pooled. */
+type LagRow = { rate: number; lag: Record<Arm, number[]> };
+
+async function latencyPhase(
+  args: ReturnType<typeof readArgs>,
+): Promise<{ rows: LatencyRow[]; lags: LagRow[]; mirrors: number; references: number; onRequests: number }> {
   const stable = await originChild("stable");
   const canary = await originChild("canary");
-  const worker = await startLocalWorker({ config: configDocument(stable.url, canary.url, "host", args.compare, args.percent) });
+  const worker = await startLocalWorker({ config: latencyConfig(stable.url, canary.url, args.compare, args.percent) });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const direct: DirectMirrors = { canary: canary.url, stable: stable.url, agent: new Agent({ keepAlive: true, maxSockets: 64 }) };
   const ids = identityPool(1000);
   try {
     // Warm-up: config load, the coordinator's first sync confirming the shadow stage, JIT.
     for (let i = 0; i < 3; i++) {
-      for (const mode of MODES) await timedRequests(worker.url, mode, 50, 1, agent, ids);
+      for (const mode of MODES) await closedLoop(worker.url, mode, 50, 1, agent, ids);
       await new Promise((r) => setTimeout(r, 1200));
     }
     const before = await canary.requests();
-    await timedRequests(worker.url, "on", 20, 1, agent, ids);
+    await closedLoop(worker.url, "on", 20, 1, agent, ids);
     await new Promise((r) => setTimeout(r, 200));
     const reached = (await canary.requests()) - before;
     if (reached < (20 * args.percent) / 100 - 5) throw new Error(`the shadow route is not mirroring (${reached} of 20 reached the canary)`);
     const rows: LatencyRow[] = [];
+    const lags: LagRow[] = [];
     let mirrors = 0;
     let references = 0;
     let onRequests = 0;
+    /** One arm's batch, counting what the on route sent the origins. */
+    const counted = async <T>(arm: Arm, run: () => Promise<T>): Promise<T> => {
+      const c0 = await canary.requests();
+      const s0 = await stable.requests();
+      const out = await run();
+      // The mirrors of this batch end within a few ms; let them, so the next batch starts clean.
+      await new Promise((res) => setTimeout(res, 100));
+      if (arm === "on") {
+        const sent = (await canary.requests()) - c0;
+        // Each identity is mirrored or not by its bucket, so at 100% every request is.
+        if (args.percent === 100 && sent < args.requests) throw new Error(`on.bench mirrored ${sent} of ${args.requests} requests: the shadow stage ended (see the rollout log above)`);
+        mirrors += sent;
+        references += (await stable.requests()) - s0 - args.requests;
+        onRequests += args.requests;
+      }
+      return out;
+    };
+    const modeOf = (arm: Arm): Mode => (arm === "control" ? "off" : arm);
     for (const connections of args.connections) {
-      const row: LatencyRow = { connections, p50: { off: [], on: [], control: [] }, p99: { off: [], on: [], control: [] }, all: { off: [], on: [], control: [] } };
+      const row = latencyRow(`closed, ${connections} conn`);
       for (let r = 0; r < args.rounds; r++) {
         for (const arm of shuffled(ARMS)) {
-          const c0 = await canary.requests();
-          const s0 = await stable.requests();
-          const mode: Mode = arm === "control" ? "off" : arm;
-          const t = (await timedRequests(worker.url, mode, args.requests, connections, agent, ids, arm === "control" ? direct : undefined)).sort((a, b) => a - b);
-          // The mirrors of this batch end within a few ms; let them, so the next batch starts clean.
-          await new Promise((res) => setTimeout(res, 100));
-          if (arm === "on") {
-            mirrors += (await canary.requests()) - c0;
-            references += (await stable.requests()) - s0 - args.requests;
-            onRequests += args.requests;
-          }
-          row.p50[arm].push(quantile(t, 0.5));
-          row.p99[arm].push(quantile(t, 0.99));
-          row.all[arm].push(...t);
+          addRound(row, arm, await counted(arm, () => closedLoop(worker.url, modeOf(arm), args.requests, connections, agent, ids, arm === "control" ? direct : undefined)));
         }
       }
       rows.push(row);
     }
-    return { rows, mirrors, references, onRequests };
+    for (const rate of args.rates) {
+      const due = latencyRow(`open ${rate}/s, from due`);
+      const sent = latencyRow(`open ${rate}/s, from send`);
+      const lag: LagRow = { rate, lag: { off: [], on: [], control: [] } };
+      for (let r = 0; r < args.rounds; r++) {
+        // One schedule per round for all three arms: they differ only in what the Worker does.
+        const offsets = arrivalSchedule(args.requests, rate, args.arrivals);
+        for (const arm of shuffled(ARMS)) {
+          const t = await counted(arm, () => openLoop(worker.url, modeOf(arm), offsets, agent, ids, arm === "control" ? direct : undefined));
+          addRound(due, arm, t.scheduled);
+          addRound(sent, arm, t.sent);
+          lag.lag[arm].push(...t.lag);
+        }
+      }
+      rows.push(due, sent);
+      lags.push(lag);
+    }
+    return { rows, lags, mirrors, references, onRequests };
   } finally {
     agent.destroy();
     direct.agent.destroy();
@@ -246,13 +394,23 @@ async function latencyPhase(args: ReturnType<typeof readArgs>): Promise<{ rows: 
   }
 }
 
-/** The in-isolate harness: each route's handler n times per batch, origin answered in the isolate, every waitUntil awaited. */
-const harness = (ids: readonly string[]): string => `
+/** The json route's page: a JSON document of about PAGE_BYTES (ASCII, so its length is its byte count). */
+function jsonPage(): string {
+  const items: unknown[] = [];
+  const doc = { page: 2, items };
+  for (let i = 0; JSON.stringify(doc).length < PAGE_BYTES - 100; i++) items.push({ id: i, name: `item ${i}`, price: Math.round(i * 1.37 * 100) / 100, tags: ["edge", "canary"], stock: i % 7 === 0 });
+  return JSON.stringify(doc);
+}
+
+/** The in-isolate harness: each route's handler n times per batch, origin answered in the isolate (JSON under /json/), every waitUntil awaited. */
+const harness = (ids: readonly string[], json: string): string => `
 import ec from "./index.js";
 export { Coordinator } from "./index.js";
 const ORIGIN = "http://127.0.0.1:9";
 const PAGE = "<p>edge-canary bench page</p>\\n".repeat(${Math.ceil(PAGE_BYTES / 30)}).slice(0, ${PAGE_BYTES});
 const HEADERS = { "content-type": "text/html; charset=utf-8", "content-length": "${PAGE_BYTES}" };
+const JSON_PAGE = ${JSON.stringify(json)};
+const JSON_HEADERS = { "content-type": "application/json", "content-length": String(JSON_PAGE.length) };
 const IDS = ${JSON.stringify(ids)};
 const realFetch = globalThis.fetch;
 let mirrored = 0;
@@ -261,6 +419,7 @@ const localOrigin = async (input, init) => {
   if (!req.url.startsWith(ORIGIN)) return realFetch(req);
   // A mirror is the canary's; a reference request (latencyPairs) is stable's, also marked.
   if (req.headers.get("x-canary-shadow") === "1" && req.headers.get("x-canary-variant") === "canary") mirrored++;
+  if (req.url.startsWith(ORIGIN + "/json/")) return new Response(JSON_PAGE, { status: 200, headers: JSON_HEADERS });
   return new Response(PAGE, { status: 200, headers: HEADERS });
 };
 let served = 0;
@@ -273,6 +432,11 @@ export default {
     globalThis.fetch = localOrigin;
     let ok = 0;
     const m0 = mirrored;
+    // A recorded outcome may return the coordinator client's trailing sync, which waits
+    // for the next sync interval (about a second): a request waits a moment for its
+    // waitUntil work (the mirror ends well within it) and the batch's end for the rest.
+    // Waiting is idle time, not CPU, and the clock is the process's CPU time.
+    const later = [];
     try {
       for (let i = 0; i < n; i++) {
         const id = IDS[served++ % IDS.length];
@@ -282,9 +446,12 @@ export default {
         const c = { waitUntil: (p) => void pending.push(p), passThroughOnException() {}, props: {} };
         const res = await ec.fetch(req, env, c);
         const body = await res.arrayBuffer();
-        if (res.status === 200 && body.byteLength === ${PAGE_BYTES}) ok++;
-        await Promise.all(pending);
+        if (res.status === 200 && body.byteLength === (mode === "json" ? JSON_PAGE.length : ${PAGE_BYTES})) ok++;
+        const all = Promise.all(pending);
+        later.push(all);
+        await Promise.race([all, new Promise((r) => setTimeout(r, 50))]);
       }
+      await Promise.all(later);
     } finally {
       globalThis.fetch = realFetch;
     }
@@ -293,10 +460,12 @@ export default {
 };
 `;
 
-async function cpuPhase(args: ReturnType<typeof readArgs>): Promise<{ own: Record<Mode, number[]>; baseline: number; clock: string }> {
+type CpuMode = "baseline" | "off" | CpuRoute;
+
+async function cpuPhase(args: ReturnType<typeof readArgs>): Promise<{ own: Record<"off" | CpuRoute, number[]>; baseline: number; clock: string }> {
   const bundle = await bundleWorker(repoRoot);
   const dir = dirname(bundle.scriptPath);
-  await writeFile(join(dir, "harness.js"), harness(identityPool(1000)));
+  await writeFile(join(dir, "harness.js"), harness(identityPool(1000), jsonPage()));
   const options = await edgeCanaryOptions(join(dir, "harness.js"), repoRoot);
   const modules = ["harness.js", "index.js"].map((file) => ({ type: "ESModule" as const, path: join(dir, file) }));
   const before = workerdChildren();
@@ -307,50 +476,59 @@ async function cpuPhase(args: ReturnType<typeof readArgs>): Promise<{ own: Recor
     const cpu = cpuNs(pid) === undefined ? undefined : () => cpuNs(pid)! / 1000;
     const now = cpu ?? (() => performance.now() * 1000);
     const kv = await mf.getKVNamespace("CANARY_CONFIG");
-    await kv.put("config", JSON.stringify(configDocument("http://127.0.0.1:9", "http://127.0.0.1:9", "path", args.compare)));
-    const batch = async (mode: Mode | "baseline", n: number): Promise<number> => {
+    await kv.put("config", JSON.stringify(cpuConfig("http://127.0.0.1:9")));
+    const batch = async (mode: CpuMode, n: number): Promise<number> => {
       const started = now();
       const res = await mf.dispatchFetch(`http://127.0.0.1/__shadow-bench?mode=${mode}&n=${n}`);
       const body = (await res.json()) as { ok: number; mirrored: number };
       const us = (now() - started) / n;
       if (mode !== "baseline" && body.ok !== n) throw new Error(`${mode}: ${body.ok} of ${n} answered 200 with the whole page`);
-      if (mode === "on" && body.mirrored !== n) throw new Error(`on: ${body.mirrored} of ${n} requests mirrored (the shadow stage not confirmed yet?)`);
+      if (mode !== "baseline" && mode !== "off" && body.mirrored !== n) throw new Error(`${mode}: ${body.mirrored} of ${n} requests mirrored (the shadow stage not confirmed yet?)`);
       if (mode === "off" && body.mirrored !== 0) throw new Error(`off: ${body.mirrored} requests mirrored`);
       return us;
     };
-    // Warm-up until the coordinator has confirmed the shadow stage (its first sync).
+    const modes: CpuMode[] = ["baseline", "off", ...CPU_ROUTES.map((r) => r.id)];
+    // Warm-up until the coordinator has confirmed every shadow stage (its first sync).
     for (let i = 0; ; i++) {
-      await batch("off", 50);
       try {
-        await batch("on", 50);
+        for (const mode of modes) await batch(mode, 50);
         break;
       } catch (e) {
         if (i === 20) throw e;
         await new Promise((r) => setTimeout(r, 300));
       }
     }
-    const times: Record<Mode | "baseline", number[]> = { baseline: [], off: [], on: [] };
+    const times = Object.fromEntries(modes.map((m) => [m, [] as number[]])) as Record<CpuMode, number[]>;
     for (let r = 0; r <= args.microRounds; r++) {
-      for (const mode of shuffled(["baseline", ...MODES] as const)) {
+      for (const mode of shuffled(modes)) {
         await batch(mode, Math.ceil(args.microN / 10));
         const us = await batch(mode, args.microN);
         if (r > 0) times[mode].push(us);
       }
     }
     const baseline = median(times.baseline);
-    return { own: { off: times.off.map((x) => x - baseline), on: times.on.map((x) => x - baseline) }, baseline, clock: cpu ? "workerd CPU" : "wall" };
+    const own = Object.fromEntries(modes.filter((m) => m !== "baseline").map((m) => [m, times[m].map((x) => x - baseline)])) as Record<"off" | CpuRoute, number[]>;
+    return { own, baseline, clock: cpu ? "workerd CPU" : "wall" };
   } finally {
     await mf.dispose();
     await bundle.cleanup();
   }
 }
 
+const CPU_LABELS: Record<CpuRoute, string> = {
+  status: "status",
+  headers: "headers",
+  body: "body",
+  json: "json (a 16 KiB JSON document)",
+  nopairs: "body, latencyPairs 0 (no reference request)",
+};
+
 async function main(): Promise<void> {
   const args = readArgs();
-  const latency = await latencyPhase(args);
-  const cpu = await cpuPhase(args);
+  const latency = args.phases.includes("latency") ? await latencyPhase(args) : undefined;
+  const cpu = args.phases.includes("cpu") ? await cpuPhase(args) : undefined;
   const pct = (on: number, off: number): string => `${((on / off - 1) * 100 >= 0 ? "+" : "")}${((on / off - 1) * 100).toFixed(1)}%`;
-  const latencyRows = latency.rows.flatMap((row) => {
+  const latencyRows = (latency?.rows ?? []).flatMap((row) => {
     const sorted = (a: Arm) => [...row.all[a]].sort((x, y) => x - y);
     const all = { off: sorted("off"), on: sorted("on"), control: sorted("control") };
     return (["p50", "p99"] as const).map((q) => {
@@ -360,28 +538,61 @@ async function main(): Promise<void> {
       const control = quantile(all.control, qq);
       const perRound = row[q].on.map((x, i) => (x / row[q].off[i]! - 1) * 100);
       const perRoundControl = row[q].on.map((x, i) => (x / row[q].control[i]! - 1) * 100);
-      return `| ${row.connections} | ${q} | ${off.toFixed(3)} | ${control.toFixed(3)} | ${on.toFixed(3)} | ${pct(on, off)} | ${medianRange(perRound, 1)} | ${pct(on, control)} | ${medianRange(perRoundControl, 1)} |`;
+      return `| ${row.load} | ${q} | ${off.toFixed(3)} | ${control.toFixed(3)} | ${on.toFixed(3)} | ${pct(on, off)} | ${medianRange(perRound, 1)} | ${pct(on, control)} | ${medianRange(perRoundControl, 1)} |`;
     });
   });
-  const diffs = cpu.own.on.map((x, i) => x - cpu.own.off[i]!);
+  const lagLine = (l: LagRow): string => {
+    const q = (arm: Arm, p: number) => quantile([...l.lag[arm]].sort((x, y) => x - y), p).toFixed(3);
+    return `${l.rate}/s: ${ARMS.map((arm) => `${arm} p50 ${q(arm, 0.5)}, p99 ${q(arm, 0.99)}`).join("; ")}`;
+  };
+  const cpuLines = cpu
+    ? [
+        `CPU per request in the isolate (${cpu.clock}, µs, median over rounds), and one mirror of a ${PAGE_BYTES / 1024} KiB page = route - off (median of per-round differences, lowest to highest):`,
+        "",
+        "| route | CPU per request, µs | one mirror, µs |",
+        "|---|---:|---:|",
+        `| off (no shadow) | ${median(cpu.own.off).toFixed(1)} | |`,
+        ...CPU_ROUTES.map((r) => `| shadow 100%, compare ${CPU_LABELS[r.id]} | ${median(cpu.own[r.id]).toFixed(1)} | ${r.id === "body" ? "**" : ""}${medianRange(cpu.own[r.id].map((x, i) => x - cpu.own.off[i]!), 1)}${r.id === "body" ? "**" : ""} |`),
+      ]
+    : [];
+  const method = [
+    ...(latency
+      ? [
+          `latency: one edge-canary (Miniflare), two routes over the same two origins on 127.0.0.1, each origin in its own process; off.bench without shadow, on.bench in a shadow stage at ${args.percent}% with compare "${args.compare}"; GET of a ${PAGE_BYTES}-byte page; ${args.rounds} interleaved rounds of ${args.requests} requests per route and load, random order per round; time to the last byte of the user's response`,
+          `closed loop: ${args.connections.join(" and ")} connection(s), each sending its next request when the last one ended`,
+          ...(args.rates.length > 0
+            ? [
+                `open loop: ${args.rates.join(" and ")} requests/s per route, ${args.arrivals === "poisson" ? "Poisson arrivals (exponential gaps)" : "even gaps"}, one schedule per round shared by the three arms, sent whatever the earlier requests are doing (up to 64 sockets, more wait for one); "from due" times each request from its scheduled send (no coordinated omission), "from send" from when the load generator got it out (its timers wake at millisecond steps)`,
+                `open-loop send lag of the load generator, ms after due (all rounds): ${latency.lags.map(lagLine).join(" | ")}`,
+              ]
+            : []),
+          `mirrors sent during the latency rounds: ${latency.mirrors} to the canary and ${latency.references} reference requests to stable (shadow.latencyPairs ${LATENCY_PAIRS}, the default) for ${latency.onRequests} requests to on.bench`,
+          `control: off.bench, and per response (at its headers) the load generator sends the page's GET to the canary origin and, with probability ${LATENCY_PAIRS}, to the stable origin (x-canary-shadow: 1, not timed, awaited before the batch ends): the same origin work as shadow ${args.percent === 100 ? "100%" : "100% (the control always mirrors every request)"}, without the Worker doing it`,
+        ]
+      : []),
+    ...(cpu
+      ? [
+          `CPU: each route's handler ${args.microN} times per round inside one workerd request, origin answered in the isolate, every waitUntil (the mirror included) awaited; ${args.microRounds} rounds after a warm-up, routes in random order per round; timed by ${cpu.clock === "wall" ? "the wall clock" : "the workerd process's CPU time"}, minus the baseline (building the requests, ${cpu.baseline.toFixed(1)} µs); a mirror's CPU includes answering its canary (and reference) request in the isolate, where a real origin's bytes would be read off a socket instead`,
+        ]
+      : []),
+  ];
   writeReport(
     args.out,
     `Shadow mirroring: what users pay, and what a mirror costs (compare "${args.compare}")`,
     "bench:shadow",
+    method,
     [
-      `latency: one edge-canary (Miniflare), two routes over the same two origins on 127.0.0.1, each origin in its own process; off.bench without shadow, on.bench in a shadow stage at ${args.percent}% with compare "${args.compare}"; GET of a ${PAGE_BYTES}-byte page; ${args.rounds} interleaved rounds of ${args.requests} requests per route and connection count, random order per round; time to the last byte of the user's response`,
-      `CPU: each route's handler ${args.microN} times per round inside one workerd request, origin answered in the isolate, every waitUntil (the mirror included) awaited; ${args.microRounds} rounds after a warm-up; timed by ${cpu.clock === "wall" ? "the wall clock" : "the workerd process's CPU time"}, minus the baseline (building the requests, ${cpu.baseline.toFixed(1)} µs)`,
-      `mirrors sent during the latency rounds: ${latency.mirrors} to the canary and ${latency.references} reference requests to stable (shadow.latencyPairs ${LATENCY_PAIRS}, the default) for ${latency.onRequests} requests to on.bench`,
-      `control: off.bench, and per response (at its headers) the load generator sends the page's GET to the canary origin and, with probability ${LATENCY_PAIRS}, to the stable origin (x-canary-shadow: 1, not timed, awaited before the batch ends): the same origin work as shadow ${args.percent === 100 ? "100%" : "100% (the control always mirrors every request)"}, without the Worker doing it`,
-    ],
-    [
-      "User-visible latency, ms (all requests of all rounds pooled; per-round change = on/off - 1 of that round's quantile):",
-      "",
-      `| connections | quantile | shadow off | control (off + direct origin requests) | shadow ${args.percent}% | on vs off | per round, % (median, lowest to highest) | on vs control | per round, % |`,
-      "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
-      ...latencyRows,
-      "",
-      `CPU per request in the isolate (${cpu.clock}, µs, median over rounds): shadow off ${median(cpu.own.off).toFixed(1)}, shadow 100% ${median(cpu.own.on).toFixed(1)}; one mirror with compare "${args.compare}" of a ${PAGE_BYTES / 1024} KiB page: **${medianRange(diffs, 1)} µs** (median of per-round differences, lowest to highest).`,
+      ...(latency
+        ? [
+            "User-visible latency, ms (all requests of all rounds pooled; per-round change = on/off - 1 of that round's quantile):",
+            "",
+            `| load | quantile | shadow off | control (off + direct origin requests) | shadow ${args.percent}% | on vs off | per round, % (median, lowest to highest) | on vs control | per round, % |`,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            ...latencyRows,
+            "",
+          ]
+        : []),
+      ...cpuLines,
     ],
   );
 }
