@@ -140,6 +140,9 @@ export class Mirror {
   async run(stable: OriginResult, sink: ShadowSink): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    // The sink's trailing sync (the last outcomes of a burst) is awaited after the slot is
+    // freed: it can take a sync interval, and is not a mirror in flight.
+    let trailing: void | Promise<void> = undefined;
     try {
       // One timer turn: the user's response is handed to the runtime before the mirror
       // takes any of the isolate's time or connections.
@@ -150,9 +153,9 @@ export class Mirror {
         outcome = { ...outcome, reference: { status: ref.status, ms: ref.originMs } };
       }
       try {
-        await sink.recordShadow(outcome);
+        trailing = sink.recordShadow(outcome);
       } catch (e) {
-        console.error(JSON.stringify({ level: "warn", msg: "shadow sink failed", error: (e as Error).message }));
+        sinkFailed(e);
       }
     } catch (e) {
       // A fault in the comparison itself: logged, never the user's problem.
@@ -163,6 +166,7 @@ export class Mirror {
       if (this.referenceResult) await this.referenceResult.catch(() => {});
       this.owner.done(this.slots);
     }
+    if (trailing) await trailing.catch(sinkFailed);
   }
 
   private async compare(stable: OriginResult): Promise<ShadowOutcome> {
@@ -272,4 +276,8 @@ export class Mirror {
       identity: this.ctx.identity,
     };
   }
+}
+
+function sinkFailed(e: unknown): void {
+  console.error(JSON.stringify({ level: "warn", msg: "shadow sink failed", error: (e as Error).message }));
 }
