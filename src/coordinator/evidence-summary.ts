@@ -1,10 +1,13 @@
 // Evidence turned into numbers a human reads: per arm requests, errors, error rate and
 // latency quantiles; per-window series for the dashboard's charts; and the shadow report.
 // The shapes are the admin API's (core/admin-protocol.ts).
-import type { ArmTraffic, EvidenceSummary, SeriesPoint, ShadowReport } from "../core/admin-protocol.js";
+import type { ArmTraffic, EvidenceSummary, RingArmStatus, RingStatus, SeriesPoint, ShadowReport } from "../core/admin-protocol.js";
+import type { Ring } from "../core/rollout/plan.js";
+import { countUsers, emptyUsers, mergeUsers } from "../core/stats/distinct-users.js";
+import { ringBaseline } from "../core/stats/ring-baseline.js";
 import { emptyShadow, mergeShadow, type ShadowEvidence } from "../core/shadow/shadow-evidence.js";
 import type { MismatchSample } from "../core/shadow/shadow-outcome.js";
-import { mergeEvidence, type ArmEvidence, type Evidence } from "../core/evidence.js";
+import { mergeEvidence, type ArmEvidence, type Evidence, type RingEvidence } from "../core/evidence.js";
 import { quantile } from "../core/stats/ddsketch.js";
 import type { EvidenceWindow } from "./store.js";
 
@@ -70,3 +73,46 @@ export function shadowReport(input: { route: string; release: string | null; sta
     samples: input.samples,
   };
 }
+
+/**
+ * Status per ring of the current exposure (plan order): the share the canary serves it at
+ * (its percent, or everyone's if higher), its requests, errors and distinct users per arm
+ * over the rollout's windows, and the baseline the engine compares it with (ring-baseline.ts).
+ */
+export function ringStatuses(input: { rings: readonly Ring[]; everyone: number; current: string | undefined; windows: readonly EvidenceWindow[] }): RingStatus[] {
+  const totals = new Map<string, { stable: RingArm; canary: RingArm }>();
+  for (const w of input.windows) {
+    for (const [key, r] of Object.entries(w.evidence.rings ?? {}) as Array<[string, RingEvidence]>) {
+      let t = totals.get(key);
+      if (!t) totals.set(key, (t = { stable: emptyRingArm(), canary: emptyRingArm() }));
+      addRingArm(t.stable, r.stable);
+      addRingArm(t.canary, r.canary);
+    }
+  }
+  return input.rings.map((ring) => {
+    const percent = Math.max(ring.percent, input.everyone);
+    const t = totals.get(ring.key);
+    return {
+      key: ring.key,
+      percent,
+      current: ring.key === input.current,
+      canary: ringArm(t?.canary),
+      stable: ringArm(t?.stable),
+      baseline: ringBaseline(percent),
+    };
+  });
+}
+
+interface RingArm {
+  requests: number;
+  errors: number;
+  users: ReturnType<typeof emptyUsers> | undefined;
+}
+const emptyRingArm = (): RingArm => ({ requests: 0, errors: 0, users: undefined });
+function addRingArm(into: RingArm, a: ArmEvidence): void {
+  into.requests += a.requests;
+  into.errors += a.errors;
+  if (a.users) into.users = mergeUsers(into.users ?? emptyUsers(), a.users);
+}
+/** users: null when no request of the arm carried an identity (nothing to count). */
+const ringArm = (a: RingArm | undefined): RingArmStatus => ({ requests: a?.requests ?? 0, errors: a?.errors ?? 0, users: a?.users ? countUsers(a.users) : a && a.requests > 0 ? null : 0 });
