@@ -156,6 +156,8 @@ export interface RingState {
   /** The baseline and percent of the ring's newest closed window. */
   baseline: RingBaseline;
   percent: number;
+  /** As EngineState.judged, from the ring's own first window. */
+  judged: Record<RingMetric, boolean>;
 }
 
 export interface EngineState {
@@ -175,6 +177,12 @@ export interface EngineState {
   pick: Record<MetricKey, number>;
   /** Whether the rollout has the history to judge its traffic (TRAFFIC_JUDGED_AFTER_SEC of closed windows). */
   trafficJudged: boolean;
+  /**
+   * Per metric: whether its ledger has the history to judge its traffic (TRAFFIC_JUDGED_AFTER_SEC
+   * since its first window that could carry evidence: everyone else's only once everyone gets
+   * the canary, after ring stages at 0%).
+   */
+  judged: Record<MetricKey, boolean>;
   lowTrafficNotified: boolean;
   /** Distinct identities with a mismatch over the rollout's closed shadow windows (minFailedUsers gates the mismatch test). */
   mismatchUsers: number;
@@ -212,6 +220,7 @@ export function createEngineState(g: Guardrails): EngineState {
     stableBefore: [],
     pick: { errors: -1, latency: -1, median: -1, mismatch: -1 },
     trafficJudged: false,
+    judged: { errors: false, latency: false, median: false, mismatch: false },
     lowTrafficNotified: false,
     mismatchUsers: 0,
     mismatches: 0,
@@ -222,7 +231,7 @@ export function createEngineState(g: Guardrails): EngineState {
 
 function createRingState(g: Guardrails, w: RingWindow): RingState {
   const s = specs(g);
-  return { ledgers: { errors: createLedger(s.errors), latency: createLedger(s.latency), median: createLedger(s.median) }, pick: { errors: -1, latency: -1, median: -1 }, baseline: w.baseline, percent: w.percent };
+  return { ledgers: { errors: createLedger(s.errors), latency: createLedger(s.latency), median: createLedger(s.median) }, pick: { errors: -1, latency: -1, median: -1 }, baseline: w.baseline, percent: w.percent, judged: { errors: false, latency: false, median: false } };
 }
 
 /** A stable arm summed from everyone else's and every ring's: the "all" baseline. */
@@ -306,11 +315,20 @@ export function closeWindow(state: EngineState, w: RolloutWindow, g: Guardrails)
   }
   state.closed++;
   const first = state.ledgers.errors.firstStart ?? w.start;
-  const spanSec = (w.start - first) / 1000 + WINDOW_SEC;
-  if (spanSec < Math.min(TRAFFIC_JUDGED_AFTER_SEC, g.stepTargetSec / 5)) return;
-  state.trafficJudged = true;
-  for (const key of METRICS) state.pick[key] = pickRatio(state.ledgers[key], state.pick[key], spanSec, g);
-  for (const r of Object.values(state.rings)) for (const key of RING_METRICS) r.pick[key] = pickRatio(r.ledgers[key], r.pick[key], spanSec, g);
+  if ((w.start - first) / 1000 + WINDOW_SEC >= judgedAfter(g)) state.trafficJudged = true;
+  for (const key of METRICS) judge(state.ledgers[key], state.pick, state.judged, key, w, g);
+  for (const r of Object.values(state.rings)) for (const key of RING_METRICS) judge(r.ledgers[key], r.pick, r.judged, key, w, g);
+}
+
+const judgedAfter = (g: Guardrails): number => Math.min(TRAFFIC_JUDGED_AFTER_SEC, g.stepTargetSec / 5);
+
+/** Once a ledger has judgedAfter seconds of traffic: judged, and its promotion ratio picked (pickRatio). */
+function judge<K extends string>(l: TestLedger, pick: Record<K, number>, judged: Record<K, boolean>, key: K, w: RolloutWindow, g: Guardrails): void {
+  if (l.evidenceStart === undefined) return;
+  const spanSec = (w.start - l.evidenceStart) / 1000 + WINDOW_SEC;
+  if (spanSec < judgedAfter(g)) return;
+  judged[key] = true;
+  pick[key] = pickRatio(l, pick[key], spanSec, g);
 }
 
 /** The smallest promotion ratio the ledger's traffic can confirm within stepTargetSec (sticky: never weaker than `picked`). */
@@ -654,8 +672,8 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const r0 = input.shadow?.maxMismatchRate ?? 0;
   const read = (key: MetricKey, active: boolean, alpha: number, users = Number.POSITIVE_INFINITY): MetricReading => {
     const r = readLedger(st.ledgers[key], open ? testWindow(open, key) : undefined, sched);
-    const rate = (r.canaryEvents + r.stableEvents) / rolloutSec;
-    return metric(key, r, alpha, active, g, st.ledgers[key], rate, judgeTraffic, st.pick[key], users);
+    const rate = (r.canaryEvents + r.stableEvents) / ledgerSec(st.ledgers[key], input.now, rolloutSec);
+    return metric(key, r, alpha, active, g, st.ledgers[key], rate, judgeTraffic && st.judged[key], st.pick[key], users);
   };
   const errors = read("errors", comparable, errorAlpha, undefined);
   errors.rejects = errors.rejects && errors.canaryEvents >= g.minFailedUsers;
@@ -699,7 +717,10 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const everyoneGates = !ringPlan || input.weight > 0;
   const tests = [errors, ...(latencyOn ? [latency] : []), ...(medianOn ? [median] : []), ...(mismatchOn ? [mismatch] : [])];
   const currentRing = rings.find((r) => r.current);
-  const ringGates = currentRing ? ringTests(currentRing, latencyOn, medianOn) : [];
+  // The current ring gates on errors and tail latency. Its median test fails the rollout but
+  // holds no stage: exceedances of a median within a 5% tolerance, at a ring's small share of
+  // the events, need far more traffic than a ring stage gets (it would call every staff stage low traffic).
+  const ringGates = currentRing ? ringTests(currentRing, latencyOn, false) : [];
   const gates = [...(everyoneGates ? tests : []), ...ringGates];
   let lowTraffic = gates.some((t) => t.lowTraffic && !t.bounded);
   const mismatchRate = rolloutCompared > 0 ? rolloutMismatches / rolloutCompared : 0;
@@ -865,6 +886,9 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   return { action: "advance", onFail, reason: `advance: ${prefix}${Math.round(elapsedMs / 1000)} s, ${volume}; ${weight >= 100 ? "weight 100: breaker only" : stated}${ringsNote}${latencyNote}`, explanation };
 }
 
+/** Seconds of a ledger's traffic (since its first window that could carry evidence), for event rates. */
+const ledgerSec = (l: TestLedger, now: number, rolloutSec: number): number => (l.evidenceStart === undefined ? rolloutSec : Math.max(1, (now - l.evidenceStart) / 1000));
+
 function failingText(name: string, t: MetricReading): string {
   return `${name}: ${t.canaryEvents} canary / ${t.stableEvents} stable events, per-rollout likelihood ratio e^${round1(t.logRatio)} >= e^${round1(t.rejectAt)} (alpha ${t.alpha}; strongest since ${t.strongestSegmentStart === null ? "start" : `segment ${t.strongestSegment}`})`;
 }
@@ -906,8 +930,8 @@ function readRings(
     const percent = openRing?.percent ?? rs.percent;
     const read = (m: RingMetric, active: boolean): MetricReading => {
       const r = readLedger(rs.ledgers[m], openRing ? ringTestWindow(open!, openRing, m, openAll!) : undefined, sched);
-      const rate = (r.canaryEvents + r.stableEvents) / rolloutSec;
-      const reading = metric(m, r, alphas[m], active, g, rs.ledgers[m], rate, st.trafficJudged, rs.pick[m], Number.POSITIVE_INFINITY);
+      const rate = (r.canaryEvents + r.stableEvents) / ledgerSec(rs.ledgers[m], input.now, rolloutSec);
+      const reading = metric(m, r, alphas[m], active, g, rs.ledgers[m], rate, rs.judged[m], rs.pick[m], Number.POSITIVE_INFINITY);
       // Failing identities of the ring: never fewer than minFailedUsers distinct ones fail it.
       if (m === "errors") reading.rejects = reading.rejects && reading.canaryEvents >= g.minFailedUsers;
       return reading;
