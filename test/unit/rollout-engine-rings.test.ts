@@ -35,6 +35,10 @@ interface Plan {
  * the engine as if it knew no rings: the arms are the totals (what averaging would see).
  */
 function run(random: Random, plan: Plan, seconds: number, rings = true): { decision: RolloutDecision; at: number; step: number } {
+  return runWith(g, random, plan, seconds, rings);
+}
+
+function runWith(g: Guardrails, random: Random, plan: Plan, seconds: number, rings = true): { decision: RolloutDecision; at: number; step: number } {
   const state = createEngineState(g);
   let step = 0;
   let stepStartedAt = 0;
@@ -145,7 +149,7 @@ describe("ring evidence: a regression confined to one ring", () => {
     };
     const r = run(createRandom(5), staff, 600);
     expect(r.decision.action).toBe("fail");
-    expect(r.decision.reason).toContain("ring staff (baseline: all stable users (the ring is served at 100%: no stable users of its own))");
+    expect(r.decision.reason).toContain("ring staff (baseline: all stable users (the ring is served at 100%: no stable users of its own; held to 2x the tolerances))");
     expect(r.decision.explanation.rings![0]).toMatchObject({ key: "staff", current: true, baseline: "all", percent: 100 });
   });
 
@@ -168,6 +172,22 @@ describe("ring evidence: a regression confined to one ring", () => {
     expect(r.decision.action).toBe("fail");
     expect(r.decision.reason).toMatch(/ring nz \(baseline: all stable users .*\): tail latency/);
     expect(r.at).toBeLessThan(60);
+  });
+});
+
+describe("ring evidence: a ring at 100% whose traffic differs by nature", () => {
+  // Staff fail twice as often as everyone, on either version: an identical canary.
+  const plan: Plan = {
+    keys: ["staff"],
+    steps: [{ everyone: 0, current: "staff", strata: [{ key: "staff", share: 0.1, percent: 100, errors: [2 * base, 2 * base] }, { share: 0.9, percent: 0, errors: [base, base] }] }],
+  };
+  it("is not rolled back at the default allBaselineTolerance (2x), and would be at 1", () => {
+    let fails = 0;
+    for (let i = 0; i < 10; i++) if (run(createRandom(50 + i), plan, 600).decision.action === "fail") fails++;
+    expect(fails).toBe(0);
+    const strict = runWith(GuardrailsSchema.parse({ allBaselineTolerance: 1 }), createRandom(50), plan, 600);
+    expect(strict.decision.action).toBe("fail");
+    expect(strict.decision.reason).toContain("ring staff (baseline: all stable users (the ring is served at 100%: no stable users of its own))");
   });
 });
 

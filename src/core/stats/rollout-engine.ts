@@ -44,7 +44,7 @@ import { checkBurnRate, wilsonInterval, type BurnCounts, type BurnResult } from 
 import type { Guardrails } from "./guardrails.js";
 import { MIXTURE_GRID, MIXTURE_WEIGHTS } from "./msprt.js";
 import { appendWindow, createLedger, readLedger, type Schedule, type TestLedger, type TestReading, type TestSpec, type TestWindow } from "./rollout-test.js";
-import { baselineText, type RingBaseline } from "./ring-baseline.js";
+import { baselineText, widenShare, type RingBaseline } from "./ring-baseline.js";
 import { checkSampleRatio, type SrmResult } from "./srm.js";
 
 export interface ArmWindow {
@@ -247,15 +247,17 @@ export function allStable(w: Pick<RolloutWindow, "stable" | "rings">): ArmWindow
  * window's observed share of the two (requests for errors, timed requests for latency).
  * The share is fixed by the request counts, which carry no error or latency outcome.
  */
-function ringTestWindow(w: RolloutWindow, r: RingWindow, key: RingMetric, all: ArmWindow): TestWindow {
+function ringTestWindow(w: RolloutWindow, r: RingWindow, key: RingMetric, all: ArmWindow, g: Guardrails): TestWindow {
   const base = r.baseline === "ring" ? r.stable : all;
   const c = r.canary;
+  // Against all stable users, the null is a ratio up to allBaselineTolerance times the tolerance (ring-baseline.ts).
+  const widen = (s: number): number => (r.baseline === "ring" ? s : widenShare(s, g.allBaselineTolerance));
   if (key === "errors") {
     const n = c.requests + base.requests;
-    return { start: w.start, step: w.step, canaryEvents: c.failedUsers, stableEvents: base.failedUsers, share: n > 0 ? c.requests / n : 0 };
+    return { start: w.start, step: w.step, canaryEvents: c.failedUsers, stableEvents: base.failedUsers, share: widen(n > 0 ? c.requests / n : 0) };
   }
   const [ct, bt, ce, be] = key === "latency" ? [c.timed, base.timed, c.slow, base.slow] : [c.timedMid, base.timedMid, c.slowMid, base.slowMid];
-  return { start: w.start, step: w.step, canaryEvents: ce, stableEvents: be, share: ct + bt > 0 ? ct / (ct + bt) : 0 };
+  return { start: w.start, step: w.step, canaryEvents: ce, stableEvents: be, share: widen(ct + bt > 0 ? ct / (ct + bt) : 0) };
 }
 
 function testWindow(w: RolloutWindow, key: MetricKey): TestWindow {
@@ -305,7 +307,7 @@ export function closeWindow(state: EngineState, w: RolloutWindow, g: Guardrails)
       const rs = (state.rings[r.key] ??= createRingState(g, r));
       rs.baseline = r.baseline;
       rs.percent = r.percent;
-      for (const key of RING_METRICS) appendWindow(rs.ledgers[key], ringTestWindow(w, r, key, all), schedule(g));
+      for (const key of RING_METRICS) appendWindow(rs.ledgers[key], ringTestWindow(w, r, key, all, g), schedule(g));
     }
   }
   if (w.shadow) {
@@ -929,7 +931,7 @@ function readRings(
     const baseline = openRing?.baseline ?? rs.baseline;
     const percent = openRing?.percent ?? rs.percent;
     const read = (m: RingMetric, active: boolean): MetricReading => {
-      const r = readLedger(rs.ledgers[m], openRing ? ringTestWindow(open!, openRing, m, openAll!) : undefined, sched);
+      const r = readLedger(rs.ledgers[m], openRing ? ringTestWindow(open!, openRing, m, openAll!, g) : undefined, sched);
       const rate = (r.canaryEvents + r.stableEvents) / ledgerSec(rs.ledgers[m], input.now, rolloutSec);
       const reading = metric(m, r, alphas[m], active, g, rs.ledgers[m], rate, rs.judged[m], rs.pick[m], Number.POSITIVE_INFINITY);
       // Failing identities of the ring: never fewer than minFailedUsers distinct ones fail it.
@@ -942,7 +944,7 @@ function readRings(
       current: input.rings?.current === key,
       baseline,
       percent,
-      baselineText: baselineText(baseline, percent),
+      baselineText: baselineText(baseline, percent, g.allBaselineTolerance),
       stable: step?.stable ?? zero(),
       canary: step?.canary ?? zero(),
       errors: read("errors", active),
