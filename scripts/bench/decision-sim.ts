@@ -212,15 +212,16 @@ function buildRingCells(aaRuns: number, detectRuns: number): Cell[] {
     cell("aa", "rings: identical canary, staff 100% -> nz 100% -> ..., bursty retries", aaRuns, { scenario: "bursty", rings: plan(STAFF_COUNTRY_PLAN) }),
     // The stated limit of the "all" baseline: staff fail twice as often as everyone on either version.
     cell("aa", "rings: identical canary, staff's base error rate 2x everyone's (the all-stable baseline's limit)", aaRuns, { rings: { ...plan(STAFF_COUNTRY_PLAN), baseRatio: { staff: 2 } } }),
-    cell("aa", "rings: identical canary, staff's base error rate 2x everyone's, allBaselineTolerance 1", aaRuns, { rings: { ...plan(STAFF_COUNTRY_PLAN), baseRatio: { staff: 2 } }, guardrails: { allBaselineTolerance: 1 } }),
+    cell("aa", "rings: identical canary, staff's base error rate 2x everyone's, allBaselineTolerance 2", aaRuns, { rings: { ...plan(STAFF_COUNTRY_PLAN), baseRatio: { staff: 2 } }, guardrails: { allBaselineTolerance: 2 } }),
     cell("detect", "rings: errors 3x in nz only (10% of traffic), nz at 100%", detectRuns, { errorRatio: 3, rings: plan(STAFF_COUNTRY_PLAN, "nz") }),
     cell("detect", "rings: latency +50% in nz only, nz at 100%", detectRuns, { ...scaled(0.5), rings: plan(STAFF_COUNTRY_PLAN, "nz") }),
-    cell("detect", "rings: errors 2x in nz only, nz at 100% (at the allBaselineTolerance: not a regression by default)", detectRuns, { errorRatio: 2, rings: plan(STAFF_COUNTRY_PLAN, "nz") }),
-    cell("detect", "rings: errors 2x in nz only, nz at 100%, allBaselineTolerance 1", detectRuns, { errorRatio: 2, rings: plan(STAFF_COUNTRY_PLAN, "nz"), guardrails: { allBaselineTolerance: 1 } }),
-    cell("detect", "rings: errors 3x in nz only, 100 req/s, nz at 100%, allBaselineTolerance 1", detectRuns, { rate: 100, errorRatio: 3, rings: plan(STAFF_COUNTRY_PLAN, "nz"), guardrails: { allBaselineTolerance: 1 } }),
+    cell("detect", "rings: errors 2x in nz only, nz at 100%", detectRuns, { errorRatio: 2, rings: plan(STAFF_COUNTRY_PLAN, "nz") }),
+    cell("detect", "rings: errors 3x in nz only, nz at 100%, allBaselineTolerance 2", detectRuns, { errorRatio: 3, rings: plan(STAFF_COUNTRY_PLAN, "nz"), guardrails: { allBaselineTolerance: 2 } }),
+    cell("detect", "rings: errors 2x in nz only, nz at 100%, allBaselineTolerance 2 (at the tolerance: not a regression)", detectRuns, { errorRatio: 2, rings: plan(STAFF_COUNTRY_PLAN, "nz"), guardrails: { allBaselineTolerance: 2 } }),
     cell("detect", "rings: errors 3x in nz only, nz at 10% then 50% (ring baseline)", detectRuns, { errorRatio: 3, rings: plan(COUNTRY_SHARE_PLAN, "nz") }),
     cell("detect", "rings: latency +50% in nz only, nz at 10% then 50% (ring baseline)", detectRuns, { ...scaled(0.5), rings: plan(COUNTRY_SHARE_PLAN, "nz") }),
     cell("detect", "rings: errors 3x in nz only, 100 req/s, nz at 100%", detectRuns, { rate: 100, errorRatio: 3, rings: plan(STAFF_COUNTRY_PLAN, "nz") }),
+    cell("detect", "rings: errors 3x in nz only, 100 req/s, nz at 100%, allBaselineTolerance 2", detectRuns, { rate: 100, errorRatio: 3, rings: plan(STAFF_COUNTRY_PLAN, "nz"), guardrails: { allBaselineTolerance: 2 } }),
   ];
 }
 
