@@ -21,10 +21,10 @@ import { memoFrontier, updateRollout, type RolloutMemo } from "../core/stats/rol
 import { checkDelta, type SyncRequest, type SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
 import { coordinatorClock } from "./clock.js";
-import { summarize, series, shadowReport, ringStatuses } from "./evidence-summary.js";
+import { addRingWindows, copyRingTotals, ringStatuses, series, shadowReport, summarize, type RingTotals } from "./evidence-summary.js";
 import { addSamples, type StoredSamples } from "./shadow-samples.js";
 import { migrate } from "./schema.js";
-import { CoordinatorStore, type EvidenceWindow } from "./store.js";
+import { CoordinatorStore, WINDOW_MS, type EvidenceWindow } from "./store.js";
 import { Notifier } from "./notifier.js";
 import { acceptOffer, type HeldRoute } from "./config-offer.js";
 
@@ -77,6 +77,8 @@ export class Coordinator extends DurableObject<Env> {
   /** When KV was last read for this route (whether or not the route was in it). */
   private configReadAt = Number.NEGATIVE_INFINITY;
   private lastDecision: CoordinatorStatus["lastDecision"];
+  /** Status's per-ring totals of the rollout's closed windows (windows from `through` on are read on each call). */
+  private ringTotals: { key: string; through: number; closed: RingTotals } | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -159,7 +161,7 @@ export class Coordinator extends DurableObject<Env> {
             rings,
             everyone: effectiveWeight(route, state),
             current: this.stageOf(route, state).audience,
-            windows: this.store.windows(state.release, state.rolloutEvidenceSince ?? 0),
+            totals: this.rolloutRingTotals(state, now),
           })
         : undefined;
     return {
@@ -463,6 +465,25 @@ export class Coordinator extends DurableObject<Env> {
       ...(stage.kind === "shadow" ? { shadowPercent: effectiveShadow(route, state) } : {}),
       ...(stage.kind === "live" && stage.audience ? { audience: audienceLabel(stage.audience) } : {}),
     };
+  }
+
+  /**
+   * The rollout's per-ring totals for status: closed windows (a delta lands in the window of
+   * the coordinator's now, so a window that ended is final) are summed once and kept; only
+   * the windows since are read per call, so a status of a rollout of hours reads seconds of windows.
+   */
+  private rolloutRingTotals(state: RolloutState, now: number): RingTotals {
+    const since = state.rolloutEvidenceSince ?? 0;
+    const key = `${state.release}|${since}`;
+    if (this.ringTotals?.key !== key) this.ringTotals = { key, through: since, closed: {} };
+    const c = this.ringTotals;
+    const fresh = this.store.windows(state.release, c.through);
+    const closed = fresh.filter((w) => w.start + WINDOW_MS <= now);
+    addRingWindows(c.closed, closed);
+    if (closed.length > 0) c.through = Math.max(...closed.map((w) => w.start)) + 1;
+    const totals = copyRingTotals(c.closed);
+    addRingWindows(totals, fresh.filter((w) => w.start + WINDOW_MS > now));
+    return totals;
   }
 
   /** Keeps the newest SAMPLES_KEPT mismatch samples of the release (shadow-samples.ts sanitises them). */

@@ -74,24 +74,32 @@ export function shadowReport(input: { route: string; release: string | null; sta
   };
 }
 
-/**
- * Status per ring of the current exposure (plan order): the share the canary serves it at
- * (its percent, or everyone's if higher), its requests, errors and distinct users per arm
- * over the rollout's windows, and the baseline the engine compares it with (ring-baseline.ts).
- */
-export function ringStatuses(input: { rings: readonly Ring[]; everyone: number; current: string | undefined; windows: readonly EvidenceWindow[] }): RingStatus[] {
-  const totals = new Map<string, { stable: RingArm; canary: RingArm }>();
-  for (const w of input.windows) {
+/** Requests, errors and distinct users per arm of each ring (by key), summed over windows. */
+export type RingTotals = Record<string, { stable: RingArm; canary: RingArm }>;
+
+/** Adds the windows' ring evidence into `into` (mutates; users sketches merged, never aliased). */
+export function addRingWindows(into: RingTotals, windows: readonly EvidenceWindow[]): void {
+  for (const w of windows) {
     for (const [key, r] of Object.entries(w.evidence.rings ?? {}) as Array<[string, RingEvidence]>) {
-      let t = totals.get(key);
-      if (!t) totals.set(key, (t = { stable: emptyRingArm(), canary: emptyRingArm() }));
+      const t = (into[key] ??= { stable: emptyRingArm(), canary: emptyRingArm() });
       addRingArm(t.stable, r.stable);
       addRingArm(t.canary, r.canary);
     }
   }
+}
+
+/** A copy of `t` (its arms' sketches are replaced on merge, never mutated, so sharing them is safe). */
+export const copyRingTotals = (t: RingTotals): RingTotals => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { stable: { ...v.stable }, canary: { ...v.canary } }]));
+
+/**
+ * Status per ring of the current exposure (plan order): the share the canary serves it at
+ * (its percent, or everyone's if higher), its requests, errors and distinct users per arm
+ * over the rollout (`totals`), and the baseline the engine compares it with (ring-baseline.ts).
+ */
+export function ringStatuses(input: { rings: readonly Ring[]; everyone: number; current: string | undefined; totals: RingTotals }): RingStatus[] {
   return input.rings.map((ring) => {
     const percent = Math.max(ring.percent, input.everyone);
-    const t = totals.get(ring.key);
+    const t = input.totals[ring.key];
     return {
       key: ring.key,
       percent,

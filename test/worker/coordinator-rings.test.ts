@@ -4,7 +4,7 @@ import type { CoordinatorStatus } from "../../src/core/admin-protocol.js";
 import { validateConfig } from "../../src/core/config/parse.js";
 import { emptyEvidence, identityHash, MAX_RINGS, recordOutcome, type Evidence } from "../../src/core/evidence.js";
 import { routeHash } from "../../src/core/route-hash.js";
-import { config, putConfigAndSync, route } from "./helpers.js";
+import { clock, config, putConfigAndSync, route } from "./helpers.js";
 
 const SYNC = { intervalMs: 100, staleAfterMs: 1500, coldWaitMs: 500 };
 const headerSticky = { source: "header" as const, name: "x-user-id" };
@@ -75,6 +75,17 @@ describe("Coordinator status: the plan and its rings", () => {
     ]);
     expect(e.rings[1]!.baselineText).toContain("no stable users of its own");
     expect(s.lastDecision?.reason).toMatch(/^hold/);
+    // Once the windows have closed, status keeps their sums and adds only newer windows.
+    clock.advance(25_000);
+    const later = await stub.status("rings");
+    expect(later.rings?.map((r) => r.canary.requests)).toEqual([12, 80]);
+    expect(later.rings?.[0]?.canary.users).toBe(3);
+    await stub.sync({ routeId: "rings", isolateId: "ring-iso", seq: 3, configHash: hash, release: "ring-1", delta: ringDelta(3) });
+    const more = await stub.status("rings");
+    expect(more.rings?.map((r) => r.canary.requests)).toEqual([18, 120]);
+    expect(more.rings?.[0]?.canary.users).toBe(3);
+    clock.advance(25_000);
+    expect((await stub.status("rings")).rings?.map((r) => r.canary.requests)).toEqual([18, 120]);
   });
 
   it("refuses a malformed delta (too many rings, a huge key) without merging it or failing", async () => {
