@@ -22,8 +22,10 @@
 // then shares of everyone): traffic cut into strata (staff 2%, the country 10%, everyone
 // else 88%), a regression confined to the country's canary, and healthy multi-ring plans;
 // seed sets rings-report (the default with --rings, whose full run writes
-// results/decision-sim-rings.md), rings-tune (what development looked at) and
-// rings-holdout (looked at once, before the last engine change, so not used for figures).
+// results/decision-sim-rings.md; looked at once before allBaselineTolerance's default went
+// from 2 to 1, both values are cells of their own), rings-fresh (looked at once, after every
+// default was fixed: results/decision-sim-rings-fresh.md), rings-tune (what development
+// looked at) and rings-holdout (looked at once before the last engine change: not used).
 // --seeds tune is the seed set the defaults were chosen on; holdout (the default) is the
 // set the committed figures come from, run once the defaults were fixed. (A third set,
 // report, was looked at once before promotionOdds went from 75 to 100, so it is not used.)
