@@ -12,12 +12,20 @@
 //
 //   npx tsx scripts/bench/decision-sim.ts [--quick] [--runs N] [--detect-runs N] [--only TEXT]
 //                                         [--workers N] [--seeds tune|report] [--guardrails JSON]
-//                                         [--shadow]
+//                                         [--shadow] [--rings]
 // --shadow runs the shadow-stage cells instead (a plan [shadow 10%, 5, 10, 25, 50, 100]):
 // mirrored pairs drawn per second (the same request's stable and canary answers, latency
 // correlated, errors and mismatches per pair), seed sets shadow-holdout (the default with
 // --shadow, whose full run writes results/decision-sim-shadow.md), shadow-tune and
 // shadow-fresh.
+// --rings runs the ring cells instead (plans with ring stages: staff, then one country,
+// then shares of everyone): traffic cut into strata (staff 2%, the country 10%, everyone
+// else 88%), a regression confined to the country's canary, and healthy multi-ring plans;
+// seed sets rings-report (the default with --rings, whose full run writes
+// results/decision-sim-rings.md; looked at once before allBaselineTolerance's default went
+// from 2 to 1, both values are cells of their own), rings-fresh (looked at once, after every
+// default was fixed: results/decision-sim-rings-fresh.md), rings-tune (what development
+// looked at) and rings-holdout (looked at once before the last engine change: not used).
 // --seeds tune is the seed set the defaults were chosen on; holdout (the default) is the
 // set the committed figures come from, run once the defaults were fixed. (A third set,
 // report, was looked at once before promotionOdds went from 75 to 100, so it is not used.)
@@ -28,7 +36,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GuardrailsSchema, type Guardrails, type GuardrailsInput } from "../../src/core/stats/guardrails.js";
 import { beta, binomial, createRandom, poisson, seedFrom, type Random } from "../../src/core/stats/prng.js";
-import { closeWindow, createEngineState, decideRollout, type ArmWindow, type RolloutWindow } from "../../src/core/stats/rollout-engine.js";
+import { allStable, closeWindow, createEngineState, decideRollout, RING_ALPHA_SHARE, type ArmWindow, type RingWindow, type RolloutWindow } from "../../src/core/stats/rollout-engine.js";
+import { ringBaseline } from "../../src/core/stats/ring-baseline.js";
 import { decideCounts, type WindowCounts } from "../../src/core/stats/decision-engine.js";
 import { erfc } from "../../src/core/stats/srm.js";
 
@@ -80,6 +89,21 @@ interface Cell {
   minDurationMs?: number;
   /** Shadow cells: step 0 is a shadow stage mirroring `percent` of requests. */
   shadow?: ShadowModel;
+  /** Ring cells: the plan and the strata (rollout-engine.ts rings). */
+  rings?: RingModel;
+}
+
+/** One stage of a ring cell's plan: a ring (by stratum key) at a percent, or everyone at a percent. */
+type RingStage = { ring: string; percent: number } | { everyone: number };
+
+interface RingModel {
+  /** Share of the traffic in each ring (the rest is everyone else), by ring key, in plan order. */
+  strata: Record<string, number>;
+  plan: RingStage[];
+  /** The ring whose canary regresses (errorRatio, latencyMu), or undefined: every canary request. */
+  regressed?: string;
+  /** A ring whose traffic differs by nature: its base error rate times this, on both arms. */
+  baseRatio?: Record<string, number>;
 }
 
 interface ShadowModel {
@@ -113,7 +137,7 @@ function cell(kind: Cell["kind"], label: string, runs: number, over: Partial<Cel
     runs,
     ...over,
   };
-  c.id = `${kind}/${c.ladder}/${c.rate}/${c.baseline}/${c.scenario}/${c.history}/${c.errorRatio}/${c.latencyMu.toFixed(4)}/${c.latencySigma.toFixed(4)}/${c.onsetS}/${c.minDurationMs ?? ""}/${c.guardrails ? JSON.stringify(c.guardrails) : ""}${c.shadow ? `/shadow${JSON.stringify(c.shadow)}` : ""}`;
+  c.id = `${c.rings ? `rings${JSON.stringify(c.rings)}/` : ""}${kind}/${c.ladder}/${c.rate}/${c.baseline}/${c.scenario}/${c.history}/${c.errorRatio}/${c.latencyMu.toFixed(4)}/${c.latencySigma.toFixed(4)}/${c.onsetS}/${c.minDurationMs ?? ""}/${c.guardrails ? JSON.stringify(c.guardrails) : ""}${c.shadow ? `/shadow${JSON.stringify(c.shadow)}` : ""}`;
   return c;
 }
 
@@ -171,6 +195,35 @@ function buildShadowCells(aaRuns: number, detectRuns: number): Cell[] {
     cell("detect", "shadow: 1% JSON mismatches (maxMismatchRate 1%: the boundary)", detectRuns, { ladder, shadow: sh({ mismatch: 0.01 }) }),
     cell("detect", "shadow: 1% JSON mismatches (maxMismatchRate 0.001)", detectRuns, { ladder, shadow: sh({ mismatch: 0.01, maxMismatchRate: 0.001 }) }),
     cell("detect", "shadow: errors 2x, 100 req/s", detectRuns, { ladder, rate: 100, errorRatio: 2, shadow: sh() }),
+  ];
+}
+
+/** The plan of the issue: staff 100% -> one country 100% -> 1% -> 10% -> 100%. */
+const STAFF_COUNTRY_PLAN: RingStage[] = [{ ring: "staff", percent: 100 }, { ring: "nz", percent: 100 }, { everyone: 1 }, { everyone: 10 }, { everyone: 100 }];
+/** The same with the country at 10% then 50% (its own stable users are its baseline). */
+const COUNTRY_SHARE_PLAN: RingStage[] = [{ ring: "staff", percent: 100 }, { ring: "nz", percent: 10 }, { ring: "nz", percent: 50 }, { everyone: 1 }, { everyone: 10 }, { everyone: 100 }];
+const STRATA = { staff: 0.02, nz: 0.1 };
+
+/** Ring cells: 1000 req/s (100 req/s noted), 0.5% errors; the regressed ring holds 10% of the traffic. */
+function buildRingCells(aaRuns: number, detectRuns: number): Cell[] {
+  const plan = (p: RingStage[], regressed?: string): RingModel => ({ strata: STRATA, plan: p, ...(regressed ? { regressed } : {}) });
+  return [
+    cell("aa", "rings: identical canary, staff 100% -> nz 100% -> 1% -> 10% -> 100%", aaRuns, { rings: plan(STAFF_COUNTRY_PLAN) }),
+    cell("aa", "rings: identical canary, staff 100% -> nz 10% -> nz 50% -> 1% -> 10% -> 100%", aaRuns, { rings: plan(COUNTRY_SHARE_PLAN) }),
+    cell("aa", "rings: identical canary, staff 100% -> nz 100% -> ..., 100 req/s", aaRuns, { rate: 100, rings: plan(STAFF_COUNTRY_PLAN) }),
+    cell("aa", "rings: identical canary, staff 100% -> nz 100% -> ..., bursty retries", aaRuns, { scenario: "bursty", rings: plan(STAFF_COUNTRY_PLAN) }),
+    // The stated limit of the "all" baseline: staff fail twice as often as everyone on either version.
+    cell("aa", "rings: identical canary, staff's base error rate 2x everyone's (the all-stable baseline's limit)", aaRuns, { rings: { ...plan(STAFF_COUNTRY_PLAN), baseRatio: { staff: 2 } } }),
+    cell("aa", "rings: identical canary, staff's base error rate 2x everyone's, allBaselineTolerance 2", aaRuns, { rings: { ...plan(STAFF_COUNTRY_PLAN), baseRatio: { staff: 2 } }, guardrails: { allBaselineTolerance: 2 } }),
+    cell("detect", "rings: errors 3x in nz only (10% of traffic), nz at 100%", detectRuns, { errorRatio: 3, rings: plan(STAFF_COUNTRY_PLAN, "nz") }),
+    cell("detect", "rings: latency +50% in nz only, nz at 100%", detectRuns, { ...scaled(0.5), rings: plan(STAFF_COUNTRY_PLAN, "nz") }),
+    cell("detect", "rings: errors 2x in nz only, nz at 100%", detectRuns, { errorRatio: 2, rings: plan(STAFF_COUNTRY_PLAN, "nz") }),
+    cell("detect", "rings: errors 3x in nz only, nz at 100%, allBaselineTolerance 2", detectRuns, { errorRatio: 3, rings: plan(STAFF_COUNTRY_PLAN, "nz"), guardrails: { allBaselineTolerance: 2 } }),
+    cell("detect", "rings: errors 2x in nz only, nz at 100%, allBaselineTolerance 2 (at the tolerance: not a regression)", detectRuns, { errorRatio: 2, rings: plan(STAFF_COUNTRY_PLAN, "nz"), guardrails: { allBaselineTolerance: 2 } }),
+    cell("detect", "rings: errors 3x in nz only, nz at 10% then 50% (ring baseline)", detectRuns, { errorRatio: 3, rings: plan(COUNTRY_SHARE_PLAN, "nz") }),
+    cell("detect", "rings: latency +50% in nz only, nz at 10% then 50% (ring baseline)", detectRuns, { ...scaled(0.5), rings: plan(COUNTRY_SHARE_PLAN, "nz") }),
+    cell("detect", "rings: errors 3x in nz only, 100 req/s, nz at 100%", detectRuns, { rate: 100, errorRatio: 3, rings: plan(STAFF_COUNTRY_PLAN, "nz") }),
+    cell("detect", "rings: errors 3x in nz only, 100 req/s, nz at 100%, allBaselineTolerance 2", detectRuns, { rate: 100, errorRatio: 3, rings: plan(STAFF_COUNTRY_PLAN, "nz"), guardrails: { allBaselineTolerance: 2 } }),
   ];
 }
 
@@ -289,8 +342,10 @@ function shadowSecond(random: Random, c: Cell, sh: ShadowModel, s: Second, w: Ro
 
 // ---------------------------------------------------------------- one rollout
 
-type Method = "engine" | "v1" | "flagger1" | "flagger5" | "ztest";
-const METHODS: Method[] = ["engine", "v1", "flagger1", "flagger5", "ztest"];
+/** totals: ring cells only, the same engine judging the route's totals as one comparison (no rings), at the window's observed canary share. */
+type Method = "engine" | "v1" | "flagger1" | "flagger5" | "ztest" | "totals";
+const METHODS: Method[] = ["engine", "v1", "flagger1", "flagger5", "ztest", "totals"];
+const LIVE_RIVALS: Method[] = ["engine", "v1", "flagger1", "flagger5", "ztest"];
 
 interface Outcome {
   /** First failure second per method (rivals on the same traffic, over the engine's rollout). */
@@ -306,6 +361,9 @@ interface Outcome {
   /** Shadow cells: when the shadow stage advanced, and whether the failure came in it. */
   shadowExitAt: number | null;
   failedInShadow: boolean;
+  /** Ring cells: when the regressed ring first got the canary (times are measured from it), and the stage of the failure. */
+  onsetAt?: number | null;
+  failedStage?: number | null;
 }
 
 const emptyArm = (): ArmWindow => ({ requests: 0, errors: 0, failedUsers: 0, timed: 0, slow: 0, timedMid: 0, slowMid: 0 });
@@ -316,12 +374,13 @@ interface PastWindow {
 }
 
 function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcome {
+  if (c.rings) return simulateRingRun(c, c.rings, run, g, seeds);
   const random = createRandom(seedFrom(`${seeds}/${c.id}`, run));
   const weights = LADDERS[c.ladder]!;
   const timed = c.ladder === "timed";
   const minDurationMs = c.minDurationMs ?? MIN_DURATION_MS;
   const state = createEngineState(g);
-  const out: Outcome = { at: { engine: null, v1: null, flagger1: null, flagger5: null, ztest: null }, cause: "", promotedAt: null, advances: 0, advancedWhileRegressed: false, lowTrafficSeen: false, eta60: null, shadowExitAt: null, failedInShadow: false };
+  const out: Outcome = { at: { engine: null, v1: null, flagger1: null, flagger5: null, ztest: null, totals: null }, cause: "", promotedAt: null, advances: 0, advancedWhileRegressed: false, lowTrafficSeen: false, eta60: null, shadowExitAt: null, failedInShadow: false };
   const sh = c.shadow;
   const inShadow = (st: number): boolean => sh !== undefined && st === 0;
   // Stable samples behind the thresholds: history (warm) or nothing (cold).
@@ -553,9 +612,242 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
       }
       minute = { n: 0, e: 0 };
     }
-    if (out.promotedAt !== null || METHODS.every((m) => out.at[m] !== null) || (sh && out.at.engine !== null)) break;
+    if (out.promotedAt !== null || LIVE_RIVALS.every((m) => out.at[m] !== null) || (sh && out.at.engine !== null)) break;
   }
   return out;
+}
+
+// ---------------------------------------------------------------- one rollout of a ring plan
+
+interface RingExposure {
+  everyone: number;
+  rings: Array<{ key: string; percent: number }>;
+}
+
+/** Cumulative exposure per stage, as plan.ts exposureAt: rings in plan order at their highest percent so far. */
+function ringExposures(plan: readonly RingStage[]): RingExposure[] {
+  let everyone = 0;
+  const rings: Array<{ key: string; percent: number }> = [];
+  return plan.map((st) => {
+    if ("everyone" in st) everyone = Math.max(everyone, st.everyone);
+    else {
+      const r = rings.find((x) => x.key === st.ring);
+      if (r) r.percent = Math.max(r.percent, st.percent);
+      else rings.push({ key: st.ring, percent: st.percent });
+    }
+    return { everyone, rings: rings.map((r) => ({ ...r })) };
+  });
+}
+
+const ringStageLabel = (st: RingStage): string => ("everyone" in st ? `${st.everyone}%` : `${st.ring} ${st.percent}%`);
+
+/**
+ * One rollout of a ring plan, driven as the coordinator drives the engine: per second and
+ * stratum (each ring of the current exposure, everyone else) and arm, Poisson requests at
+ * the stratum's share of the traffic and the arm's share of the stratum (the ring's
+ * percent or everyone's, whichever is higher), error episodes per identity, latency
+ * exceedances of the window's thresholds; the engine every second with the plan's rings.
+ * Traffic of a ring not yet in the exposure is everyone else's (attribution is to the
+ * rings of the exposure only). Warm history (latency thresholds from the start).
+ */
+function simulateRingRun(c: Cell, m: RingModel, run: number, g: Guardrails, seeds: string): Outcome {
+  const random = createRandom(seedFrom(`${seeds}/${c.id}`, run));
+  const exposures = ringExposures(m.plan);
+  const keys = exposures.at(-1)!.rings.map((r) => r.key);
+  const state = createEngineState(g);
+  // The rival: the same engine on the totals (what a ring-blind engine would judge), following the engine's steps.
+  const totalsState = createEngineState(g);
+  const totalsOf = (w: RolloutWindow): RolloutWindow => {
+    const stable = allStable(w);
+    const canary = emptyArm();
+    for (const a of [w.canary, ...(w.rings ?? []).map((r) => r.canary)]) for (const k of Object.keys(canary) as (keyof ArmWindow)[]) canary[k] += a[k];
+    const n = stable.requests + canary.requests;
+    return { start: w.start, step: w.step, weight: n > 0 ? (100 * canary.requests) / n : w.weight, stable, canary };
+  };
+  const out: Outcome = { at: { engine: null, v1: null, flagger1: null, flagger5: null, ztest: null, totals: null }, cause: "", promotedAt: null, advances: 0, advancedWhileRegressed: false, lowTrafficSeen: false, eta60: null, shadowExitAt: null, failedInShadow: false, failedStage: null };
+  if (c.kind === "detect") out.onsetAt = null;
+  const past: PastWindow[] = [];
+  for (let i = 0; i < 90; i++) past.push({ n: Math.round(c.rate * 0.95 * WINDOW_S), d: { mu: MU, sigma: SIGMA } });
+  let step = 0;
+  let stepStartedAt = 0;
+  let ethr: [number, number] | null = null;
+  let open: RolloutWindow | undefined;
+  let openPast = 0;
+  const regressedIn = (key: string | undefined): boolean => m.regressed === undefined || key === m.regressed;
+  const visible = (st: number): boolean => m.regressed === undefined || exposures[st]!.rings.some((r) => r.key === m.regressed);
+  if (out.onsetAt === null && visible(0)) out.onsetAt = 0;
+  const thresholds = (): [number, number] | null => {
+    const chunks: Array<[number, number]> = [];
+    let cur: Array<{ n: number; d: Dist }> = [];
+    let n = 0;
+    for (let i = past.length - 1, k = 0; i >= 0 && k < 90 && chunks.length < THRESHOLD_CHUNKS; i--, k++) {
+      cur.push(past[i]!);
+      n += past[i]!.n;
+      if (n >= Math.ceil(THRESHOLD_SAMPLES / THRESHOLD_CHUNKS)) {
+        chunks.push([sampleQuantile(random, cur, g.latencyQuantile), sampleQuantile(random, cur, g.medianQuantile ?? 0.5)]);
+        cur = [];
+        n = 0;
+      }
+    }
+    if (chunks.length < THRESHOLD_CHUNKS) return null;
+    const med = (xs: number[]): number => xs.sort((a, b) => a - b)[1]!;
+    return [med(chunks.map((x) => x[0])), med(chunks.map((x) => x[1]))];
+  };
+  const startWindow = (t: number): void => {
+    ethr = thresholds();
+    const e = exposures[step]!;
+    const rings: RingWindow[] = e.rings.map((r) => {
+      const percent = Math.max(r.percent, e.everyone);
+      return { key: r.key, baseline: ringBaseline(percent), percent, stable: emptyArm(), canary: emptyArm() };
+    });
+    open = { start: t * 1000, step, weight: e.everyone, stable: emptyArm(), canary: emptyArm(), rings };
+    openPast = 0;
+  };
+  const finishWindow = (): void => {
+    if (!open) return;
+    closeWindow(state, open, g);
+    closeWindow(totalsState, totalsOf(open), g);
+    if (openPast > 0) past.push({ n: openPast, d: { mu: MU, sigma: SIGMA } });
+    open = undefined;
+  };
+  for (let t = 1; t <= HORIZON_S; t++) {
+    if (!open || (t - 1) % WINDOW_S === 0) {
+      finishWindow();
+      startWindow(t - 1);
+    }
+    const w = open!;
+    const s = second(c, t);
+    const e = exposures[step]!;
+    const inRings = e.rings.reduce((a, r) => a + (m.strata[r.key] ?? 0), 0);
+    const strata: Array<{ key: string | undefined; share: number; q: number; arms: [ArmWindow, ArmWindow] }> = [
+      ...w.rings!.map((r) => ({ key: r.key, share: m.strata[r.key] ?? 0, q: r.percent / 100, arms: [r.stable, r.canary] as [ArmWindow, ArmWindow] })),
+      { key: undefined, share: 1 - inRings, q: e.everyone / 100, arms: [w.stable, w.canary] },
+    ];
+    for (const st of strata) {
+      for (let arm = 0; arm < 2; arm++) {
+        const armShare = arm === 1 ? st.q : 1 - st.q;
+        const n = armShare > 0 ? poisson(random, s.rate * st.share * armShare) : 0;
+        const a = st.arms[arm]!;
+        const bad = arm === 1 && regressedIn(st.key);
+        const p = Math.min(1, (bad ? s.p[1]! : s.p[0]!) * (st.key !== undefined ? (m.baseRatio?.[st.key] ?? 1) : 1));
+        const burst = c.scenario === "bursty" ? BURST_MEAN : 1;
+        const episodes = poisson(random, (n * p) / burst);
+        let errors = 0;
+        for (let k = 0; k < episodes; k++) errors += geometric(random, burst);
+        a.requests += n;
+        a.errors += errors;
+        a.failedUsers += episodes;
+        const d = bad ? s.lat[1]! : s.lat[0]!;
+        if (ethr) {
+          a.timed += n;
+          a.slow += binomial(random, n, exceed(ethr[0], d.mu, d.sigma));
+          a.timedMid += n;
+          a.slowMid += binomial(random, n, exceed(ethr[1], d.mu, d.sigma));
+        }
+        if (arm === 0) openPast += n;
+      }
+    }
+    const stage = m.plan[step]!;
+    if (out.at.totals === null) {
+      const tw = totalsOf(w);
+      const td = decideRollout({ now: t * 1000, stepStartedAt, stepIndex: step, weight: tw.weight, minDurationMs: MIN_DURATION_MS, minRequests: MIN_REQUESTS, open: tw, latencySource: ethr === null ? "calibrating" : "rolling", guardrails: g, state: totalsState });
+      if (td.action === "fail") out.at.totals = t;
+    }
+    // After the engine failed, the steps stay frozen and the rival keeps watching until it fires or the horizon.
+    if (out.at.engine !== null) {
+      if (out.at.totals !== null) break;
+      continue;
+    }
+    const d = decideRollout({
+      now: t * 1000,
+      stepStartedAt,
+      stepIndex: step,
+      weight: e.everyone,
+      minDurationMs: MIN_DURATION_MS,
+      minRequests: MIN_REQUESTS,
+      open: w,
+      latencySource: ethr === null ? "calibrating" : "rolling",
+      guardrails: g,
+      state,
+      stage: ringStageLabel(stage),
+      rings: { keys, ...("ring" in stage ? { current: stage.ring } : {}) },
+    });
+    if (d.explanation.lowTraffic) out.lowTrafficSeen = true;
+    if (d.action === "fail") {
+      out.at.engine = t;
+      out.failedStage = step;
+      const x = d.explanation;
+      const where = (x.rings ?? []).filter((r) => r.errors.rejects || r.latency.rejects || r.median.rejects).map((r) => `ring ${r.key}`);
+      const everyone = [x.errors.rejects && "errors", x.latency.rejects && "latency", x.median.rejects && "median", x.burn.trips && "breaker"].filter(Boolean);
+      out.cause = [...(everyone.length ? [`everyone else ${everyone.join("+")}`] : []), ...where].join(" + ");
+      if (out.at.totals !== null) break;
+      continue;
+    }
+    if (d.action === "advance") {
+      out.advances++;
+      if (c.kind === "detect" && visible(step)) out.advancedWhileRegressed = true;
+      if (step === m.plan.length - 1) {
+        out.promotedAt = t;
+        break;
+      }
+      finishWindow();
+      step++;
+      stepStartedAt = t * 1000;
+      if (out.onsetAt === null && visible(step)) out.onsetAt = t;
+      startWindow(t);
+    }
+  }
+  return out;
+}
+
+function ringReport(rs: CellResult[], command: string, wallMs: number, workers: number, seeds: string, g: Guardrails): string {
+  const cpu = rs.reduce((a, r) => a + r.cpuMs, 0);
+  const causes = (r: CellResult): string =>
+    Object.entries(r.causes)
+      .sort(([, a], [, b]) => b - a)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ") || "-";
+  const stages = (r: CellResult): string =>
+    Object.entries(r.failedStages)
+      .map(([k, v]) => `${ringStageLabel(r.cell.rings!.plan[Number(k)]!)}: ${v}`)
+      .join(", ") || "-";
+  const errorAll = g.alpha * g.errorAlphaShare;
+  const lines: string[] = [
+    "# Decision engine v2: ring stages, simulated rollouts",
+    "",
+    `Command: \`${command}\` (seed set \`${seeds}\`). Wall time ${(wallMs / 1000).toFixed(0)} s with ${workers} worker processes (${(cpu / 1000).toFixed(0)} s of CPU).`,
+    "",
+    `Each run is one whole rollout over at most ${HORIZON_S / 60} minutes of a plan with ring stages, driven as the coordinator drives the engine (every second, 10 s windows, step minimums ${MIN_DURATION_MS / 1000} s and ${MIN_REQUESTS} canary requests, default guardrails). ` +
+      `The traffic is cut into strata: staff ${STRATA.staff * 100}% and one country (nz) ${STRATA.nz * 100}% of the requests, everyone else the rest; a request is attributed to a ring only once the ring is in the exposure. ` +
+      `Per second, stratum and arm: Poisson requests (a ring's canary share is the higher of its percent and everyone's), error episodes per identity (0.5%; bursty: geometric retries, mean ${BURST_MEAN}), latency lognormal (median 60 ms, sigma ${SIGMA}) against the window's thresholds (warm history). ` +
+      `Alpha ${g.alpha} per rollout: errors ${errorAll}, tail ${(g.alpha - errorAll) / 2}, median ${(g.alpha - errorAll) / 2}; with rings, ${RING_ALPHA_SHARE * 100}% of each goes to the ring tests, split evenly across the plan's 2 rings ` +
+      `(everyone else's errors ${errorAll * (1 - RING_ALPHA_SHARE)}, each ring's errors ${(errorAll * RING_ALPHA_SHARE) / 2}). Baselines (ring-baseline.ts): a ring served at 100% (or above 50%) is compared with all stable users, held to allBaselineTolerance (default ${g.allBaselineTolerance}) times the tolerances; at 10% or 50% with its own stable users at the configured tolerances. ` +
+      "Regressions are confined to the nz ring's canary and present from the start; times are measured from the moment nz first gets the canary (the start of its first stage). Intervals: 95% Wilson for rates, order-statistic for medians.",
+    "",
+    "## Identical canaries (A/A): false failures per rollout",
+    "",
+    "| plan | traffic | scenario | runs | false failures | failed in stage | cause | promoted within 30 min | median time to promote | low traffic flagged | totals only (no rings): false failures |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  const planText = (r: CellResult): string => r.cell.rings!.plan.map(ringStageLabel).join(" -> ");
+  for (const r of rs.filter((x) => x.cell.kind === "aa")) {
+    lines.push(
+      `| ${planText(r)} | ${r.cell.rate} req/s | ${r.cell.scenario === "bursty" ? "bursty retries" : r.cell.rings?.baseRatio ? "staff 2x base errors, both arms" : "iid"}${r.cell.guardrails ? ` (guardrails ${JSON.stringify(r.cell.guardrails)})` : ""} | ${r.runs} | ${pct(r.fails.engine.length, r.runs)} | ${stages(r)} | ${causes(r)} | ${pct(r.promoted.length, r.runs)} | ${secs(rank(r.promoted, r.runs, 0.5))} | ${pct(r.lowTraffic, r.runs)} | ${pct(r.fails.totals.length, r.runs)} |`,
+    );
+  }
+  lines.push(
+    "",
+    "## Regressions confined to the nz ring: time from nz's first stage to rollback",
+    "",
+    "| plan | traffic | regression | runs | caught (detection rate) | time to rollback, median [95%] | p90 | failed in stage | failed before nz got the canary | advanced while regressed | cause | totals only (no rings): median, caught |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  );
+  for (const r of rs.filter((x) => x.cell.kind === "detect")) {
+    lines.push(
+      `| ${planText(r)} | ${r.cell.rate} req/s | ${r.cell.label.replace(/^rings: /, "")} | ${r.runs} | ${pct(r.fails.engine.length, r.runs)} | ${medianCi(r.fails.engine, r.runs)} | ${secs(rank(r.fails.engine, r.runs, 0.9))} | ${stages(r)} | ${r.earlyFails} | ${pct(r.advancedWhileRegressed, r.runs)} | ${causes(r)} | ${secs(rank(r.fails.totals, r.runs, 0.5))}, ${pct(r.fails.totals.length, r.runs)} |`,
+    );
+  }
+  return lines.join("\n") + "\n";
 }
 
 // ---------------------------------------------------------------- aggregation
@@ -573,15 +865,22 @@ interface CellResult {
   cpuMs: number;
   shadowExits: number[];
   failedInShadow: number[];
+  /** Ring cells: failures per stage index; detect cells: failures before the regressed ring got the canary. */
+  failedStages: Record<number, number>;
+  earlyFails: number;
 }
 
 function runTask(c: Cell, from: number, to: number, seeds: string, overlay: GuardrailsInput | undefined): CellResult {
   const started = process.cpuUsage();
   const g = GuardrailsSchema.parse({ ...c.guardrails, ...overlay });
-  const r: CellResult = { cell: c, runs: to - from, fails: { engine: [], v1: [], flagger1: [], flagger5: [], ztest: [] }, causes: {}, promoted: [], advancedAny: 0, advancedWhileRegressed: 0, lowTraffic: 0, etas: [], cpuMs: 0, shadowExits: [], failedInShadow: [] };
+  const r: CellResult = { cell: c, runs: to - from, fails: { engine: [], v1: [], flagger1: [], flagger5: [], ztest: [], totals: [] }, causes: {}, promoted: [], advancedAny: 0, advancedWhileRegressed: 0, lowTraffic: 0, etas: [], cpuMs: 0, shadowExits: [], failedInShadow: [], failedStages: {}, earlyFails: 0 };
   for (let run = from; run < to; run++) {
     const o = simulateRun(c, run, g, seeds);
-    for (const m of METHODS) if (o.at[m] !== null) r.fails[m].push(o.at[m]! - c.onsetS);
+    const onset = o.onsetAt === undefined ? c.onsetS : o.onsetAt;
+    // A ring cell's regression shows from the regressed ring's first stage; a failure before it is a false one.
+    if (o.onsetAt !== undefined && c.kind === "detect" && o.at.engine !== null && (onset === null || o.at.engine < onset)) r.earlyFails++;
+    else for (const m of METHODS) if (o.at[m] !== null && onset !== null) r.fails[m].push(o.at[m]! - onset);
+    if (o.failedStage !== undefined && o.failedStage !== null) r.failedStages[o.failedStage] = (r.failedStages[o.failedStage] ?? 0) + 1;
     if (o.cause) r.causes[o.cause] = (r.causes[o.cause] ?? 0) + 1;
     if (o.promotedAt !== null) r.promoted.push(o.promotedAt);
     if (o.advances > 0) r.advancedAny++;
@@ -614,6 +913,8 @@ function mergeResults(a: CellResult, b: CellResult): CellResult {
     cpuMs: a.cpuMs + b.cpuMs,
     shadowExits: [...a.shadowExits, ...b.shadowExits],
     failedInShadow: [...a.failedInShadow, ...b.failedInShadow],
+    failedStages: Object.fromEntries([...new Set([...Object.keys(a.failedStages), ...Object.keys(b.failedStages)])].map((k) => [k, (a.failedStages[Number(k)] ?? 0) + (b.failedStages[Number(k)] ?? 0)])),
+    earlyFails: a.earlyFails + b.earlyFails,
   };
 }
 
@@ -864,16 +1165,17 @@ async function main(): Promise<void> {
   }
   const quick = args.includes("--quick");
   const shadowCells = args.includes("--shadow");
+  const ringCells = args.includes("--rings");
   const aaRuns = Number(option(args, "--runs") ?? (quick ? 200 : 1000));
   const detectRuns = Number(option(args, "--detect-runs") ?? (quick ? 100 : 500));
   const workers = Number(option(args, "--workers") ?? Math.min(2, availableParallelism()));
-  const seeds = option(args, "--seeds") ?? (shadowCells ? "shadow-holdout" : "holdout");
+  const seeds = option(args, "--seeds") ?? (shadowCells ? "shadow-holdout" : ringCells ? "rings-report" : "holdout");
   const only = option(args, "--only");
   const over = option(args, "--guardrails");
   const overlay = over === undefined ? undefined : (JSON.parse(over) as GuardrailsInput);
   if (overlay) GuardrailsSchema.parse(overlay);
   const started = performance.now();
-  const cells = (shadowCells ? buildShadowCells(aaRuns, detectRuns) : buildCells(aaRuns, detectRuns)).filter((c) => !only || c.id.includes(only) || c.label.includes(only));
+  const cells = (shadowCells ? buildShadowCells(aaRuns, detectRuns) : ringCells ? buildRingCells(aaRuns, detectRuns) : buildCells(aaRuns, detectRuns)).filter((c) => !only || c.id.includes(only) || c.label.includes(only));
   const tasks: Task[] = [];
   for (const c of cells) for (let from = 0; from < c.runs; from += 100) tasks.push({ cell: c, from, to: Math.min(c.runs, from + 100), seeds, overlay });
   // Longest cells first, so the workers finish together.
@@ -882,16 +1184,20 @@ async function main(): Promise<void> {
   const order = new Map(cells.map((c, i) => [c.id, i]));
   results.sort((a, b) => order.get(a.cell.id)! - order.get(b.cell.id)!);
   const command = `npx tsx scripts/bench/decision-sim.ts${args.length ? " " + args.join(" ") : ""}`;
-  const md = (shadowCells ? shadowReport : report)(results, command, performance.now() - started, workers, seeds);
+  const wall = performance.now() - started;
+  const md = ringCells
+    ? ringReport(results, command, wall, workers, seeds, GuardrailsSchema.parse({ ...overlay }))
+    : (shadowCells ? shadowReport : report)(results, command, wall, workers, seeds);
   process.stdout.write(md);
-  if (!only && !quick && !overlay && seeds === (shadowCells ? "shadow-holdout" : "holdout") && option(args, "--runs") === undefined && option(args, "--detect-runs") === undefined) {
-    const out = join(dirname(fileURLToPath(import.meta.url)), "results", shadowCells ? "decision-sim-shadow.md" : "decision-sim.md");
+  const defaultSeeds = shadowCells ? "shadow-holdout" : ringCells ? "rings-report" : "holdout";
+  if (!only && !quick && !overlay && seeds === defaultSeeds && option(args, "--runs") === undefined && option(args, "--detect-runs") === undefined) {
+    const out = join(dirname(fileURLToPath(import.meta.url)), "results", shadowCells ? "decision-sim-shadow.md" : ringCells ? "decision-sim-rings.md" : "decision-sim.md");
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, md);
     process.stdout.write(`\nwritten to ${out}\n`);
   }
 }
 
-export { buildCells, buildShadowCells, simulateRun, type Cell };
+export { buildCells, buildRingCells, buildShadowCells, simulateRun, type Cell };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) await main();

@@ -5,11 +5,11 @@
 // statistics to the audit log. It reads the KV config itself, so its view of what the
 // operator wants does not depend on which isolate called last.
 import { DurableObject } from "cloudflare:workers";
-import { EVENTS_LIMIT, type AuditEntry, type CoordinatorStatus, type OperatorCommand, type ShadowReport } from "../core/admin-protocol.js";
+import { EVENTS_LIMIT, type AuditEntry, type CoordinatorStatus, type OperatorCommand, type PlanStageStatus, type RingStatus, type ShadowReport } from "../core/admin-protocol.js";
 import { NotifySchema, StepsSchema, type NotifyConfig, type RouteConfig } from "../core/config/schema.js";
 import type { Evidence } from "../core/evidence.js";
-import { effectiveShadow, effectiveWeight } from "../core/rollout/effective-weight.js";
-import { planOf, stageAt, stageLabel, type Stage } from "../core/rollout/plan.js";
+import { effectiveRings, effectiveShadow, effectiveWeight } from "../core/rollout/effective-weight.js";
+import { audienceLabel, exposureAt, planOf, stageAt, stageLabel, type Stage } from "../core/rollout/plan.js";
 import type { RolloutEvent } from "../core/rollout/events.js";
 import type { RolloutState } from "../core/rollout/state.js";
 import { transition, type TransitionError } from "../core/rollout/transition.js";
@@ -18,13 +18,13 @@ import { routeHash } from "../core/route-hash.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
 import { decideRollout, type RolloutExplanation } from "../core/stats/rollout-engine.js";
 import { memoFrontier, updateRollout, type RolloutMemo } from "../core/stats/rollout-evidence.js";
-import type { SyncRequest, SyncResponse } from "../core/sync-protocol.js";
+import { checkDelta, type SyncRequest, type SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
 import { coordinatorClock } from "./clock.js";
-import { summarize, series, shadowReport } from "./evidence-summary.js";
+import { addRingWindows, copyRingTotals, ringStatuses, series, shadowReport, summarize, type RingTotals } from "./evidence-summary.js";
 import { addSamples, type StoredSamples } from "./shadow-samples.js";
 import { migrate } from "./schema.js";
-import { CoordinatorStore, type EvidenceWindow } from "./store.js";
+import { CoordinatorStore, WINDOW_MS, type EvidenceWindow } from "./store.js";
 import { Notifier } from "./notifier.js";
 import { acceptOffer, type HeldRoute } from "./config-offer.js";
 
@@ -77,6 +77,8 @@ export class Coordinator extends DurableObject<Env> {
   /** When KV was last read for this route (whether or not the route was in it). */
   private configReadAt = Number.NEGATIVE_INFINITY;
   private lastDecision: CoordinatorStatus["lastDecision"];
+  /** Status's per-ring totals of the rollout's closed windows (windows from `through` on are read on each call). */
+  private ringTotals: { key: string; through: number; closed: RingTotals } | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -97,6 +99,12 @@ export class Coordinator extends DurableObject<Env> {
     this.noteIsolateHash(req.configHash, now);
     let state = this.store.loadState();
     let duplicate = false;
+    // A malformed delta (too many rings, a huge key, a broken arm) is acknowledged and dropped, never merged.
+    const refused = checkDelta(req.delta);
+    if (refused !== undefined) {
+      console.log(JSON.stringify({ level: "warn", msg: "malformed delta refused", route: req.routeId, isolate: String(req.isolateId).slice(0, 64), reason: refused }));
+      return { state, duplicate: false, now, refused };
+    }
     if (state && req.release === state.release) {
       const stale = req.servedEpoch !== undefined && req.servedEpoch < (state.evidenceEpoch ?? 0);
       duplicate = !this.store.applyDelta(req.isolateId, req.seq, state.release, state.stepIndex, now, req.delta, { since: state.evidenceSince ?? 0, stale });
@@ -137,6 +145,25 @@ export class Coordinator extends DurableObject<Env> {
             evidence: summarize(this.stepEvidence(state)),
           }
         : undefined;
+    const active = state !== undefined && route !== undefined && state.release === route.release && (state.phase === "progressing" || state.phase === "paused");
+    const plan: PlanStageStatus[] | undefined = route
+      ? planOf(route).map((st, i, all) => ({
+          label: stageLabel(st),
+          kind: st.kind,
+          ...(st.kind === "live" && st.audience ? { audience: audienceLabel(st.audience) } : {}),
+          current: active && i === Math.min(Math.max(0, state.stepIndex), all.length - 1),
+        }))
+      : undefined;
+    const rings = active ? effectiveRings(route, state) : [];
+    const ringStatus: RingStatus[] | undefined =
+      active && rings.length > 0
+        ? ringStatuses({
+            rings,
+            everyone: effectiveWeight(route, state),
+            current: this.stageOf(route, state).audience,
+            totals: this.rolloutRingTotals(state, now),
+          })
+        : undefined;
     return {
       routeId: this.store.getMeta<string>("routeId"),
       state,
@@ -146,6 +173,8 @@ export class Coordinator extends DurableObject<Env> {
       configDiverged: this.divergence(now),
       removedAt: this.removedAt(),
       step,
+      ...(plan ? { plan } : {}),
+      ...(ringStatus ? { rings: ringStatus } : {}),
       lastDecision: this.lastDecision,
       isolates: this.store.activeIsolates(now, 60_000),
       series: state ? series(this.store.windows(state.release, now - 60 * 60_000)) : [],
@@ -320,12 +349,14 @@ export class Coordinator extends DurableObject<Env> {
     if (!state || !route || state.release !== route.release) return state;
     if (state.phase !== "progressing" && state.phase !== "paused") return state;
     const weight = effectiveWeight(route, state);
-    // A shadow stage serves no canary but mirrors: it is judged on the mirrored pairs.
-    if (weight <= 0 && effectiveShadow(route, state) <= 0) return state;
+    // A shadow stage serves no canary but mirrors: it is judged on the mirrored pairs; a ring stage serves its rings.
+    if (weight <= 0 && effectiveShadow(route, state) <= 0 && effectiveRings(route, state).length === 0) return state;
     const g = route.guardrails;
     const plan = planOf(route);
     const stage = stageAt(plan, state.stepIndex);
     const shadowStage = stage?.kind === "shadow";
+    // Every ring of the plan (the last stage's exposure holds them all): the ring tests' alpha is split across them.
+    const ringKeys = exposureAt(plan, plan.length - 1).rings.map((r) => r.key);
     const { past, history } = this.rolloutWindows(state);
     // Only evidence since the last operator or config restart (a resume, a weight change)
     // judges the rollout; the engine's own advances keep it.
@@ -344,6 +375,7 @@ export class Coordinator extends DurableObject<Env> {
       weights: state.weights,
       kinds: plan.map((s) => s.kind),
       maxMismatchRate: route.shadow.maxMismatchRate,
+      ...(ringKeys.length > 0 ? { exposures: plan.map((_, i) => exposureAt(plan, i)) } : {}),
       guardrails: g,
       now,
       currentStep: state.stepIndex,
@@ -363,6 +395,7 @@ export class Coordinator extends DurableObject<Env> {
       ...(stage ? { stage: stageLabel(stage) } : {}),
       ...(shadowStage ? { shadow: { maxMismatchRate: route.shadow.maxMismatchRate, latencyPairs: route.shadow.latencyPairs } } : {}),
       shadowPlan: plan.some((s) => s.kind === "shadow"),
+      ...(ringKeys.length > 0 ? { rings: { keys: ringKeys, ...(stage?.kind === "live" && stage.audience ? { current: audienceLabel(stage.audience) } : {}) } } : {}),
     });
     this.lastDecision = { action: decision.action, onFail: decision.onFail, reason: decision.reason, at: now, epoch: state.epoch, explanation: decision.explanation };
     if (decision.explanation.lowTraffic) this.adviseOnce(state, now, "low_traffic", `low traffic: ${decision.reason}`, decision.explanation);
@@ -421,12 +454,36 @@ export class Coordinator extends DurableObject<Env> {
     return stage === undefined || state.phase === "promoted" || state.phase === "idle" ? {} : { stage };
   }
 
-  /** Status fields naming the current stage: its label ("shadow 10%", "5%") and kind. */
-  private stageOf(route: RouteConfig, state: RolloutState): { stage?: string; kind?: Stage["kind"]; shadowPercent?: number } {
+  /** Status fields naming the current stage: its label ("shadow 10%", "5%", "staff 100%"), kind, and a ring stage's audience. */
+  private stageOf(route: RouteConfig, state: RolloutState): { stage?: string; kind?: Stage["kind"]; shadowPercent?: number; audience?: string } {
     if (state.release !== route.release) return {};
     const stage = stageAt(planOf(route), state.stepIndex);
     if (!stage) return {};
-    return { stage: stageLabel(stage), kind: stage.kind, ...(stage.kind === "shadow" ? { shadowPercent: effectiveShadow(route, state) } : {}) };
+    return {
+      stage: stageLabel(stage),
+      kind: stage.kind,
+      ...(stage.kind === "shadow" ? { shadowPercent: effectiveShadow(route, state) } : {}),
+      ...(stage.kind === "live" && stage.audience ? { audience: audienceLabel(stage.audience) } : {}),
+    };
+  }
+
+  /**
+   * The rollout's per-ring totals for status: closed windows (a delta lands in the window of
+   * the coordinator's now, so a window that ended is final) are summed once and kept; only
+   * the windows since are read per call, so a status of a rollout of hours reads seconds of windows.
+   */
+  private rolloutRingTotals(state: RolloutState, now: number): RingTotals {
+    const since = state.rolloutEvidenceSince ?? 0;
+    const key = `${state.release}|${since}`;
+    if (this.ringTotals?.key !== key) this.ringTotals = { key, through: since, closed: {} };
+    const c = this.ringTotals;
+    const fresh = this.store.windows(state.release, c.through);
+    const closed = fresh.filter((w) => w.start + WINDOW_MS <= now);
+    addRingWindows(c.closed, closed);
+    if (closed.length > 0) c.through = Math.max(...closed.map((w) => w.start)) + 1;
+    const totals = copyRingTotals(c.closed);
+    addRingWindows(totals, fresh.filter((w) => w.start + WINDOW_MS > now));
+    return totals;
   }
 
   /** Keeps the newest SAMPLES_KEPT mismatch samples of the release (shadow-samples.ts sanitises them). */

@@ -1,10 +1,13 @@
 // Evidence turned into numbers a human reads: per arm requests, errors, error rate and
 // latency quantiles; per-window series for the dashboard's charts; and the shadow report.
 // The shapes are the admin API's (core/admin-protocol.ts).
-import type { ArmTraffic, EvidenceSummary, SeriesPoint, ShadowReport } from "../core/admin-protocol.js";
+import type { ArmTraffic, EvidenceSummary, RingArmStatus, RingStatus, SeriesPoint, ShadowReport } from "../core/admin-protocol.js";
+import type { Ring } from "../core/rollout/plan.js";
+import { countUsers, emptyUsers, mergeUsers } from "../core/stats/distinct-users.js";
+import { ringBaseline } from "../core/stats/ring-baseline.js";
 import { emptyShadow, mergeShadow, type ShadowEvidence } from "../core/shadow/shadow-evidence.js";
 import type { MismatchSample } from "../core/shadow/shadow-outcome.js";
-import { mergeEvidence, type ArmEvidence, type Evidence } from "../core/evidence.js";
+import { mergeEvidence, type ArmEvidence, type Evidence, type RingEvidence } from "../core/evidence.js";
 import { quantile } from "../core/stats/ddsketch.js";
 import type { EvidenceWindow } from "./store.js";
 
@@ -70,3 +73,54 @@ export function shadowReport(input: { route: string; release: string | null; sta
     samples: input.samples,
   };
 }
+
+/** Requests, errors and distinct users per arm of each ring (by key), summed over windows. */
+export type RingTotals = Record<string, { stable: RingArm; canary: RingArm }>;
+
+/** Adds the windows' ring evidence into `into` (mutates; users sketches merged, never aliased). */
+export function addRingWindows(into: RingTotals, windows: readonly EvidenceWindow[]): void {
+  for (const w of windows) {
+    for (const [key, r] of Object.entries(w.evidence.rings ?? {}) as Array<[string, RingEvidence]>) {
+      const t = (into[key] ??= { stable: emptyRingArm(), canary: emptyRingArm() });
+      addRingArm(t.stable, r.stable);
+      addRingArm(t.canary, r.canary);
+    }
+  }
+}
+
+/** A copy of `t` (its arms' sketches are replaced on merge, never mutated, so sharing them is safe). */
+export const copyRingTotals = (t: RingTotals): RingTotals => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { stable: { ...v.stable }, canary: { ...v.canary } }]));
+
+/**
+ * Status per ring of the current exposure (plan order): the share the canary serves it at
+ * (its percent, or everyone's if higher), its requests, errors and distinct users per arm
+ * over the rollout (`totals`), and the baseline the engine compares it with (ring-baseline.ts).
+ */
+export function ringStatuses(input: { rings: readonly Ring[]; everyone: number; current: string | undefined; totals: RingTotals }): RingStatus[] {
+  return input.rings.map((ring) => {
+    const percent = Math.max(ring.percent, input.everyone);
+    const t = input.totals[ring.key];
+    return {
+      key: ring.key,
+      percent,
+      current: ring.key === input.current,
+      canary: ringArm(t?.canary),
+      stable: ringArm(t?.stable),
+      baseline: ringBaseline(percent),
+    };
+  });
+}
+
+interface RingArm {
+  requests: number;
+  errors: number;
+  users: ReturnType<typeof emptyUsers> | undefined;
+}
+const emptyRingArm = (): RingArm => ({ requests: 0, errors: 0, users: undefined });
+function addRingArm(into: RingArm, a: ArmEvidence): void {
+  into.requests += a.requests;
+  into.errors += a.errors;
+  if (a.users) into.users = mergeUsers(into.users ?? emptyUsers(), a.users);
+}
+/** users: null when no request of the arm carried an identity (nothing to count). */
+const ringArm = (a: RingArm | undefined): RingArmStatus => ({ requests: a?.requests ?? 0, errors: a?.errors ?? 0, users: a?.users ? countUsers(a.users) : a && a.requests > 0 ? null : 0 });

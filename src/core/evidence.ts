@@ -10,6 +10,7 @@ import { murmur3 } from "./bucket.js";
 import { addIdentity, mergeIdentities } from "./identity-list.js";
 import { emptyShadow, mergeShadow, mirrored, type ShadowEvidence } from "./shadow/shadow-evidence.js";
 import { addValue, emptySketch, mergeSketches, type Sketch } from "./stats/ddsketch.js";
+import { addUser, emptyUsers, mergeUsers, type UsersSketch } from "./stats/distinct-users.js";
 
 /** Failing identities kept per arm and delta (or window); beyond, only counted. */
 export const MAX_FAILED_IDS = 512;
@@ -22,6 +23,11 @@ export interface ArmEvidence {
   failedIds?: number[];
   /** Failing identities beyond the cap, or errors recorded without an identity. */
   failedOverflow?: number;
+  /**
+   * Distinct identities seen (stats/distinct-users.ts), on a ring's arms only (status shows
+   * users per ring); absent on the totals and before the first request with an identity.
+   */
+  users?: UsersSketch;
 }
 
 /** The requests of one ring (plan.ts Ring, by its key): counted in the totals too. */
@@ -61,6 +67,8 @@ const mergeArm = (a: ArmEvidence, b: ArmEvidence): ArmEvidence => ({
   errors: a.errors + b.errors,
   latency: mergeSketches(a.latency, b.latency),
   ...mergeIds(a, b),
+  // An arm without a sketch is an empty one (the sketch's identity): merging stays a monoid.
+  ...(a.users || b.users ? { users: mergeUsers(a.users ?? emptyUsers(), b.users ?? emptyUsers()) } : {}),
 });
 
 export function emptyEvidence(): Evidence {
@@ -97,13 +105,17 @@ export const identityHash = (id: string): number => murmur3(id, IDENTITY_EVIDENC
  * Hot path: mutates e, O(1) for a success (an error scans the arm's few failing ids).
  * Which outcomes are errors is the caller's call (guardrails); identityHash is the
  * request's identity hashed to 32 bits (without one, an error counts as its own identity).
+ * A request of a ring is counted in the totals and in its ring, whose arms also count its
+ * identity among their distinct users (a 128-register sketch: O(1) per request).
  */
 export function recordOutcome(e: Evidence, variant: "stable" | "canary", isError: boolean, latencyMs: number, identityHash?: number, ring?: string): void {
   recordArm(e[variant], isError, latencyMs, identityHash);
   if (ring === undefined) return;
   const rings = (e.rings ??= {});
   const r = (rings[ring] ??= { stable: emptyArm(), canary: emptyArm() });
-  recordArm(r[variant], isError, latencyMs, identityHash);
+  const arm = r[variant];
+  recordArm(arm, isError, latencyMs, identityHash);
+  if (identityHash !== undefined) addUser((arm.users ??= emptyUsers()), identityHash);
 }
 
 function recordArm(arm: ArmEvidence, isError: boolean, latencyMs: number, identityHash: number | undefined): void {

@@ -4,7 +4,8 @@
 // the state with its epoch, so a regional relay can sit between isolates and the
 // coordinator later without changing any caller.
 import type { RouteConfig } from "./config/schema.js";
-import type { Evidence } from "./evidence.js";
+import { MAX_FAILED_IDS, MAX_RINGS, type Evidence } from "./evidence.js";
+import { isUsersSketch } from "./stats/distinct-users.js";
 import type { RolloutState } from "./rollout/state.js";
 import type { MismatchSample } from "./shadow/shadow-outcome.js";
 
@@ -37,4 +38,59 @@ export interface SyncResponse {
   duplicate: boolean;
   /** Coordinator's clock, for isolates' staleness checks and the status API. */
   now: number;
+  /**
+   * Set when the delta was malformed (checkDelta) and was dropped unapplied: acknowledged,
+   * so the isolate does not resend it, and never merged into the evidence.
+   */
+  refused?: string;
+}
+
+/**
+ * Longest ring key a delta may carry: a ring key is plan.ts audienceLabel, at most 16
+ * segment names of 63 characters, 64 "colo:XXX" and 7 "continent:XX", joined by "+".
+ */
+export const MAX_RING_KEY = 2048;
+
+const isCount = (x: unknown): boolean => typeof x === "number" && Number.isFinite(x) && x >= 0;
+
+function armProblem(a: unknown, where: string): string | undefined {
+  if (typeof a !== "object" || a === null || Array.isArray(a)) return `${where} is not an arm`;
+  const x = a as Record<string, unknown>;
+  if (!isCount(x.requests) || !isCount(x.errors)) return `${where}: requests and errors must be counts`;
+  const l = x.latency as Record<string, unknown> | null | undefined;
+  if (typeof l !== "object" || l === null || !isCount(l.count) || typeof l.bins !== "object" || l.bins === null) return `${where}: latency is not a sketch`;
+  if (x.failedIds !== undefined && !(Array.isArray(x.failedIds) && x.failedIds.length <= MAX_FAILED_IDS && x.failedIds.every((id) => typeof id === "number"))) {
+    return `${where}: failedIds must be at most ${MAX_FAILED_IDS} numbers`;
+  }
+  if (x.failedOverflow !== undefined && !isCount(x.failedOverflow)) return `${where}: failedOverflow must be a count`;
+  if (x.users !== undefined && !isUsersSketch(x.users)) return `${where}: users is not a users sketch`;
+  return undefined;
+}
+
+/**
+ * Why a delta cannot be merged, or undefined when it can. The coordinator refuses a
+ * malformed delta (SyncResponse.refused) rather than merging it, so no isolate can crash it
+ * or grow its windows without bound: at most MAX_RINGS rings of keys up to MAX_RING_KEY
+ * characters, each with two well-formed arms. Shallow on the sketches' bins (their merge
+ * copes with any numeric record).
+ */
+export function checkDelta(delta: unknown): string | undefined {
+  if (typeof delta !== "object" || delta === null || Array.isArray(delta)) return "delta is not evidence";
+  const d = delta as Record<string, unknown>;
+  const problem = armProblem(d.stable, "stable") ?? armProblem(d.canary, "canary");
+  if (problem) return problem;
+  if (d.shadow !== undefined && (typeof d.shadow !== "object" || d.shadow === null)) return "shadow is not shadow evidence";
+  if (d.rings === undefined) return undefined;
+  if (typeof d.rings !== "object" || d.rings === null || Array.isArray(d.rings)) return "rings is not a record";
+  const keys = Object.keys(d.rings);
+  if (keys.length > MAX_RINGS) return `${keys.length} rings (at most ${MAX_RINGS})`;
+  for (const key of keys) {
+    if (key.length === 0 || key.length > MAX_RING_KEY) return `a ring key of ${key.length} characters (1 to ${MAX_RING_KEY})`;
+    const r = (d.rings as Record<string, unknown>)[key];
+    if (typeof r !== "object" || r === null || Array.isArray(r)) return `ring ${key.slice(0, 64)} is not ring evidence`;
+    const ring = r as Record<string, unknown>;
+    const p = armProblem(ring.stable, `ring ${key.slice(0, 64)} stable`) ?? armProblem(ring.canary, `ring ${key.slice(0, 64)} canary`);
+    if (p) return p;
+  }
+  return undefined;
 }

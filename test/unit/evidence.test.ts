@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { emptyEvidence, isEmptyEvidence, mergeEvidence, recordOutcome, type Evidence } from "../../src/core/evidence.js";
+import { emptyEvidence, identityHash, isEmptyEvidence, mergeEvidence, recordOutcome, type Evidence } from "../../src/core/evidence.js";
+import { countUsers } from "../../src/core/stats/distinct-users.js";
 import { quantile } from "../../src/core/stats/ddsketch.js";
 import { createRandom, normal } from "../../src/core/stats/prng.js";
 
@@ -10,10 +11,10 @@ function randomEvidence(seed: number, n: number): Evidence {
   return e;
 }
 
-/** Sums are floats, so compare them loosely and everything else exactly. */
+/** Sums are floats, so compare them loosely and everything else exactly (failing ids as the set they are). */
 function expectSameEvidence(x: Evidence, y: Evidence): void {
   const strip = (e: Evidence): unknown =>
-    JSON.parse(JSON.stringify(e), (key, value: unknown) => (key === "sum" ? 0 : value));
+    JSON.parse(JSON.stringify(e), (key, value: unknown) => (key === "sum" ? 0 : key === "failedIds" ? [...(value as number[])].sort((p, q) => p - q) : value));
   expect(strip(x)).toEqual(strip(y));
   expect(x.stable.latency.sum).toBeCloseTo(y.stable.latency.sum, 6);
   expect(x.canary.latency.sum).toBeCloseTo(y.canary.latency.sum, 6);
@@ -70,6 +71,46 @@ describe("mergeEvidence", () => {
     expect(JSON.stringify(a)).toBe(before);
   });
   it("survives a JSON round trip (the Durable Object boundary)", () => {
+    const m = mergeEvidence(a, b);
+    expectSameEvidence(mergeEvidence(JSON.parse(JSON.stringify(m)) as Evidence, c), mergeEvidence(m, c));
+  });
+});
+
+/** Evidence of a plan with rings: a third of requests in staff, a tenth in continent:OC, each with an identity. */
+function ringEvidence(seed: number, n: number, users: number): Evidence {
+  const r = createRandom(seed);
+  const e = emptyEvidence();
+  for (let i = 0; i < n; i++) {
+    const x = r();
+    const ring = x < 0.3 ? "staff" : x < 0.4 ? "continent:OC" : undefined;
+    recordOutcome(e, r() < 0.5 ? "canary" : "stable", r() < 0.02, Math.exp(4 + normal(r)), identityHash(`u${Math.floor(r() * users)}`), ring);
+  }
+  return e;
+}
+
+describe("mergeEvidence with rings (and their distinct-users sketches)", () => {
+  const [a, b, c] = [ringEvidence(4, 3000, 40), ringEvidence(5, 2000, 4000), ringEvidence(6, 30, 8)] as [Evidence, Evidence, Evidence];
+
+  it("is associative", () => expectSameEvidence(mergeEvidence(mergeEvidence(a, b), c), mergeEvidence(a, mergeEvidence(b, c))));
+  it("is commutative", () => expectSameEvidence(mergeEvidence(a, b), mergeEvidence(b, a)));
+  it("has emptyEvidence as identity", () => {
+    expectSameEvidence(mergeEvidence(emptyEvidence(), a), a);
+    expectSameEvidence(mergeEvidence(a, emptyEvidence()), a);
+  });
+  it("counts a ring's requests in the totals too, and its users per arm", () => {
+    const e = emptyEvidence();
+    for (const id of ["x", "y", "x", "z"]) recordOutcome(e, "canary", false, 10, identityHash(id), "staff");
+    recordOutcome(e, "stable", true, 10, identityHash("w"), "staff");
+    recordOutcome(e, "canary", false, 10, identityHash("q"));
+    expect(e.canary.requests).toBe(5);
+    expect(e.rings!.staff!.canary.requests).toBe(4);
+    expect(countUsers(e.rings!.staff!.canary.users!)).toBe(3);
+    expect(countUsers(e.rings!.staff!.stable.users!)).toBe(1);
+    expect(e.rings!.staff!.stable.failedIds).toEqual([identityHash("w")]);
+    // The totals carry no users sketch (status counts users per ring only).
+    expect(e.canary.users).toBeUndefined();
+  });
+  it("survives a JSON round trip", () => {
     const m = mergeEvidence(a, b);
     expectSameEvidence(mergeEvidence(JSON.parse(JSON.stringify(m)) as Evidence, c), mergeEvidence(m, c));
   });

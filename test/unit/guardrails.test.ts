@@ -25,6 +25,7 @@ const defaults: Guardrails = {
   stepTargetSec: 300,
   restartSec: 120,
   minFailedUsers: 5,
+  allBaselineTolerance: 1,
   onFail: "rollback",
   lowTraffic: { mode: "hold", afterSec: 600, maxErrorRate: 0.02 },
 };

@@ -26,6 +26,7 @@ const DEFAULTS = {
   stepTargetSec: 300,
   restartSec: 120,
   minFailedUsers: 5,
+  allBaselineTolerance: 1,
   onFail: "rollback" as const,
   lowTraffic: { mode: "hold" as const, afterSec: 600, maxErrorRate: 0.02 },
 };
@@ -159,6 +160,14 @@ export const GuardrailsSchema = z
       .max(1000)
       .default(DEFAULTS.minFailedUsers)
       .describe("Distinct canary identities with an error needed before the error test or the breaker may fail the canary. Default 5."),
+    allBaselineTolerance: z
+      .number()
+      .min(1)
+      .max(10)
+      .default(DEFAULTS.allBaselineTolerance)
+      .describe(
+        "Ring stages: a ring served above 50% (at 100% it has no stable users of its own) is compared with all stable users, and held to this multiple of the error and latency tolerances. 1 is the most sensitive: a regression confined to the ring is judged like any other; but traffic unlike the ring's may differ from it by nature (staff fail more, a far continent is slower) and then an identical canary is rolled back. Raise it (e.g. 2) for such rings, at the cost of missing regressions below the factor, or give the ring a stable share (percent <= 50): it is then compared with its own stable users. Default 1.",
+      ),
     onFail: z
       .enum(["rollback", "pause", "notify"])
       .default(DEFAULTS.onFail)

@@ -26,12 +26,25 @@
 //   slower by the margin. A fourth test, mismatch, holds the compared mirrors to
 //   route.shadow.maxMismatchRate (a Bernoulli mixture SPRT on odds ratios). The
 //   sample-ratio check does not apply there (mirroring is by method, not a cohort split).
+// - Rings (a plan with ring stages: staff, a country, colos): the traffic is cut into
+//   strata, each ring's requests (attributed to the first ring of the plan they are in)
+//   and everyone else's. The window's stable/canary arms are everyone else's (judged at
+//   the configured weight, as without rings), and every ring has its own per-rollout
+//   ledgers, judged against its baseline (ring-baseline.ts: the ring's own stable users,
+//   or all stable users when the ring is served above 50%) at the window's observed
+//   request share. So a regression confined to one ring is tested on that ring's traffic
+//   alone, not averaged into the totals, and a ring that is all canary (staff at 100%) is
+//   not mixed into a comparison where its base rate would bias the split (Simpson). A
+//   regression in any ring fails the rollout; the current stage's ring also gates the
+//   advance. Alpha: RING_ALPHA_SHARE of each metric's alpha goes to the rings, split
+//   evenly across the plan's rings; the union bound keeps the whole rollout within alpha.
 // Pure: the clock comes in as `now`; the state object is the caller's memo of closed
 // windows (createEngineState / closeWindow), rebuilt from stored windows after a restart.
 import { checkBurnRate, wilsonInterval, type BurnCounts, type BurnResult } from "./burn-rate.js";
 import type { Guardrails } from "./guardrails.js";
 import { MIXTURE_GRID, MIXTURE_WEIGHTS } from "./msprt.js";
 import { appendWindow, createLedger, readLedger, type Schedule, type TestLedger, type TestReading, type TestSpec, type TestWindow } from "./rollout-test.js";
+import { baselineText, widenShare, type RingBaseline } from "./ring-baseline.js";
 import { checkSampleRatio, type SrmResult } from "./srm.js";
 
 export interface ArmWindow {
@@ -63,6 +76,19 @@ export interface ShadowWindow {
   maxMismatchRate: number;
 }
 
+/**
+ * One ring's requests in a window (a plan with ring stages): its own arms, and what its
+ * canary is compared with. `percent` is the share the canary serves the ring at
+ * (the higher of its percent and everyone's), which chose the baseline.
+ */
+export interface RingWindow {
+  key: string;
+  baseline: RingBaseline;
+  percent: number;
+  stable: ArmWindow;
+  canary: ArmWindow;
+}
+
 export interface RolloutWindow {
   start: number;
   step: number;
@@ -76,6 +102,11 @@ export interface RolloutWindow {
   canary: ArmWindow;
   /** Present on a shadow stage's window (only there). */
   shadow?: ShadowWindow;
+  /**
+   * Per ring, on a plan with ring stages. Then `stable` and `canary` are everyone else's
+   * requests (the totals less the rings'), and the route's totals are their sum.
+   */
+  rings?: RingWindow[];
 }
 
 export type MetricKey = "errors" | "latency" | "median" | "mismatch";
@@ -103,6 +134,31 @@ const MEDIAN_GRID: readonly number[] = [1.1, 1.2, 1.35, 1.6, 1.9];
 const MEDIAN_WEIGHTS: readonly number[] = [2, 3, 2, 1, 0.5];
 /** Alpha shares when the median test runs (errors, tail, median). */
 const SHARES_WITH_MEDIAN = { latency: 0.5, median: 0.5 };
+/**
+ * Share of each metric's alpha spent on the ring tests when the plan has ring stages,
+ * split evenly across the plan's rings (a property of the config, fixed before any data,
+ * so the budget stays per rollout: by the union bound the false-failure probability of
+ * the whole rollout is at most the sum, alpha). Half: rings see a small share of the
+ * traffic but carry the plan's first exposure (a staff or country stage is where a
+ * regression shows first), everyone else carries the later, larger stages; an even split
+ * costs each side ln 2 of evidence (about one more failing user at 2x), and the split
+ * across R rings another ln R, whatever the rings' sizes (sizing by traffic would read
+ * the data). With the defaults and 2 rings: everyone else's errors 0.004, each ring's 0.002.
+ */
+export const RING_ALPHA_SHARE = 0.5;
+type RingMetric = "errors" | "latency" | "median";
+const RING_METRICS = ["errors", "latency", "median"] as const satisfies readonly RingMetric[];
+
+/** One ring's per-rollout tests: ledgers and promotion picks per metric, as the route's. */
+export interface RingState {
+  ledgers: Record<RingMetric, TestLedger>;
+  pick: Record<RingMetric, number>;
+  /** The baseline and percent of the ring's newest closed window. */
+  baseline: RingBaseline;
+  percent: number;
+  /** As EngineState.judged, from the ring's own first window. */
+  judged: Record<RingMetric, boolean>;
+}
 
 export interface EngineState {
   ledgers: Record<MetricKey, TestLedger>;
@@ -121,12 +177,20 @@ export interface EngineState {
   pick: Record<MetricKey, number>;
   /** Whether the rollout has the history to judge its traffic (TRAFFIC_JUDGED_AFTER_SEC of closed windows). */
   trafficJudged: boolean;
+  /**
+   * Per metric: whether its ledger has the history to judge its traffic (TRAFFIC_JUDGED_AFTER_SEC
+   * since its first window that could carry evidence: everyone else's only once everyone gets
+   * the canary, after ring stages at 0%).
+   */
+  judged: Record<MetricKey, boolean>;
   lowTrafficNotified: boolean;
   /** Distinct identities with a mismatch over the rollout's closed shadow windows (minFailedUsers gates the mismatch test). */
   mismatchUsers: number;
   /** Mismatches and compared mirrors over the rollout's closed shadow windows (the zero-tolerance route and the wording). */
   mismatches: number;
   compared: number;
+  /** Per ring key, on a plan with ring stages (created at the ring's first window). */
+  rings: Record<string, RingState>;
 }
 
 function specs(g: Guardrails): Record<MetricKey, TestSpec> {
@@ -156,11 +220,44 @@ export function createEngineState(g: Guardrails): EngineState {
     stableBefore: [],
     pick: { errors: -1, latency: -1, median: -1, mismatch: -1 },
     trafficJudged: false,
+    judged: { errors: false, latency: false, median: false, mismatch: false },
     lowTrafficNotified: false,
     mismatchUsers: 0,
     mismatches: 0,
     compared: 0,
+    rings: {},
   };
+}
+
+function createRingState(g: Guardrails, w: RingWindow): RingState {
+  const s = specs(g);
+  return { ledgers: { errors: createLedger(s.errors), latency: createLedger(s.latency), median: createLedger(s.median) }, pick: { errors: -1, latency: -1, median: -1 }, baseline: w.baseline, percent: w.percent, judged: { errors: false, latency: false, median: false } };
+}
+
+/** A stable arm summed from everyone else's and every ring's: the "all" baseline. */
+export function allStable(w: Pick<RolloutWindow, "stable" | "rings">): ArmWindow {
+  const out = zero();
+  addArm(out, w.stable);
+  for (const r of w.rings ?? []) addArm(out, r.stable);
+  return out;
+}
+
+/**
+ * A ring's window for one metric: its canary's events against its baseline's, at the
+ * window's observed share of the two (requests for errors, timed requests for latency).
+ * The share is fixed by the request counts, which carry no error or latency outcome.
+ */
+function ringTestWindow(w: RolloutWindow, r: RingWindow, key: RingMetric, all: ArmWindow, g: Guardrails): TestWindow {
+  const base = r.baseline === "ring" ? r.stable : all;
+  const c = r.canary;
+  // Against all stable users, the null is a ratio up to allBaselineTolerance times the tolerance (ring-baseline.ts).
+  const widen = (s: number): number => (r.baseline === "ring" ? s : widenShare(s, g.allBaselineTolerance));
+  if (key === "errors") {
+    const n = c.requests + base.requests;
+    return { start: w.start, step: w.step, canaryEvents: c.failedUsers, stableEvents: base.failedUsers, share: widen(n > 0 ? c.requests / n : 0) };
+  }
+  const [ct, bt, ce, be] = key === "latency" ? [c.timed, base.timed, c.slow, base.slow] : [c.timedMid, base.timedMid, c.slowMid, base.slowMid];
+  return { start: w.start, step: w.step, canaryEvents: ce, stableEvents: be, share: widen(ct + bt > 0 ? ct / (ct + bt) : 0) };
 }
 
 function testWindow(w: RolloutWindow, key: MetricKey): TestWindow {
@@ -204,6 +301,15 @@ export function closeWindow(state: EngineState, w: RolloutWindow, g: Guardrails)
   state.stepWindows.push(w);
   if (state.stepWindows.length > STEP_WINDOWS_KEPT) foldOldest(state.stepWindows);
   for (const key of METRICS) appendWindow(state.ledgers[key], testWindow(w, key), schedule(g));
+  if (w.rings && w.rings.length > 0) {
+    const all = allStable(w);
+    for (const r of w.rings) {
+      const rs = (state.rings[r.key] ??= createRingState(g, r));
+      rs.baseline = r.baseline;
+      rs.percent = r.percent;
+      for (const key of RING_METRICS) appendWindow(rs.ledgers[key], ringTestWindow(w, r, key, all, g), schedule(g));
+    }
+  }
   if (w.shadow) {
     state.mismatchUsers += w.shadow.mismatchUsers;
     state.mismatches += w.shadow.mismatches;
@@ -211,21 +317,32 @@ export function closeWindow(state: EngineState, w: RolloutWindow, g: Guardrails)
   }
   state.closed++;
   const first = state.ledgers.errors.firstStart ?? w.start;
-  const spanSec = (w.start - first) / 1000 + WINDOW_SEC;
-  if (spanSec < Math.min(TRAFFIC_JUDGED_AFTER_SEC, g.stepTargetSec / 5)) return;
-  state.trafficJudged = true;
-  for (const key of METRICS) {
-    const l = state.ledgers[key];
-    const rate = (l.canaryEvents + l.stableEvents) / spanSec;
-    const needed = Math.log(g.promotionOdds);
-    for (let j = 0; j < l.spec.promotionRatios.length; j++) {
-      const drift = l.canaryEvents + l.stableEvents > 0 ? l.promoDrift[j]! / (l.canaryEvents + l.stableEvents) : 0;
-      if (drift * rate > 0 && needed / (drift * rate) <= g.stepTargetSec) {
-        if (state.pick[key] < 0 || j < state.pick[key]) state.pick[key] = j;
-        break;
-      }
-    }
+  if ((w.start - first) / 1000 + WINDOW_SEC >= judgedAfter(g)) state.trafficJudged = true;
+  for (const key of METRICS) judge(state.ledgers[key], state.pick, state.judged, key, w, g);
+  for (const r of Object.values(state.rings)) for (const key of RING_METRICS) judge(r.ledgers[key], r.pick, r.judged, key, w, g);
+}
+
+const judgedAfter = (g: Guardrails): number => Math.min(TRAFFIC_JUDGED_AFTER_SEC, g.stepTargetSec / 5);
+
+/** Once a ledger has judgedAfter seconds of traffic: judged, and its promotion ratio picked (pickRatio). */
+function judge<K extends string>(l: TestLedger, pick: Record<K, number>, judged: Record<K, boolean>, key: K, w: RolloutWindow, g: Guardrails): void {
+  if (l.evidenceStart === undefined) return;
+  const spanSec = (w.start - l.evidenceStart) / 1000 + WINDOW_SEC;
+  if (spanSec < judgedAfter(g)) return;
+  judged[key] = true;
+  pick[key] = pickRatio(l, pick[key], spanSec, g);
+}
+
+/** The smallest promotion ratio the ledger's traffic can confirm within stepTargetSec (sticky: never weaker than `picked`). */
+function pickRatio(l: TestLedger, picked: number, spanSec: number, g: Guardrails): number {
+  const events = l.canaryEvents + l.stableEvents;
+  const rate = events / spanSec;
+  const needed = Math.log(g.promotionOdds);
+  for (let j = 0; j < l.spec.promotionRatios.length; j++) {
+    const drift = events > 0 ? l.promoDrift[j]! / events : 0;
+    if (drift * rate > 0 && needed / (drift * rate) <= g.stepTargetSec) return picked < 0 || j < picked ? j : picked;
   }
+  return picked;
 }
 
 export interface RolloutInput {
@@ -262,6 +379,11 @@ export interface RolloutInput {
    * live stages too, or their error test would spend the share the shadow stage set aside.
    */
   shadowPlan?: boolean;
+  /**
+   * A plan with ring stages: every ring key of the plan (the ring tests' alpha is split
+   * across them, by config) and the current stage's ring, whose tests gate the advance.
+   */
+  rings?: { keys: readonly string[]; current?: string };
 }
 
 export interface MetricReading extends TestReading {
@@ -306,6 +428,23 @@ export interface ShadowExplanation {
   latencyPairs: number;
 }
 
+/** One ring's tests in a decision. */
+export interface RingExplanation {
+  key: string;
+  /** The current stage's ring: its tests gate the advance (every ring's can fail the rollout). */
+  current: boolean;
+  baseline: RingBaseline;
+  percent: number;
+  /** The baseline in words ("baseline: all stable users (the ring is served at 100%: ...)"). */
+  baselineText: string;
+  /** The ring's arms over the current step. */
+  stable: ArmWindow;
+  canary: ArmWindow;
+  errors: MetricReading;
+  latency: MetricReading;
+  median: MetricReading;
+}
+
 export interface RolloutExplanation {
   elapsedMs: number;
   minimumsMet: boolean;
@@ -327,6 +466,11 @@ export interface RolloutExplanation {
   srm: SrmResult;
   /** Present in a shadow stage. */
   shadow?: ShadowExplanation;
+  /**
+   * Per ring, on a plan with ring stages (then `stable` and `canary` above are everyone
+   * else's requests, and `errors`, `latency`, `median` everyone else's tests).
+   */
+  rings?: RingExplanation[];
   lowTraffic: boolean;
   /** The weaker guarantee a low-traffic advance stands on, when it happened. */
   lowTrafficAdvance: string | null;
@@ -364,12 +508,29 @@ function foldOldest(ws: RolloutWindow[]): void {
   addArm(canary, a.canary);
   addArm(canary, b.canary);
   const folded: RolloutWindow = { start: a.start, step: a.step, weight: b.weight, stable, canary };
+  if (a.rings || b.rings) folded.rings = sumRings([a, b]);
   if (a.shadow || b.shadow) {
     const s = { ...(b.shadow ?? a.shadow!) };
     if (a.shadow && b.shadow) for (const k of Object.keys(s) as (keyof ShadowWindow)[]) if (k !== "maxMismatchRate") s[k] = a.shadow[k] + b.shadow[k];
     folded.shadow = s;
   }
   ws.splice(0, 2, folded);
+}
+
+/** The rings of several windows summed per key (the newest window's baseline and percent), in first-seen order. */
+function sumRings(ws: readonly RolloutWindow[]): RingWindow[] {
+  const by = new Map<string, RingWindow>();
+  for (const w of ws) {
+    for (const r of w.rings ?? []) {
+      let x = by.get(r.key);
+      if (!x) by.set(r.key, (x = { key: r.key, baseline: r.baseline, percent: r.percent, stable: zero(), canary: zero() }));
+      x.baseline = r.baseline;
+      x.percent = r.percent;
+      addArm(x.stable, r.stable);
+      addArm(x.canary, r.canary);
+    }
+  }
+  return [...by.values()];
 }
 
 const zero = (): ArmWindow => ({ requests: 0, errors: 0, failedUsers: 0, timed: 0, slow: 0, timedMid: 0, slowMid: 0 });
@@ -491,9 +652,17 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const medianOn = g.medianQuantile !== null && latencyOn;
   const errorShare = g.alpha * g.errorAlphaShare;
   const mismatchAlpha = input.shadowPlan || shadowStage ? errorShare * MISMATCH_ALPHA_SHARE : 0;
-  const errorAlpha = errorShare - mismatchAlpha;
-  const latencyAlpha = (g.alpha - errorShare) * (medianOn ? SHARES_WITH_MEDIAN.latency : 1);
-  const medianAlpha = (g.alpha - errorShare) * SHARES_WITH_MEDIAN.median;
+  // A plan with rings sets RING_ALPHA_SHARE of each metric's alpha aside for the ring tests (by config).
+  const ringKeys = input.rings?.keys ?? [];
+  const ringPlan = ringKeys.length > 0;
+  const keep = ringPlan ? 1 - RING_ALPHA_SHARE : 1;
+  const perRing = ringPlan ? RING_ALPHA_SHARE / ringKeys.length : 0;
+  const errorAlphaAll = errorShare - mismatchAlpha;
+  const latencyAlphaAll = (g.alpha - errorShare) * (medianOn ? SHARES_WITH_MEDIAN.latency : 1);
+  const medianAlphaAll = (g.alpha - errorShare) * SHARES_WITH_MEDIAN.median;
+  const errorAlpha = errorAlphaAll * keep;
+  const latencyAlpha = latencyAlphaAll * keep;
+  const medianAlpha = medianAlphaAll * keep;
   const rolloutStart = st.ledgers.errors.firstStart ?? open?.start ?? input.now;
   const rolloutSec = Math.max(1, (input.now - rolloutStart) / 1000);
   // Event rates are judged once the step has run its minimum (before, they are too noisy to call traffic low).
@@ -505,13 +674,15 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const r0 = input.shadow?.maxMismatchRate ?? 0;
   const read = (key: MetricKey, active: boolean, alpha: number, users = Number.POSITIVE_INFINITY): MetricReading => {
     const r = readLedger(st.ledgers[key], open ? testWindow(open, key) : undefined, sched);
-    const rate = (r.canaryEvents + r.stableEvents) / rolloutSec;
-    return metric(key, r, alpha, active, g, st.ledgers[key], rate, judgeTraffic, st.pick[key], users);
+    const rate = (r.canaryEvents + r.stableEvents) / ledgerSec(st.ledgers[key], input.now, rolloutSec);
+    return metric(key, r, alpha, active, g, st.ledgers[key], rate, judgeTraffic && st.judged[key], st.pick[key], users);
   };
   const errors = read("errors", comparable, errorAlpha, undefined);
   errors.rejects = errors.rejects && errors.canaryEvents >= g.minFailedUsers;
   const latency = read("latency", comparable && latencyOn, latencyAlpha);
   const median = read("median", comparable && medianOn, medianAlpha);
+  const rings = readRings(input, stepWs, open, { errors: errorAlphaAll * perRing, latency: latencyAlphaAll * perRing, median: medianAlphaAll * perRing }, latencyOn, medianOn, rolloutSec);
+  const ringCanaryRequests = rings.reduce((a, r) => a + r.canary.requests, 0);
   const mismatchOn = shadowStage && mismatchAlpha > 0;
   // Off outside shadow stages; its alpha shown there is the share a plan with shadow stages gives it.
   const mismatch = read("mismatch", mismatchOn && r0 > 0 && rolloutCompared > 0, mismatchAlpha > 0 ? mismatchAlpha : errorShare * MISMATCH_ALPHA_SHARE, rolloutMismatchUsers);
@@ -542,10 +713,18 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const burnTrips = breaker.trips && canary.failedUsers >= g.minFailedUsers && weight < 100;
   // Mirroring is by method, not a cohort split of all requests: no sample ratio to check (weight 0 leaves it unchecked).
   const srm = checkSampleRatio(canary.requests, stable.requests, shadowStage ? 0 : input.weight, g.srmAlpha, g.srmTolerance);
-  const canaryRequests = shadowStage ? stageShadow.compared : canary.requests;
+  const canaryRequests = shadowStage ? stageShadow.compared : canary.requests + ringCanaryRequests;
   const minimumsMet = elapsedMs >= input.minDurationMs && canaryRequests >= input.minRequests;
+  // Everyone else's tests gate the advance unless everyone else gets no canary (a ring stage at everyone 0%).
+  const everyoneGates = !ringPlan || input.weight > 0;
   const tests = [errors, ...(latencyOn ? [latency] : []), ...(medianOn ? [median] : []), ...(mismatchOn ? [mismatch] : [])];
-  let lowTraffic = tests.some((t) => t.lowTraffic && !t.bounded);
+  const currentRing = rings.find((r) => r.current);
+  // The current ring gates on errors and tail latency. Its median test fails the rollout but
+  // holds no stage: exceedances of a median within a 5% tolerance, at a ring's small share of
+  // the events, need far more traffic than a ring stage gets (it would call every staff stage low traffic).
+  const ringGates = currentRing ? ringTests(currentRing, latencyOn, false) : [];
+  const gates = [...(everyoneGates ? tests : []), ...ringGates];
+  let lowTraffic = gates.some((t) => t.lowTraffic && !t.bounded);
   const mismatchRate = rolloutCompared > 0 ? rolloutMismatches / rolloutCompared : 0;
   const shadow: ShadowExplanation | undefined = shadowStage
     ? {
@@ -577,6 +756,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     burn: { ...breaker, trips: burnTrips },
     srm,
     ...(shadow ? { shadow } : {}),
+    ...(ringPlan ? { rings } : {}),
     lowTraffic,
     lowTrafficAdvance: null,
     needed: [],
@@ -585,21 +765,23 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   };
   const onFail = g.onFail;
   const prefix = shadowStage ? `${stageText}: ` : "";
-  if (canary.requests === 0) {
+  if (canary.requests + ringCanaryRequests === 0) {
     explanation.blockers.push(shadowStage ? `${stageText}: no mirrored requests compared yet` : input.weight > 0 ? "no canary traffic yet" : "weight 0: the canary gets no traffic");
     return { action: "hold", onFail, reason: `no data: ${explanation.blockers[0]}`, explanation };
   }
   const mismatchText = (): string =>
     `mismatch rate ${ratePct(mismatchRate)} (${rolloutMismatches} of ${rolloutCompared} compared, ${rolloutMismatchUsers} users)`;
   const failing = tests.filter((t) => t.rejects);
-  if (failing.length > 0 || burnTrips) {
+  const ringFailing = rings.flatMap((r) => ringTests(r, latencyOn, medianOn).filter((t) => t.rejects).map((t) => ({ r, t })));
+  if (failing.length > 0 || burnTrips || ringFailing.length > 0) {
     const parts = failing.map((t) =>
       t.metric === "mismatch"
         ? r0 === 0
           ? `${mismatchText()} with maxMismatchRate 0 (none tolerated; ${g.minFailedUsers} users fail it)`
           : `${mismatchText()} above maxMismatchRate ${ratePct(r0)}, per-rollout likelihood ratio e^${round1(t.logRatio)} >= e^${round1(t.rejectAt)} (alpha ${t.alpha})`
-        : `${names[t.metric]}: ${t.canaryEvents} canary / ${t.stableEvents} stable events, per-rollout likelihood ratio e^${round1(t.logRatio)} >= e^${round1(t.rejectAt)} (alpha ${t.alpha}; strongest since ${t.strongestSegmentStart === null ? "start" : `segment ${t.strongestSegment}`})`,
+        : `${ringPlan ? "everyone else, " : ""}${failingText(names[t.metric], t)}`,
     );
+    for (const { r, t } of ringFailing) parts.push(`ring ${r.key} (${r.baselineText}): ${failingText(names[t.metric], t)}`);
     if (burnTrips) {
       parts.push(
         shadowStage
@@ -624,6 +806,11 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     errors.bounded = true;
     errors.absolute = true;
   }
+  // The current ring's failing-user rate within the SLO over the step: the same absolute route.
+  if (currentRing && !currentRing.errors.bounded && currentRing.canary.requests > 0 && currentRing.errors.stepLogRatio <= LEAN_EPSILON && wilsonInterval(currentRing.canary.failedUsers, currentRing.canary.requests, zAbs).upper <= g.sloErrorRate) {
+    currentRing.errors.bounded = true;
+    currentRing.errors.absolute = true;
+  }
   if (latencyOn && !latency.bounded && canary.timed > 0 && wilsonInterval(canary.slow, canary.timed, zAbs).upper <= 1 - g.latencyQuantile) {
     latency.bounded = true;
     latency.absolute = true;
@@ -635,15 +822,18 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     median.bounded = true;
     median.absolute = true;
   }
-  lowTraffic = tests.some((t) => t.lowTraffic && !t.bounded);
+  lowTraffic = gates.some((t) => t.lowTraffic && !t.bounded);
   explanation.lowTraffic = lowTraffic;
   let etaSec: number | null = 0;
   if (weight < 100) {
-    if (!comparable) blockers.push("no stable traffic to compare with");
+    if (!comparable && everyoneGates) blockers.push("no stable traffic to compare with");
+    // A ring stage advances on its ring's evidence: none yet holds it, whatever everyone else shows.
+    if (input.rings?.current !== undefined && !currentRing) blockers.push(`ring ${input.rings.current}: no traffic yet`);
     // Paired signs need no threshold: only live stages wait for the first stable window.
     if (!shadowStage && input.latencySource === "calibrating" && st.closed === 0) blockers.push("latency thresholds still calibrating on the first stable window");
-    for (const t of tests) {
+    for (const t of gates) {
       if (t.bounded) continue;
+      const ringText = ringGates.includes(t) ? `ring ${currentRing!.key} (${currentRing!.baselineText}), ` : ringPlan ? "everyone else, " : "";
       let text: string;
       if (t.metric === "mismatch" && r0 === 0) {
         text = `mismatches: ${mismatchText()} with maxMismatchRate 0 (none tolerated; fails at ${g.minFailedUsers} users, the stage waits for an operator)`;
@@ -651,7 +841,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
         const ratio = t.promotionRatio === null ? "any ratio" : t.metric === "mismatch" ? `a rate of ${ratePct(oddsRate(r0, t.promotionRatio))}` : `${round1(t.promotionRatio)}x`;
         const eta = t.etaSec === null ? "no estimate yet" : `about ${t.etaSec} s at current traffic`;
         const what = t.metric === "mismatch" ? `mismatches (${mismatchText()}, maxMismatchRate ${ratePct(r0)})` : names[t.metric];
-        text = `${what}: evidence against ${ratio} is e^${round1(t.promotionHave)} of e^${round1(t.promotionNeeded)} needed (${eta})`;
+        text = `${ringText}${what}: evidence against ${ratio} is e^${round1(t.promotionHave)} of e^${round1(t.promotionNeeded)} needed (${eta})`;
       }
       explanation.needed.push(text);
       blockers.push(text);
@@ -663,7 +853,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   if (blockers.length > 0 && lowTraffic && g.lowTraffic.mode === "advance" && elapsedMs >= g.lowTraffic.afterSec * 1000) {
     const upper = wilsonInterval(canary.failedUsers, canary.requests, 1.645).upper;
     const onlyEvidence = blockers.every((b) => explanation.needed.includes(b));
-    const noLean = tests.every((t) => t.stepLogRatio <= LEAN_EPSILON);
+    const noLean = gates.every((t) => t.stepLogRatio <= LEAN_EPSILON);
     // A shadow stage with r0 = 0 never advances on time past a mismatch.
     const noZeroToleranceMismatch = !(mismatchOn && r0 === 0 && rolloutMismatches > 0);
     if (onlyEvidence && noLean && noZeroToleranceMismatch && minimumsMet && !srm.mismatch && upper <= g.lowTraffic.maxErrorRate) {
@@ -675,19 +865,94 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   }
   explanation.blockers = blockers;
   if (blockers.length > 0) return { action: "hold", onFail, reason: `hold${lowTraffic ? " (low traffic)" : ""}: ${prefix}${blockers.join("; ")}`, explanation };
-  const stated = tests
+  const stated = gates
     .map((t) => {
+      if (ringGates.includes(t)) {
+        const what = `ring ${currentRing!.key} ${names[t.metric]}`;
+        return t.absolute ? `${what} within the absolute bound (${currentRing!.baselineText})` : `${what}: ${round1(t.promotionRatio ?? 0)}x ruled out (odds ${g.promotionOdds}; ${currentRing!.baselineText})`;
+      }
       if (t.metric === "mismatch") {
         return r0 === 0
           ? `mismatches: none in ${rolloutCompared} compared (maxMismatchRate 0; rates above ${ratePct(shadow?.mismatchRateBound ?? 1)} ruled out at odds ${g.promotionOdds})`
           : `mismatches: ${mismatchText()}, a rate of ${ratePct(oddsRate(r0, t.promotionRatio ?? 0))} ruled out (odds ${g.promotionOdds}; maxMismatchRate ${ratePct(r0)})`;
       }
-      return t.absolute ? `${names[t.metric]} within the absolute bound` : `${names[t.metric]}: ${round1(t.promotionRatio ?? 0)}x ruled out (odds ${g.promotionOdds})`;
+      const who = ringPlan ? "everyone else " : "";
+      return t.absolute ? `${who}${names[t.metric]} within the absolute bound` : `${who}${names[t.metric]}: ${round1(t.promotionRatio ?? 0)}x ruled out (odds ${g.promotionOdds})`;
     })
     .join("; ");
+  // Rings that do not gate still had their say: none failed.
+  const ringNote = rings.filter((r) => !r.current).map((r) => `ring ${r.key}: no regression (${r.baselineText})`);
   const volume = shadowStage ? `${stageShadow.compared} compared mirrors` : `${canary.requests} canary requests`;
   const latencyNote = shadowLatencyOff ? "; latency not tested (shadow.latencyPairs 0: no reference pairs)" : "";
-  return { action: "advance", onFail, reason: `advance: ${prefix}${Math.round(elapsedMs / 1000)} s, ${volume}; ${weight >= 100 ? "weight 100: breaker only" : stated}${latencyNote}`, explanation };
+  const ringsNote = ringNote.length > 0 && weight < 100 ? `; ${ringNote.join("; ")}` : "";
+  return { action: "advance", onFail, reason: `advance: ${prefix}${Math.round(elapsedMs / 1000)} s, ${volume}; ${weight >= 100 ? "weight 100: breaker only" : stated}${ringsNote}${latencyNote}`, explanation };
+}
+
+/** Seconds of a ledger's traffic (since its first window that could carry evidence), for event rates. */
+const ledgerSec = (l: TestLedger, now: number, rolloutSec: number): number => (l.evidenceStart === undefined ? rolloutSec : Math.max(1, (now - l.evidenceStart) / 1000));
+
+function failingText(name: string, t: MetricReading): string {
+  return `${name}: ${t.canaryEvents} canary / ${t.stableEvents} stable events, per-rollout likelihood ratio e^${round1(t.logRatio)} >= e^${round1(t.rejectAt)} (alpha ${t.alpha}; strongest since ${t.strongestSegmentStart === null ? "start" : `segment ${t.strongestSegment}`})`;
+}
+
+/** A ring's tests that run (latency and median as the route's do). */
+function ringTests(r: RingExplanation, latencyOn: boolean, medianOn: boolean): MetricReading[] {
+  return [r.errors, ...(latencyOn ? [r.latency] : []), ...(medianOn ? [r.median] : [])];
+}
+
+/**
+ * Every ring's tests: the rollout's ledgers (closed windows) with the open window on top,
+ * each metric at its share of the ring alpha. A ring seen only in the open window is read
+ * from a fresh state. The ring's step totals come with it (breaker-free: a ring's canary
+ * is judged by its tests; the burn-rate breaker reads everyone else).
+ */
+function readRings(
+  input: RolloutInput,
+  stepWs: readonly RolloutWindow[],
+  open: RolloutWindow | undefined,
+  alphas: Record<RingMetric, number>,
+  latencyOn: boolean,
+  medianOn: boolean,
+  rolloutSec: number,
+): RingExplanation[] {
+  const keys = input.rings?.keys ?? [];
+  if (keys.length === 0) return [];
+  const g = input.guardrails;
+  const st = input.state;
+  const sched = schedule(g);
+  const stepRings = new Map(sumRings(stepWs).map((r) => [r.key, r]));
+  const openAll = open ? allStable(open) : undefined;
+  const out: RingExplanation[] = [];
+  for (const key of new Set([...keys.filter((k) => st.rings[k] || stepRings.has(k)), ...Object.keys(st.rings).filter((k) => keys.includes(k))])) {
+    const openRing = open?.rings?.find((r) => r.key === key);
+    const rs = st.rings[key] ?? (openRing ? createRingState(g, openRing) : undefined);
+    if (!rs) continue;
+    const step = stepRings.get(key);
+    const baseline = openRing?.baseline ?? rs.baseline;
+    const percent = openRing?.percent ?? rs.percent;
+    const read = (m: RingMetric, active: boolean): MetricReading => {
+      const r = readLedger(rs.ledgers[m], openRing ? ringTestWindow(open!, openRing, m, openAll!, g) : undefined, sched);
+      const rate = (r.canaryEvents + r.stableEvents) / ledgerSec(rs.ledgers[m], input.now, rolloutSec);
+      const reading = metric(m, r, alphas[m], active, g, rs.ledgers[m], rate, rs.judged[m], rs.pick[m], Number.POSITIVE_INFINITY);
+      // Failing identities of the ring: never fewer than minFailedUsers distinct ones fail it.
+      if (m === "errors") reading.rejects = reading.rejects && reading.canaryEvents >= g.minFailedUsers;
+      return reading;
+    };
+    const active = rs.ledgers.errors.windows > 0 || (step?.canary.requests ?? 0) > 0;
+    out.push({
+      key,
+      current: input.rings?.current === key,
+      baseline,
+      percent,
+      baselineText: baselineText(baseline, percent, g.allBaselineTolerance),
+      stable: step?.stable ?? zero(),
+      canary: step?.canary ?? zero(),
+      errors: read("errors", active),
+      latency: read("latency", active && latencyOn),
+      median: read("median", active && medianOn),
+    });
+  }
+  return out;
 }
 
 /** The mismatch rate whose odds are m times r0's: what a promotion ratio m rules out. */

@@ -17,11 +17,20 @@
 // (a window stored before reference pairs has none: it carries no latency evidence). So the
 // ledgers judge the paired comparison with no change, and the window's `shadow` counts feed
 // the mismatch test. A live step's window never reads Evidence.shadow.
-import type { Evidence } from "../evidence.js";
+//
+// A plan with ring stages (Evidence.rings, and the plan's exposure per step): a live
+// window's arms are everyone else's (the totals less every ring's: counts and latency
+// exceedances subtract exactly, failing identities are the totals' less the rings'), and
+// each ring of the step's exposure gets its own arms at the same thresholds, with the
+// baseline ring-baseline.ts picks from the share the plan serves it at. A failing identity
+// counts once per rollout within its stratum (everyone else, or one ring).
+import type { ArmEvidence, Evidence } from "../evidence.js";
+import type { Exposure } from "../rollout/plan.js";
 import { emptyShadow, mirrored, type IdSet } from "../shadow/shadow-evidence.js";
 import { countAbove, emptySketch, mergeSketches, quantile, type Sketch } from "./ddsketch.js";
 import type { Guardrails } from "./guardrails.js";
-import { closeWindow, createEngineState, type ArmWindow, type EngineState, type RolloutInput, type RolloutWindow } from "./rollout-engine.js";
+import { ringBaseline } from "./ring-baseline.js";
+import { closeWindow, createEngineState, type ArmWindow, type EngineState, type RingWindow, type RolloutInput, type RolloutWindow } from "./rollout-engine.js";
 
 /** Stable samples behind a threshold: 20 expected exceedances of a p99. */
 export const THRESHOLD_SAMPLES = 2000;
@@ -50,6 +59,12 @@ export interface RolloutEvidenceInput {
   kinds?: ReadonlyArray<"live" | "shadow">;
   /** route.shadow.maxMismatchRate, the rate shadow windows are held to (default 0.01). */
   maxMismatchRate?: number;
+  /**
+   * Who gets the canary at each step index (plan.ts exposureAt), on a plan with ring
+   * stages: a window's rings are read against it. Absent: rings are not read (the totals
+   * are the arms, as before ring stages).
+   */
+  exposures?: ReadonlyArray<Exposure>;
 }
 
 export interface RolloutCounts {
@@ -138,6 +153,70 @@ function arm(e: Evidence["stable"], thr: Thr | null, seen: Set<number>, commit =
   };
 }
 
+/**
+ * Everyone else's arm: the totals' arm less the rings' (parts). Counts and exceedances
+ * subtract exactly (sketch bins add); failing identities are the totals' not in any ring's
+ * list, new in the rollout, and the overflow beyond the rings' own.
+ */
+function restArm(total: ArmEvidence, parts: readonly ArmEvidence[], thr: Thr | null, seen: Set<number>, commit: boolean): ArmWindow {
+  const inRings = new Set<number>();
+  let partOverflow = 0;
+  for (const p of parts) {
+    for (const id of p.failedIds ?? []) inRings.add(id);
+    partOverflow += p.failedOverflow ?? 0;
+  }
+  let failedUsers = Math.max(0, (total.failedOverflow ?? 0) - partOverflow);
+  const into = commit ? seen : new Set<number>();
+  for (const id of total.failedIds ?? []) {
+    if (inRings.has(id) || seen.has(id) || into.has(id)) continue;
+    into.add(id);
+    failedUsers++;
+  }
+  const less = (f: (a: ArmEvidence) => number): number => Math.max(0, parts.reduce((acc, p) => acc - f(p), f(total)));
+  const timed = thr ? less((a) => a.latency.count) : 0;
+  return {
+    requests: less((a) => a.requests),
+    errors: less((a) => a.errors),
+    failedUsers,
+    timed,
+    slow: thr ? less((a) => countAbove(a.latency, thr[0])) : 0,
+    timedMid: thr && thr[1] !== null ? timed : 0,
+    slowMid: thr && thr[1] !== null ? less((a) => countAbove(a.latency, thr[1]!)) : 0,
+  };
+}
+
+/** Failing identities seen per ring in the rollout (a stratum each). */
+export type RingSeen = Map<string, Set<number>>;
+
+/**
+ * A live window of a plan with rings: everyone else's arms and one RingWindow per ring of
+ * the step's exposure (plan order). A ring key the exposure does not know (an isolate on
+ * another config) is still taken out of everyone else's arms but not tested.
+ */
+function ringsWindow(input: RolloutEvidenceInput, w: StoredWindow, thr: Thr | null, seen: Set<number>, ringSeen: RingSeen, commit: boolean): RolloutWindow {
+  const e = w.evidence;
+  const all = e.rings ?? {};
+  const exposure = input.exposures?.[w.step];
+  const rings: RingWindow[] = [];
+  for (const ring of exposure?.rings ?? []) {
+    const r = all[ring.key];
+    if (!r) continue;
+    let s = ringSeen.get(ring.key);
+    if (!s) ringSeen.set(ring.key, (s = new Set()));
+    const percent = Math.max(ring.percent, exposure!.everyone);
+    rings.push({ key: ring.key, baseline: ringBaseline(percent), percent, stable: arm(r.stable, thr, s, commit), canary: arm(r.canary, thr, s, commit) });
+  }
+  const parts = Object.values(all);
+  return {
+    start: w.start,
+    step: w.step,
+    weight: input.weights[w.step] ?? 0,
+    stable: restArm(e.stable, parts.map((r) => r.stable), thr, seen, commit),
+    canary: restArm(e.canary, parts.map((r) => r.canary), thr, seen, commit),
+    rings,
+  };
+}
+
 /** Identities of `set` not yet in `seen` (the overflow counts each as new); `commit` adds them. */
 function newIds(set: IdSet, seen: Set<number>, commit: boolean, skip?: ReadonlySet<number>): number {
   let n = set.overflow ?? 0;
@@ -201,9 +280,10 @@ const mismatchRateOf = (input: RolloutEvidenceInput): number => input.maxMismatc
  * live one's at thresholds `thr` (a closed live window without predictable ones is judged
  * on its own samples; an open one never is, see selfThresholds). `commit` as in arm().
  */
-function windowCounts(input: RolloutEvidenceInput, w: StoredWindow, thr: Thr | null, seen: Set<number>, mismatchSeen: Set<number>, commit: boolean): RolloutWindow {
+function windowCounts(input: RolloutEvidenceInput, w: StoredWindow, thr: Thr | null, seen: Set<number>, mismatchSeen: Set<number>, commit: boolean, ringSeen: RingSeen): RolloutWindow {
   if (isShadow(input, w.step)) return shadowWindow(w, input.guardrails, mismatchRateOf(input), seen, mismatchSeen, commit);
   const used = thr ?? (commit ? selfThresholds(w.evidence, input.guardrails) : null);
+  if (input.exposures && w.evidence.rings && Object.keys(w.evidence.rings).length > 0) return ringsWindow(input, w, used, seen, ringSeen, commit);
   return { start: w.start, step: w.step, weight: input.weights[w.step] ?? 0, stable: arm(w.evidence.stable, used, seen, commit), canary: arm(w.evidence.canary, used, seen, commit) };
 }
 
@@ -213,6 +293,7 @@ export function rolloutCounts(input: RolloutEvidenceInput): RolloutCounts {
   const stableSketches: Sketch[] = (input.history ?? []).map((h) => h.evidence.stable.latency);
   const seen = new Set<number>();
   const mismatchSeen = new Set<number>();
+  const ringSeen: RingSeen = new Map();
   const out: RolloutWindow[] = [];
   let lastThr: Thr | null = null;
   let prevStart: number | undefined;
@@ -223,7 +304,7 @@ export function rolloutCounts(input: RolloutEvidenceInput): RolloutCounts {
     const thr: Thr | null = w.start === prevStart ? lastThr : thresholds(stableSketches, g);
     lastThr = thr;
     prevStart = w.start;
-    out.push(windowCounts(input, w, thr, seen, mismatchSeen, true));
+    out.push(windowCounts(input, w, thr, seen, mismatchSeen, true, ringSeen));
     // A shadow stage's live arms are all stable traffic: good history for later thresholds.
     stableSketches.push(w.evidence.stable.latency);
     openThr = thr !== null;
@@ -233,7 +314,7 @@ export function rolloutCounts(input: RolloutEvidenceInput): RolloutCounts {
   const open = isOpen ? out.pop() : undefined;
   if (open && !openThr && !open.shadow) {
     // Judged on its own samples only once closed: open, it carries no latency evidence.
-    for (const a of [open.stable, open.canary]) a.timed = a.slow = a.timedMid = a.slowMid = 0;
+    for (const a of [open.stable, open.canary, ...(open.rings ?? []).flatMap((r) => [r.stable, r.canary])]) a.timed = a.slow = a.timedMid = a.slowMid = 0;
   }
   const hasThr = open !== undefined ? openThr : lastThr !== null;
   const latencySource: RolloutInput["latencySource"] = hasThr ? ((input.history?.length ?? 0) > 0 && out.length < 1 ? "history" : "rolling") : "calibrating";
@@ -261,6 +342,8 @@ export interface RolloutMemo {
   seen: Set<number>;
   /** Identities with a mismatch in the rollout's closed shadow windows. */
   mismatchSeen: Set<number>;
+  /** Failing identities per ring in the rollout's closed windows. */
+  ringSeen: RingSeen;
   stable: Sketch[];
   /** The newest closed window consumed (start, then step): windows up to it are in the state. */
   through: { start: number; step: number } | undefined;
@@ -301,6 +384,7 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
       state: createEngineState(g),
       seen: new Set(),
       mismatchSeen: new Set(),
+      ringSeen: new Map(),
       stable: (input.history ?? []).map((h) => h.evidence.stable.latency).slice(-THRESHOLD_MAX_WINDOWS),
       through: undefined,
       lastStart: undefined,
@@ -314,7 +398,7 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
     const thr = w.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
     m.lastStart = w.start;
     m.lastThr = thr;
-    closeWindow(m.state, windowCounts(input, w, thr, m.seen, m.mismatchSeen, true), g);
+    closeWindow(m.state, windowCounts(input, w, thr, m.seen, m.mismatchSeen, true, m.ringSeen), g);
     m.stable.push(w.evidence.stable.latency);
     if (m.stable.length > THRESHOLD_MAX_WINDOWS) m.stable.shift();
     m.through = { start: w.start, step: w.step };
@@ -323,7 +407,7 @@ export function updateRollout(memo: RolloutMemo | undefined, key: string, input:
   let openThr = false;
   if (openStored) {
     const thr = openStored.start === m.lastStart ? m.lastThr : thresholds(m.stable, g);
-    open = windowCounts(input, openStored, thr, m.seen, m.mismatchSeen, false);
+    open = windowCounts(input, openStored, thr, m.seen, m.mismatchSeen, false, m.ringSeen);
     openThr = thr !== null;
   }
   const newest = open;

@@ -89,6 +89,11 @@ export interface TestLedger {
   promoDrift: Float64Array;
   windows: number;
   firstStart: number | undefined;
+  /**
+   * Start of the first window whose share could carry evidence (in (0, 1)): where the
+   * ledger's traffic starts (a ring's ledger, or everyone else's after ring stages at 0%).
+   */
+  evidenceStart: number | undefined;
 }
 
 export interface Schedule {
@@ -131,6 +136,7 @@ export function createLedger(spec: TestSpec, keep = KEPT_SEGMENTS): TestLedger {
     promoDrift: new Float64Array(spec.promotionRatios.length),
     windows: 0,
     firstStart: undefined,
+    evidenceStart: undefined,
   };
 }
 
@@ -168,6 +174,7 @@ export function appendWindow(l: TestLedger, w: TestWindow, schedule: Schedule): 
     if (l.segments.length > l.keep) fold(l, l.segments.shift()!);
   }
   l.windows++;
+  if (w.share > 0 && w.share < 1) l.evidenceStart ??= w.start;
   const n = w.canaryEvents + w.stableEvents;
   if (!(w.share > 0 && w.share < 1) || n === 0) return;
   const { spec } = l;
