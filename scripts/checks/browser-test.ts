@@ -249,7 +249,7 @@ async function realShadowReport(base: URL, panel: Locator): Promise<void> {
  * no rings panel on a route without ring stages. Then the real status with BETA_RINGS and
  * BETA_PLAN put in: the panel's rows, the stage the server marks current, markup as text.
  */
-async function checkRings(page: Page, www: Locator): Promise<void> {
+async function checkRings(page: Page, www: Locator, url: URL): Promise<void> {
   const beta = page.locator('[data-route="beta"]');
   const steps = beta.locator('[data-test="steps"]');
   await steps.locator(".step.ring.cur", { hasText: "staff 100%" }).waitFor({ timeout: 10_000 });
@@ -258,6 +258,25 @@ async function checkRings(page: Page, www: Locator): Promise<void> {
   assert.equal(await steps.locator(".step.ring").count(), 2, "two ring stage chips");
   assert.match((await steps.locator('[data-test="ring-note"]').textContent()) ?? "", /^canary for 100% of staff \(and every ring before it\); everyone else 0%$/, "the current ring stage is said in words");
   assert.equal(await www.locator('[data-test="rings"]').isHidden(), true, "a route without ring stages has no rings panel");
+
+  // Real traffic first: 12 staff users (x-staff: 1) get the canary, 12 others stable, and
+  // the real rings panel counts them (users are exact up to 16).
+  for (let i = 0; i < 24; i++) {
+    const staff = i < 12;
+    const res = await fetch(new URL(`/beta/page-${i}`, url), { headers: { "x-user-id": `ring-user-${i}`, ...(staff ? { "x-staff": "1" } : {}) } });
+    await res.arrayBuffer();
+    assert.equal(res.headers.get("x-canary-variant"), staff ? "canary" : "stable", `beta: ${staff ? "a staff" : "a non-staff"} request (${i})`);
+  }
+  const staffRow = beta.locator('[data-test="rings"] tr[data-test="ring-row"]').first();
+  const staffCells = async (): Promise<string> => ((await staffRow.count()) > 0 ? (await staffRow.locator("td").allTextContents()).join(" | ") : "");
+  const deadline = Date.now() + 15_000;
+  let seen = await staffCells();
+  while (!/^staff \| 100% \| 12 \| 12 \| 0 \|/.test(seen)) {
+    assert.ok(Date.now() < deadline, `the real staff ring counts 12 canary requests from 12 users: ${seen || "(no row)"}`);
+    await new Promise((r) => setTimeout(r, 250));
+    seen = await staffCells();
+  }
+  assert.equal(await staffRow.getAttribute("class").then((c) => /\bcur\b/.test(c ?? "")), true, "the real staff ring is the current one");
 
   await page.route("**/__canary/api/status", async (route) => {
     const res = await route.fetch();
@@ -398,8 +417,8 @@ async function run(): Promise<void> {
   assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined, "no script ran from a sample");
   await search.screenshot({ path: join(artifacts, "dashboard-shadow.png") });
   log(`screenshot ${join(artifacts, "dashboard-shadow.png")}`);
-  await checkRings(page, card);
-  log("(2) beta shows its ring stages staff 100% > staff+nz 100% > 5% > 100%; with rings in status, the rings panel: share, requests and users per arm, baseline");
+  await checkRings(page, card, url);
+  log("(2) beta shows its ring stages staff 100% > staff+nz 100% > 5% > 100%; 12 staff users got the canary and 12 others stable, and the real rings panel counts them; with rings in status, the rings panel: share, requests and users per arm, baseline");
   const decisionDetails = card.locator('[data-test="decision"] details');
   if ((await decisionDetails.count()) > 0) {
     // The engine's tests in words, above the raw explanation.

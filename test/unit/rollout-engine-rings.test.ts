@@ -240,6 +240,13 @@ describe("ring evidence: the per-rollout budget", () => {
     expect(pastRings).toBeGreaterThanOrEqual(runs * 0.9);
   });
 
+  it("a ring stage at everyone 0% with no traffic at all holds on no canary traffic yet (not weight 0: its ring gets the canary)", () => {
+    const plan: Plan = { keys: ["staff"], steps: [{ everyone: 0, current: "staff", strata: [{ key: "staff", share: 0, percent: 100, errors: [base, base] }] }] };
+    const d = run(createRandom(4), plan, 5).decision;
+    expect(d.action).toBe("hold");
+    expect(d.reason).toBe("no data: no canary traffic yet");
+  });
+
   it("a ring stage holds on its ring: no traffic in it yet holds however everyone else looks", () => {
     const plan: Plan = { keys: ["staff"], steps: [{ everyone: 5, current: "staff", strata: [{ share: 1, percent: 5, errors: [base, base] }] }] };
     const d = run(createRandom(3), plan, 400).decision;

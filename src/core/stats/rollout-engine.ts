@@ -766,7 +766,9 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const onFail = g.onFail;
   const prefix = shadowStage ? `${stageText}: ` : "";
   if (canary.requests + ringCanaryRequests === 0) {
-    explanation.blockers.push(shadowStage ? `${stageText}: no mirrored requests compared yet` : input.weight > 0 ? "no canary traffic yet" : "weight 0: the canary gets no traffic");
+    explanation.blockers.push(
+      shadowStage ? `${stageText}: no mirrored requests compared yet` : input.weight > 0 || ringPlan ? "no canary traffic yet" : "weight 0: the canary gets no traffic",
+    );
     return { action: "hold", onFail, reason: `no data: ${explanation.blockers[0]}`, explanation };
   }
   const mismatchText = (): string =>
