@@ -187,7 +187,7 @@ export const whereNext: Phase = {
       ["by hand", "README \"Walkthrough: a canary from zero, locally\" (the same steps, one command at a time)"],
       ["guardrails", "src/core/stats/guardrails.ts (defaults), scripts/demo/config.ts (the demo's, and why)"],
       ["request path", "src/edge/handle-request.ts (cohorts in src/core/bucket.ts, fallback in proxy())"],
-      ["decision engine", "src/core/stats/decision-engine.ts; npm run bench:decisions simulates it at scale"],
+      ["decision engine", "src/core/stats/rollout-engine.ts (docs/decision-engine.md); npm run bench:decisions simulates it at scale"],
       ["tests", "npm test"],
       ["wrangler dev log", `${ctx.paths.devLog} ${p.c.dim("(kept only when a check fails)")}`],
     ]);
