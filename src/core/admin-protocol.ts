@@ -6,6 +6,7 @@
 import type { RouteConfig, SyncConfig } from "./config/schema.js";
 import type { DecisionRecord } from "./notification.js";
 import type { Phase, RolloutState } from "./rollout/state.js";
+import type { MetricVerdict } from "./metrics/metric-stats.js";
 import type { MismatchSample, ShadowOutcomeKind } from "./shadow/shadow-outcome.js";
 import type { Explanation } from "./stats/decision-types.js";
 import type { RolloutDecision, RolloutExplanation } from "./stats/rollout-engine.js";
@@ -112,6 +113,8 @@ export interface CoordinatorStatus {
   plan?: PlanStageStatus[];
   /** Per ring of a plan with ring stages: who the canary serves and what the engine compares it with. */
   rings?: RingStatus[];
+  /** Per metric of route.metrics: both arms' per-user means, the relative difference and its interval (the engine's latest). */
+  metrics?: MetricVerdict[];
   lastDecision?: LastDecision;
   /** Isolates heard from in the last minute. */
   isolates: number;

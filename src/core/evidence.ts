@@ -39,6 +39,23 @@ export interface RingEvidence {
 /** Rings one delta or window carries at most: a plan has at most 50 stages. */
 export const MAX_RINGS = 50;
 
+/**
+ * Per-user metric events of one arm: identity hash (identityHash, as a decimal string) ->
+ * metric name -> [count, sum]. A user with requests but no event of any metric is there
+ * with {} (the conversion and rate-per-user denominators count exposed users).
+ */
+export type MetricUsers = Record<string, Record<string, readonly [number, number]>>;
+
+/** Users one delta carries per arm at most; beyond, their events are counted in `overflow` only. */
+export const MAX_METRIC_USERS = 4096;
+
+export interface MetricEvidence {
+  stable: MetricUsers;
+  canary: MetricUsers;
+  /** Events (and exposures) of users beyond MAX_METRIC_USERS, not attributed. */
+  overflow?: number;
+}
+
 export interface Evidence {
   /** Every request of the route: the rings' and everyone else's. */
   stable: ArmEvidence;
@@ -48,6 +65,8 @@ export interface Evidence {
    * requests attributed to it (the first ring of the plan they are in). Absent: no rings.
    */
   rings?: Record<string, RingEvidence>;
+  /** Per-user metric events of a route with route.metrics (src/core/metrics); absent: none. */
+  metrics?: MetricEvidence;
   /** Mirrored requests of a shadow stage (shadow/shadow-evidence.ts); absent when none were. */
   shadow?: ShadowEvidence;
 }

@@ -1,10 +1,15 @@
 // Fans one outcome out to several sinks (Analytics Engine, coordinator evidence), a
-// request's and a shadow comparison's alike; one failing sink never stops the others.
+// request's, a shadow comparison's and a metric event's alike; one failing sink never
+// stops the others.
+import type { MetricEvent, MetricSink } from "../core/metrics/metric-event.js";
 import type { Outcome, OutcomeSink } from "../core/outcome.js";
 import type { ShadowOutcome, ShadowSink } from "../core/shadow/shadow-outcome.js";
 
-export class CompositeSink implements OutcomeSink, ShadowSink {
-  constructor(private readonly sinks: Array<OutcomeSink & ShadowSink>) {}
+/** A sink of the composite: metric events are optional (a sink without recordMetric skips them). */
+type Member = OutcomeSink & ShadowSink & Partial<MetricSink>;
+
+export class CompositeSink implements OutcomeSink, ShadowSink, MetricSink {
+  constructor(private readonly sinks: Member[]) {}
 
   record(outcome: Outcome): void | Promise<void> {
     return this.each("outcome sink failed", (sink) => sink.record(outcome));
@@ -14,8 +19,12 @@ export class CompositeSink implements OutcomeSink, ShadowSink {
     return this.each("shadow sink failed", (sink) => sink.recordShadow(outcome));
   }
 
+  recordMetric(event: MetricEvent): void | Promise<void> {
+    return this.each("metric sink failed", (sink) => sink.recordMetric?.(event));
+  }
+
   /** Runs `fn` on every sink; the promises some return, as one (none: no promise, the common case). */
-  private each(failed: string, fn: (sink: OutcomeSink & ShadowSink) => void | Promise<void>): void | Promise<void> {
+  private each(failed: string, fn: (sink: Member) => void | Promise<void>): void | Promise<void> {
     let pending: Promise<void>[] | undefined;
     for (const sink of this.sinks) {
       try {

@@ -18,6 +18,7 @@ import { RequestHeaders } from "./request-headers.js";
 import { UploadWatch } from "./upload-watch.js";
 import type { RequestTarget } from "./request-target.js";
 import type { ShadowSink } from "../core/shadow/shadow-outcome.js";
+import type { MetricSink } from "../core/metrics/metric-event.js";
 import type { Mirror, ShadowMirror } from "./shadow-mirror.js";
 import type { Ring } from "../core/rollout/plan.js";
 import { countryAllowed } from "../core/segments/countries-segment.js";
@@ -42,7 +43,7 @@ export interface EdgeDeps {
   /** CONFIG_REFRESH_MS, parsed (config/worker-settings.ts). */
   configRefreshMs: number;
   weights: WeightSource;
-  sink: OutcomeSink & ShadowSink;
+  sink: OutcomeSink & ShadowSink & MetricSink;
   /** The isolate's shadow mirrors (shadow-mirror.ts): one per isolate, for the in-flight cap. */
   mirrors: ShadowMirror;
   identities: IdentityCheck;

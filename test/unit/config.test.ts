@@ -42,6 +42,8 @@ describe("validateConfig", () => {
           fallback: { enabled: true, onStatus: [502, 503, 504] },
           shadow: { compare: "status", headers: [], ignore: [], numericTolerance: 0, methods: ["GET", "HEAD"], maxBodyBytes: 1_048_576, maxInFlight: 32, maxMismatchRate: 0.01, latencyPairs: 0.25, latencyTolerance: 1.1 },
           guardrails: GuardrailsSchema.parse(undefined),
+          metrics: [],
+          metricSources: { originHeader: "x-canary-metrics", beacon: false, inject: false, webVitals: true, errors: true, maxEventsPerUser: 100 },
           exposeHeaders: true,
         },
       ],

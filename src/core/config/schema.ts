@@ -396,6 +396,40 @@ export const FallbackSchema = z
   })
   .prefault({});
 
+const metricName = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { error: "must be a metric name: a-z, then up to 31 of a-z, 0-9 and _" });
+
+/** A business or browser metric and its guardrail (src/core/metrics). */
+export const MetricSchema = z
+  .strictObject({
+    name: metricName.describe("Event name: as the origin's header, a beacon or track() sends it; js_error, lcp, inp and cls come from the injected script."),
+    kind: z
+      .enum(["conversion", "mean", "rate-per-user"])
+      .describe("conversion: share of users with the event; mean: per-user mean of the values; rate-per-user: events per user."),
+    better: z.enum(["higher", "lower"]).describe("Which direction is good for users or the business."),
+    maxRelativeDrop: z.number().min(0).max(1).optional().describe("better higher: the canary may be this much lower, relatively (0.05: 5%); default 0.05."),
+    maxRelativeIncrease: z.number().min(0).max(10).optional().describe("better lower: the canary may be this much higher, relatively; default 0.05."),
+    mode: z.enum(["guardrail", "observe"]).default("guardrail").describe("guardrail: a canary worse than tolerated rolls back; observe: shown, never acted on."),
+  })
+  .superRefine((m, ctx) => {
+    if (m.better === "higher" && m.maxRelativeIncrease !== undefined) ctx.addIssue({ code: "custom", path: ["maxRelativeIncrease"], message: 'is for better "lower"; use maxRelativeDrop' });
+    if (m.better === "lower" && m.maxRelativeDrop !== undefined) ctx.addIssue({ code: "custom", path: ["maxRelativeDrop"], message: 'is for better "higher"; use maxRelativeIncrease' });
+  })
+  .describe("A metric guardrail, judged per user.");
+
+export const MetricSourcesSchema = z
+  .strictObject({
+    originHeader: headerName
+      .default("x-canary-metrics")
+      .describe("Response header the origin sets (name=value pairs, comma-separated: quality=0.82, checkout=1); read for route.metrics and always removed before the client."),
+    beacon: z.boolean().default(false).describe("Accept browser beacons (POST <ADMIN_BASE_PATH>/beacon on this route's hosts) for route.metrics; needs IDENTITY_SECRET (only verified identities count)."),
+    inject: z.boolean().default(false).describe("Insert the metrics script into this route's HTML responses (implies beacon)."),
+    webVitals: z.boolean().default(true).describe("The injected script reports LCP, INP and CLS (metrics lcp, inp, cls)."),
+    errors: z.boolean().default(true).describe("The injected script reports uncaught errors and unhandled rejections (metric js_error)."),
+    maxEventsPerUser: z.number().int().min(1).max(10_000).default(100).describe("Browser events accepted per identity per minute, per isolate; beyond, dropped and counted."),
+  })
+  .prefault({})
+  .describe("Where route.metrics' events come from.");
+
 export const RouteSchema = z.strictObject({
   id: z
     .string()
@@ -416,6 +450,13 @@ export const RouteSchema = z.strictObject({
   fallback: FallbackSchema,
   shadow: ShadowSchema,
   guardrails: GuardrailsSchema,
+  metrics: z
+    .array(MetricSchema)
+    .max(16)
+    .default([])
+    .refine((ms) => new Set(ms.map((m) => m.name)).size === ms.length, { error: "must not name a metric twice" })
+    .describe("Business and browser metrics judged per user as guardrails (or observed), e.g. conversion must not drop more than 5%."),
+  metricSources: MetricSourcesSchema,
   exposeHeaders: z
     .boolean()
     .default(true)
@@ -514,3 +555,5 @@ export type ShadowConfig = RouteConfig["shadow"];
 export type SegmentConfig = z.output<typeof SegmentSchema>;
 export type PredicateConfig = z.output<typeof PredicateSchema>;
 export type SegmentsConfig = Config["segments"];
+export type MetricConfig = z.output<typeof MetricSchema>;
+export type MetricSourcesConfig = RouteConfig["metricSources"];
