@@ -9,6 +9,9 @@
 // but only after it passed the config schema's own id pattern ([a-z0-9_-]), which
 // leaves no room for a quote. The filter is on blob1 (route), not index1: index1 is
 // "<route>:<variant>" trimmed to 64 bytes, which cuts long route ids.
+// Metric events are points of variant "metric" (blob2): the request queries leave them
+// out, and the metric queries read only them, first per user (blob13) and then per arm
+// (blob11), so a busy user weighs as one user, as in the engine.
 import { RouteSchema } from "../../src/core/config/schema.js";
 
 export const DATASET = "edge_canary";
@@ -36,6 +39,8 @@ const IS_ERROR = "blob9 != 'none' OR double2 >= 500";
 const requests = "SUM(_sample_interval) AS requests";
 const errors = `sumIf(_sample_interval, ${IS_ERROR}) AS errors`;
 const errorRate = `sumIf(_sample_interval, ${IS_ERROR}) / SUM(_sample_interval) AS error_rate`;
+/** Request queries: every point but metric events (requests and shadow comparisons). */
+const NOT_METRIC = "AND blob2 != 'metric'";
 const q = (p: number): string => `quantileExactWeighted(${p})(double1, _sample_interval) AS p${Math.round(p * 100)}_ms`;
 
 export class QueryInputError extends Error {}
@@ -81,6 +86,7 @@ export const QUERIES: readonly QueryDef[] = [
   ${q(0.99)}
 FROM ${DATASET}
 ${whereClause(p)}
+  ${NOT_METRIC}
 GROUP BY route, variant
 ORDER BY route, variant
 FORMAT JSON`,
@@ -96,6 +102,7 @@ FORMAT JSON`,
   ${q(0.95)}
 FROM ${DATASET}
 ${whereClause(p)}
+  ${NOT_METRIC}
 GROUP BY colo, variant
 ORDER BY requests DESC
 LIMIT 200
@@ -112,6 +119,7 @@ FORMAT JSON`,
   sumIf(_sample_interval, blob8 = '1') AS fallbacks
 FROM ${DATASET}
 ${whereClause(p)}
+  ${NOT_METRIC}
 GROUP BY variant, status_class, error_kind
 ORDER BY variant, requests DESC
 FORMAT JSON`,
@@ -127,6 +135,7 @@ FORMAT JSON`,
   ${q(0.95)}
 FROM ${DATASET}
 ${whereClause(p)}
+  ${NOT_METRIC}
 GROUP BY t, variant
 ORDER BY t, variant
 FORMAT JSON`,
@@ -151,6 +160,67 @@ ${whereClause(p)}
 GROUP BY route, path
 ORDER BY mismatches DESC, requests DESC
 LIMIT 200
+FORMAT JSON`,
+  },
+  {
+    name: "metrics",
+    description: "Per route, arm and metric: users with events, events, events per user and the mean over users of each user's mean value.",
+    // The inner query is one row per user (blob13, the pseudonymous key): their events and
+    // the mean of their values, weighted by _sample_interval; the outer one averages over
+    // users. Inner names differ from the outer aliases: ClickHouse would read SUM(events)
+    // AS events as an aggregate inside an aggregate where the alias is used again. Users
+    // without events are not in Analytics Engine, so a conversion's share of exposed
+    // users is the coordinator's (canary status), not this.
+    sql: (p) => `SELECT
+  route,
+  variant,
+  metric,
+  SUM(1) AS users,
+  SUM(user_events) AS events,
+  SUM(user_events) / SUM(1) AS events_per_user,
+  SUM(user_mean) / SUM(1) AS per_user_mean
+FROM (
+  SELECT
+    blob1 AS route,
+    blob11 AS variant,
+    blob10 AS metric,
+    blob13 AS user_key,
+    SUM(_sample_interval) AS user_events,
+    SUM(_sample_interval * double5) / SUM(_sample_interval) AS user_mean
+  FROM ${DATASET}
+  ${whereClause(p).replace(/\n/g, "\n  ")}
+    AND blob2 = 'metric'
+  GROUP BY route, variant, metric, user_key
+)
+GROUP BY route, variant, metric
+ORDER BY route, metric, variant
+FORMAT JSON`,
+  },
+  {
+    name: "conversions",
+    description: "Per hour, route, arm and metric: users with the event (converting users) and events.",
+    sql: (p) => `SELECT
+  t,
+  route,
+  variant,
+  metric,
+  SUM(1) AS users,
+  SUM(user_events) AS events
+FROM (
+  SELECT
+    toStartOfInterval(timestamp, INTERVAL '1' HOUR) AS t,
+    blob1 AS route,
+    blob11 AS variant,
+    blob10 AS metric,
+    blob13 AS user_key,
+    SUM(_sample_interval) AS user_events
+  FROM ${DATASET}
+  ${whereClause(p).replace(/\n/g, "\n  ")}
+    AND blob2 = 'metric'
+  GROUP BY t, route, variant, metric, user_key
+)
+GROUP BY t, route, variant, metric
+ORDER BY t, route, metric, variant
 FORMAT JSON`,
   },
 ];

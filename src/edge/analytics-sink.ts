@@ -5,8 +5,14 @@
 // variant is "shadow", so mirrors are their own arm and never count as a live one. A
 // comparison fills the request slots with the canary's side of the mirror (blob7/blob9,
 // double1/double2), so the shipped per-variant queries read it as they read a request,
-// and adds blob10-blob12 and double5-double6. Nothing is written when the binding is
-// absent (e.g. in tests).
+// and adds blob10-blob12 and double5-double6. A metric event's point has variant
+// "metric" (blob2) so no request query counts it as a request: its own slots say which
+// metric (blob10), which arm the server attributed it to (blob11), where it came from
+// (blob12) and whose it was (blob13, a pseudonymous key of the identity: the SQL groups by
+// it for per-user means, and a user id never reaches the dataset), the value in double5.
+// Nothing is written when the binding is absent (e.g. in tests).
+import { murmur3 } from "../core/bucket.js";
+import type { MetricEvent, MetricSink } from "../core/metrics/metric-event.js";
 import type { Outcome, OutcomeSink } from "../core/outcome.js";
 import type { ShadowOutcome, ShadowSink } from "../core/shadow/shadow-outcome.js";
 
@@ -78,7 +84,48 @@ export function toShadowDataPoint(o: ShadowOutcome): AnalyticsEngineDataPoint {
   };
 }
 
-export class AnalyticsSink implements OutcomeSink, ShadowSink {
+/** blob2 of a metric event's point: its own arm, never a live one. */
+export const METRIC_POINT = "metric";
+
+/**
+ * A 64-bit pseudonymous key of an identity, as 16 hex characters: two 32-bit murmur3
+ * hashes, so users of one arm do not collide at the sizes AE queries group (a 32-bit key
+ * would merge a pair of users in every ~90,000). Unsalted: it hides a user id from a
+ * reader of the dataset, not from someone who can guess the id.
+ */
+export const userKey = (identity: string): string =>
+  murmur3(identity, 0x6d657472).toString(16).padStart(8, "0") + murmur3(identity, 0x69637321).toString(16).padStart(8, "0");
+
+/** The data point for one metric event (exported so tests can check the layout). */
+export function toMetricDataPoint(e: MetricEvent): AnalyticsEngineDataPoint {
+  return {
+    indexes: [trim(`${e.routeId}:metric:${e.variant}`)],
+    blobs: [
+      trim(e.routeId), // blob1 route id
+      METRIC_POINT, // blob2 variant: metric (an event, not a request)
+      trim(e.release), // blob3 release id
+      "", // blob4 colo: not recorded for an event
+      "", // blob5 country: not recorded for an event
+      "", // blob6 method: none
+      "", // blob7 status class: none
+      "0", // blob8 fallback: never
+      "none", // blob9 error kind: none (an event is never a request error)
+      trim(e.name), // blob10 metric name (route.metrics[].name)
+      e.variant, // blob11 the arm the server attributed the event to: stable | canary
+      e.source, // blob12 source: origin | beacon | script
+      userKey(e.identity), // blob13 pseudonymous user key (16 hex)
+    ],
+    doubles: [
+      0, // double1 origin time: none
+      0, // double2 HTTP status: none
+      AE_SCHEMA_VERSION, // double3 schema version
+      -1, // double4 response bytes: none
+      e.value, // double5 the event's value
+    ],
+  };
+}
+
+export class AnalyticsSink implements OutcomeSink, ShadowSink, MetricSink {
   constructor(private readonly dataset: AnalyticsEngineDataset | undefined) {}
 
   record(outcome: Outcome): void {
@@ -87,6 +134,10 @@ export class AnalyticsSink implements OutcomeSink, ShadowSink {
 
   recordShadow(outcome: ShadowOutcome): void {
     this.write(outcome, toShadowDataPoint);
+  }
+
+  recordMetric(event: MetricEvent): void {
+    this.write(event, toMetricDataPoint);
   }
 
   private write<T>(outcome: T, toPoint: (o: T) => AnalyticsEngineDataPoint): void {

@@ -19,7 +19,7 @@ describe("QUERIES", () => {
   it.each(QUERIES.map((q) => [q.name, q] as const))("%s is sampling-weighted and filtered", (_name, q) => {
     const sql = q.sql({ sinceSec: 3600, route: "shop" });
     expect(sql).toContain("FROM edge_canary");
-    expect(sql).toContain("SUM(_sample_interval) AS requests");
+    expect(sql).toMatch(/SUM\(_sample_interval\) AS (requests|user_events)/);
     expect(sql).toContain("timestamp > NOW() - INTERVAL '1' HOUR");
     expect(sql).toContain("double3 = 1");
     expect(sql).toContain("blob1 = 'shop'");
@@ -58,6 +58,28 @@ describe("QUERIES", () => {
     expect(sql.indexOf("blob1 = 'shop'")).toBeLessThan(sql.indexOf("blob2 = 'shadow'"));
   });
 
+  it.each(["variants", "colos", "errors", "timeline"])("%s leaves metric events out (they are not requests)", (name) => {
+    expect(findQuery(name)!.sql({ sinceSec: 3600 })).toContain("AND blob2 != 'metric'");
+  });
+
+  it.each(["metrics", "conversions"])("%s reads only metric events, one inner row per user, then per arm and metric", (name) => {
+    const sql = findQuery(name)!.sql({ sinceSec: 3600, route: "shop" });
+    expect(sql).toContain("AND blob2 = 'metric'");
+    expect(sql).toMatch(/blob11 AS variant,\s+blob10 AS metric,\s+blob13 AS user_key/);
+    expect(sql).toMatch(/GROUP BY (t, )?route, variant, metric, user_key\n\)\nGROUP BY (t, )?route, variant, metric\n/);
+    // The shared filters are the inner query's (the outer one reads the subquery's columns).
+    expect(sql.indexOf("double3 = 1")).toBeGreaterThan(sql.indexOf("FROM ("));
+    // No outer alias reuses an inner column's name (ClickHouse would nest the aggregates).
+    for (const m of sql.matchAll(/SUM\((\w+)\) AS (\w+)/g)) expect(m[1]).not.toBe(m[2]);
+  });
+
+  it("metrics averages each user's weighted mean value over users", () => {
+    const sql = findQuery("metrics")!.sql({ sinceSec: 86_400 });
+    expect(sql).toContain("SUM(_sample_interval * double5) / SUM(_sample_interval) AS user_mean");
+    expect(sql).toContain("SUM(user_mean) / SUM(1) AS per_user_mean");
+    expect(sql).toContain("SUM(1) AS users");
+  });
+
   it.each(["shop' OR '1'='1", "Shop", "", "a b", "x;DROP", "-lead"])("refuses route %j before it reaches SQL", (route) => {
     expect(() => routeLiteral(route)).toThrow(QueryInputError);
     expect(() => findQuery("variants")!.sql({ sinceSec: 3600, route })).toThrow(QueryInputError);
@@ -88,7 +110,7 @@ describe("query", () => {
     api = await startServer((req) => {
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return { status: 401, json: { success: false, errors: [{ code: 10000, message: "Authentication error" }] } };
       if (req.method !== "POST" || req.url !== `/client/v4/accounts/${ACCOUNT}/analytics_engine/sql`) return { status: 404, text: "not found" };
-      const name = /blob2 = 'shadow'/.test(req.body) ? "shadow" : /blob4 AS colo/.test(req.body) ? "colos" : /toStartOfInterval/.test(req.body) ? "timeline" : /status_class/.test(req.body) ? "errors" : "variants";
+      const name = /blob2 = 'metric'/.test(req.body) ? (/toStartOfInterval/.test(req.body) ? "conversions" : "metrics") : /blob2 = 'shadow'/.test(req.body) ? "shadow" : /blob4 AS colo/.test(req.body) ? "colos" : /toStartOfInterval/.test(req.body) ? "timeline" : /status_class/.test(req.body) ? "errors" : "variants";
       return { status: 200, json: fixtureJson(`ae-sql/${name}.json`) };
     });
   });
@@ -127,6 +149,27 @@ describe("query", () => {
     const json = await runCli(["query", "shadow", "--json", "--api-base", api.url], { env });
     const body = JSON.parse(json.out) as { rows: Array<Record<string, unknown>> };
     expect(body.rows[0]).toEqual({ route: "shop", path: "/api/cart", requests: 1204, mismatches: 31, mismatch_rate: 0.025747508305647843, canary_failures: 2, skipped: 0 });
+  });
+
+  it("metrics prints per-user means per arm and metric from the SQL API", async () => {
+    const r = await runCli(["query", "metrics", "--since", "24h", "--route", "shop", "--api-base", api.url], { env });
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(api.requests.at(-1)!.body).toBe(findQuery("metrics")!.sql({ sinceSec: 86_400, route: "shop" }));
+    expect(r.out.split("\n")[0]).toMatch(/^route\s+variant\s+metric\s+users\s+events\s+events_per_user\s+per_user_mean$/);
+    expect(r.out).toMatch(/shop\s+canary\s+quality\s+688\s+1,920\s+2\.791\s+0\.811/);
+    expect(r.out).toMatch(/shop\s+stable\s+checkout\s+4,031\s+4,790\s+1\.188\s+1/);
+    const json = await runCli(["query", "metrics", "--json", "--api-base", api.url], { env });
+    const body = JSON.parse(json.out) as { rows: Array<Record<string, unknown>> };
+    expect(body.rows[2]).toEqual({ route: "shop", variant: "canary", metric: "quality", users: 688, events: 1920, events_per_user: 2.7906976744186047, per_user_mean: 0.8112 });
+  });
+
+  it("conversions prints converting users per hour and arm", async () => {
+    const r = await runCli(["query", "conversions", "--since", "2h", "--api-base", api.url], { env });
+    expect(r.code).toBe(0);
+    expect(api.requests.at(-1)!.body).toBe(findQuery("conversions")!.sql({ sinceSec: 7200 }));
+    expect(r.out).toMatch(/2026-04-20 12:00:00\s+shop\s+stable\s+checkout\s+1,870\s+2,204/);
+    expect(r.out).toMatch(/2026-04-20 13:00:00\s+shop\s+canary\s+checkout\s+115\s+138/);
   });
 
   it("exits 1 with a clear message without credentials, and sends nothing", async () => {
