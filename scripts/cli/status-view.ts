@@ -1,6 +1,7 @@
 // Turns admin API JSON into table rows; shared by `status`, `events` and `watch` so the
 // three always show a route the same way. Pure: data and the clock in, text out.
 import type { AuditEvent, PlanStageStatus, RingStatus, RouteStatus, StatusResponse } from "../../src/core/admin-protocol.js";
+import type { MetricVerdict } from "../../src/core/metrics/metric-stats.js";
 import { stageLabels, type RolloutState } from "../../src/core/rollout/state.js";
 import { ago, count, isoShort, ms, percent, renderTable, type Cell } from "./table.js";
 
@@ -129,6 +130,63 @@ export function ringsTable(status: StatusResponse): string {
     ["route", "ring", "share", "current", "canary requests", "canary users", "canary errors", "stable requests", "stable users", "stable errors", "baseline"],
     rows,
     { right: new Set([2, 4, 5, 6, 7, 8, 9]) },
+  );
+}
+
+/** +1.23% / -4.10%: a relative difference, signed, so a drop reads as one. */
+export const signedPercent = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? "-" : `${x > 0 ? "+" : ""}${(x * 100).toFixed(2)}%`;
+
+/** A per-user mean as its kind reads: a conversion as the share of users, others as numbers. */
+export function metricMean(kind: MetricVerdict["kind"], mean: number | null): string {
+  if (mean === null || !Number.isFinite(mean)) return "-";
+  if (kind === "conversion") return percent(mean);
+  return Math.abs(mean) >= 100 ? mean.toFixed(1) : mean.toPrecision(3);
+}
+
+/** The tolerated change in the bad direction: "-5.00%" for better higher, "+5.00%" for better lower. */
+export const metricToleranceText = (m: MetricVerdict): string => signedPercent(m.better === "higher" ? -m.tolerance : m.tolerance);
+
+/**
+ * In words: "FAILS" (a guardrail the canary is worse than tolerated on; the rollout fails on
+ * it), "worse (observed)" (the same on an observed metric, never acted on), "no data" before
+ * both arms have users, else "ok".
+ */
+export function metricVerdictText(m: MetricVerdict): string {
+  if (m.rejects) return m.mode === "guardrail" ? "FAILS" : "worse (observed)";
+  return m.relativeDifference === null ? "no data" : "ok";
+}
+
+/**
+ * Per route and metric of route.metrics: both arms' per-user means and users, the canary's
+ * relative difference from stable, its interval, the tolerance and the verdict. "" when no
+ * route reports metrics (servers before metrics never do).
+ */
+export function metricsTable(status: StatusResponse): string {
+  const rows: Cell[][] = [];
+  for (const r of status.routes) {
+    for (const m of r.coordinator.metrics ?? []) {
+      rows.push([
+        r.id,
+        m.name,
+        m.kind,
+        m.mode,
+        metricMean(m.kind, m.stable.mean),
+        count(m.stable.users),
+        metricMean(m.kind, m.canary.mean),
+        count(m.canary.users),
+        signedPercent(m.relativeDifference),
+        m.interval ? `${signedPercent(m.interval.low)} .. ${signedPercent(m.interval.high)}` : m.relativeDifference === null ? "-" : "unbounded",
+        metricToleranceText(m),
+        metricVerdictText(m),
+      ]);
+    }
+  }
+  if (rows.length === 0) return "";
+  return renderTable(
+    ["route", "metric", "kind", "mode", "stable mean", "stable users", "canary mean", "canary users", "difference", "interval", "tolerated", "verdict"],
+    rows,
+    { right: new Set([4, 5, 6, 7, 8, 10]) },
   );
 }
 

@@ -5,16 +5,18 @@
 // is shown stage by stage with the current one in brackets, and a plan with ring stages
 // gets a table of its rings (who the canary serves, and their traffic per arm); a server
 // from before ring stages sends neither plan nor rings, and the plan then comes from the
-// rollout state's stage labels.
+// rollout state's stage labels. A route with route.metrics gets a table of its metrics:
+// both arms' per-user means, the relative difference, its interval and the verdict
+// (absent from servers before metrics).
 import { parseArgs } from "node:util";
 import type { ShadowReport, StatusResponse } from "../../src/core/admin-protocol.js";
 import { ADMIN_HELP, EXIT_OK, adminCall, adminOptions, adminTarget, helpOption, helpText, parse, printJson, type CliIo, type Command } from "./common.js";
 import { mirroredCount } from "./shadow.js";
-import { evidenceTable, planTable, ringsTable, routesTable, statusWarnings } from "./status-view.js";
+import { evidenceTable, metricsTable, planTable, ringsTable, routesTable, statusWarnings } from "./status-view.js";
 import { count, percent } from "./table.js";
 
 const usage = "status [--json] [--url <url>] [--token <token>]";
-const summary = "Show every route's rollout: phase, step, weight, isolates, last decision, the plan, rings and per-variant evidence.";
+const summary = "Show every route's rollout: phase, step, weight, isolates, last decision, the plan, rings, per-variant evidence and metric guardrails.";
 
 /** Routes whose current stage is a shadow stage. */
 export const shadowRoutes = (status: StatusResponse): string[] => status.routes.filter((r) => r.coordinator.step?.kind === "shadow").map((r) => r.id);
@@ -35,11 +37,14 @@ export function renderStatus(status: StatusResponse, now: number, shadow: readon
   const comparisons = shadow.length > 0 ? `\nShadow comparison (npm run canary -- shadow <route> for the samples):\n${shadow.map((r) => `${shadowLine(r)}\n`).join("")}` : "";
   const plan = planTable(status);
   const rings = ringsTable(status);
+  const metrics = metricsTable(status);
   return (
     `${warnings.join("")}${routesTable(status, now)}` +
     (plan ? `\nPlan:\n${plan}` : "") +
     (rings ? `\nRings (share: of the ring, served by the canary; requests and users in the current rollout):\n${rings}` : "") +
-    `\nCurrent step, per variant:\n${evidenceTable(status)}${comparisons}`
+    `\nCurrent step, per variant:\n${evidenceTable(status)}` +
+    (metrics ? `\nMetrics (per-user means; difference: canary relative to stable, with its interval; tolerated: the guardrail's limit):\n${metrics}` : "") +
+    comparisons
   );
 }
 
