@@ -6,7 +6,9 @@
 // user within one sync interval and shows in the audit log; a second route, whose plan
 // starts with a shadow stage, shows its stages by label and the shadow panel; a third, whose
 // plan starts with ring stages (staff, then staff and New Zealand), shows its ring stages
-// and, from a status with rings, the rings panel. A standalone script rather
+// and, from a status with rings, the rings panel; from a status with metrics, the first
+// route shows its metrics panel (bars, the failing guardrail, the page's own charts over
+// polls). A standalone script rather
 // than a vitest project: one process owns chromium, workerd and the origins, and cleans
 // them all up on success, failure, timeout and SIGINT/SIGTERM. Exits non-zero on failure.
 // Screenshots go to test-artifacts/ (gitignored).
@@ -21,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Browser, Locator, Page } from "playwright-core";
 import type { PlanStageStatus, RingStatus, ShadowReport, StatusResponse } from "../../src/core/admin-protocol.js";
+import type { MetricVerdict } from "../../src/core/metrics/metric-stats.js";
 import { startOrigin, type OriginServer } from "../lib/origin-server.js";
 import { startLocalWorker } from "../lib/local-worker.js";
 
@@ -104,6 +107,19 @@ const BETA_PLAN: PlanStageStatus[] = [
   { label: "staff+nz 100%", kind: "live", audience: "staff+nz", current: true },
   { label: "5%", kind: "live", current: false },
   { label: "100%", kind: "live", current: false },
+];
+
+/**
+ * Metric verdicts as GET /status would give them for www, put into the real status by
+ * playwright (a failing guardrail, an ok one, an observed one with no stable users yet);
+ * each poll moves the canary's checkout mean so the page's own charts get points. One
+ * name is markup, which must show as text (names are config, but are treated as text).
+ */
+const HOSTILE_METRIC = `q${HOSTILE}`;
+const wwwMetrics = (poll: number): MetricVerdict[] => [
+  { name: "checkout", kind: "conversion", mode: "guardrail", better: "higher", tolerance: 0.05, stable: { users: 18250, mean: 0.0412 }, canary: { users: 961 + poll, mean: 0.0343 + poll * 0.0001 }, relativeDifference: -0.1675, interval: { low: -0.3105, high: -0.0612 }, rejects: true },
+  { name: HOSTILE_METRIC, kind: "mean", mode: "guardrail", better: "higher", tolerance: 0.02, stable: { users: 9120, mean: 0.8241 }, canary: { users: 480, mean: 0.8312 }, relativeDifference: 0.0086, interval: { low: -0.0153, high: 0.0331 }, rejects: false },
+  { name: "js_error", kind: "rate-per-user", mode: "observe", better: "lower", tolerance: 0.1, stable: { users: 0, mean: null }, canary: { users: 12, mean: 0.25 }, relativeDifference: null, interval: null, rejects: false },
 ];
 
 /** The Worker under test, with its config (www at weight 30, search and beta in steps; fast sync) and the admin token. */
@@ -302,6 +318,57 @@ async function checkRings(page: Page, www: Locator, url: URL): Promise<void> {
   await page.unroute("**/__canary/api/status");
 }
 
+/**
+ * The metrics panel of www from the real status with constructed metrics: one row per
+ * metric (kind, mode, both arms, difference, interval, tolerance, verdict), the failing
+ * guardrail marked, bars with the tolerated line, a chart per metric that grows with the
+ * page's polls, markup in a name as text; hidden on a route without metrics.
+ */
+async function checkMetrics(page: Page, www: Locator): Promise<void> {
+  const panel = www.locator('[data-test="metrics"]');
+  assert.equal(await panel.isHidden(), true, "a route without metrics in status has no metrics panel");
+  let poll = 0;
+  await page.route("**/__canary/api/status", async (route) => {
+    const res = await route.fetch();
+    const status = (await res.json()) as StatusResponse;
+    for (const r of status.routes) if (r.id === "www") r.coordinator.metrics = wwwMetrics(poll++);
+    await route.fulfill({ response: res, json: status });
+  });
+  const rows = panel.locator('tr[data-test="metric-row"]');
+  await rows.nth(2).waitFor({ timeout: 10_000 });
+  // The bar's cell reads "" here (its SVG title is the hover text, checked through the bar below).
+  const cells = async (i: number): Promise<string> =>
+    (await rows.nth(i).locator("td").evaluateAll((tds) => tds.map((td) => (td.querySelector("svg") ? "" : td.textContent)))).join(" | ");
+  assert.equal(await rows.count(), 3, "one row per metric");
+  const checkout = await cells(0);
+  assert.match(checkout, /^checkout \| conversion \| guardrail \| 4\.12% \| 18250 \| 3\.\d\d% \| \d+ \| -16\.75% \| -31\.05% \.\. -6\.12% \|  \| -5\.00% \| FAILS$/, `a conversion: shares of users, difference, interval, tolerance, verdict: ${checkout}`);
+  assert.match((await rows.nth(0).locator("svg title").textContent()) ?? "", /^canary relative to stable -16\.75% \(interval -31\.05% to -6\.12%\); tolerated -5\.00%/, "the bar says its figures on hover");
+  assert.equal(await rows.nth(0).getAttribute("data-fails"), "true", "the failing guardrail is marked");
+  assert.match((await rows.nth(0).getAttribute("class")) ?? "", /\bfail\b/, "the failing guardrail's row is drawn as failing");
+  assert.equal(await cells(1), `${HOSTILE_METRIC} | mean | guardrail | 0.824 | 9120 | 0.831 | 480 | +0.86% | -1.53% .. +3.31% |  | -2.00% | ok`, "a metric's name is shown as text");
+  assert.equal(await rows.nth(1).getAttribute("data-fails"), null, "an ok guardrail is not marked");
+  assert.equal(await cells(2), "js_error | rate-per-user | observe | - | 0 | 0.250 | 12 | - | - |  | +10.00% | no data", "no stable users yet: no difference");
+  const bar = rows.nth(0).locator('svg[data-test="metric-bar"]');
+  assert.equal(await bar.locator('[data-test="metric-interval"]').count(), 1, "the interval is drawn as a bar");
+  assert.equal(await bar.locator('[data-test="metric-tolerance"]').getAttribute("data-value"), "-0.05", "the tolerated line sits at -5%");
+  const ivX = Number(await bar.locator('[data-test="metric-interval"]').getAttribute("x"));
+  const ivW = Number(await bar.locator('[data-test="metric-interval"]').getAttribute("width"));
+  const tolX = Number(await bar.locator('[data-test="metric-tolerance"]').getAttribute("x1"));
+  assert.ok(ivX + ivW < tolX, `the failing interval lies wholly below the tolerated line (${ivX}+${ivW} < ${tolX})`);
+  assert.equal(await rows.nth(2).locator('[data-test="metric-interval"]').count(), 0, "no interval before both arms have users");
+  // The charts are the page's own history: one point per poll, so wait for a second.
+  const charts = panel.locator('[data-test="metric-charts"] svg[data-chart^="metric-"]');
+  assert.equal(await charts.count(), 3, "a chart per metric");
+  const checkoutCanary = panel.locator('svg[data-chart="metric-checkout"] path.line[data-series="canary"]');
+  await waitFor("two polls on the checkout chart", 10_000, async () => (Number(await checkoutCanary.getAttribute("data-points").catch(() => "0")) >= 2 ? true : undefined));
+  assert.equal(await panel.locator("img").count(), 0, "markup in a metric name is never parsed");
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined, "no script ran from a metric name");
+  assert.match((await panel.locator('[data-test="metrics-note"]').textContent()) ?? "", /1 failing/, "the panel says how many guardrails fail");
+  await www.screenshot({ path: join(artifacts, "dashboard-metrics.png") });
+  log(`screenshot ${join(artifacts, "dashboard-metrics.png")}`);
+  await page.unroute("**/__canary/api/status");
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   const file = join(artifacts, name);
   await page.screenshot({ path: file, fullPage: true });
@@ -418,6 +485,8 @@ async function run(): Promise<void> {
   await search.screenshot({ path: join(artifacts, "dashboard-shadow.png") });
   log(`screenshot ${join(artifacts, "dashboard-shadow.png")}`);
   await checkRings(page, card, url);
+  await checkMetrics(page, card);
+  log("(2) with metrics in status, www's metrics panel: per-user means and users per arm, the difference's interval against the tolerated line, the failing guardrail marked, a chart per metric from the page's polls, a markup name as text");
   log("(2) beta shows its ring stages staff 100% > staff+nz 100% > 5% > 100%; 12 staff users got the canary and 12 others stable, and the real rings panel counts them; with rings in status, the rings panel: share, requests and users per arm, baseline");
   const decisionDetails = card.locator('[data-test="decision"] details');
   if ((await decisionDetails.count()) > 0) {

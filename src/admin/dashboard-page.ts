@@ -1,14 +1,17 @@
 // The dashboard's HTML: one self-contained page (inline CSS and JS, no framework, no
 // CDN) that polls `<base>/api/status` and `/events` (and, for a route whose plan has
 // shadow stages, `/routes/:id/shadow`: dashboard-shadow.ts) and draws its charts as inline SVG;
-// a plan with ring stages gets a rings panel (dashboard-rings.ts).
+// a plan with ring stages gets a rings panel (dashboard-rings.ts), a route with metrics a
+// metrics panel (dashboard-metrics.ts).
 // Every server string reaches the DOM through textContent, never innerHTML: reasons are
 // typed by operators and explanations come from the engine. Given up: no history
-// beyond what the coordinator keeps in `series` (1 h of 10 s windows), no zooming.
+// beyond what the coordinator keeps in `series` (1 h of 10 s windows) and, for metrics,
+// what the page itself kept since it was opened; no zooming.
 // The script's constants (base path, poll interval, window width, which buttons each
 // phase allows) come from the server as a JSON data block (DashboardSettings), so they
 // are defined once, in TypeScript.
 import type { DashboardSettings } from "../core/admin-protocol.js";
+import { METRICS_CSS, METRICS_JS } from "./dashboard-metrics.js";
 import { RINGS_CSS, RINGS_JS } from "./dashboard-rings.js";
 import { SHADOW_CSS, SHADOW_JS } from "./dashboard-shadow.js";
 
@@ -130,6 +133,7 @@ async function api(path, init) {
 
 ${SHADOW_JS}
 ${RINGS_JS}
+${METRICS_JS}
 function card(id) {
   var c = cards.get(id);
   if (c) return c;
@@ -138,6 +142,7 @@ function card(id) {
     form: el("form", { class: "ask", hidden: true }), charts: el("div", { class: "charts" }),
     evidence: el("div", { class: "evidence" }), decision: el("div", { class: "decision", "data-test": "decision" }),
     rings: el("div", { class: "rings-panel", "data-test": "rings", hidden: true }),
+    metrics: el("div", { class: "metrics-panel", "data-test": "metrics", hidden: true }),
     shadow: el("div", { class: "shadow-panel", "data-test": "shadow", hidden: true }) };
   var bar = el("div", { class: "actions" });
   ACTIONS.forEach(function (a) {
@@ -148,7 +153,7 @@ function card(id) {
   });
   bar.append(c.flash);
   c.root = el("section", { class: "card", id: "route-" + id, "data-route": id },
-    [el("div", { class: "head" }, [el("h2", { text: id }), c.phase, c.facts]), c.steps, bar, c.form, c.charts, c.decision, c.rings, c.evidence, c.shadow]);
+    [el("div", { class: "head" }, [el("h2", { text: id }), c.phase, c.facts]), c.steps, bar, c.form, c.charts, c.decision, c.rings, c.metrics, c.evidence, c.shadow]);
   $("routes").append(c.root);
   cards.set(id, c);
   return c;
@@ -287,6 +292,7 @@ function drawRoute(r) {
   Object.keys(c.buttons).forEach(function (a) { c.buttons[a].disabled = !st || ALLOWED[a].indexOf(phase) < 0; });
   drawCharts(c, s);
   drawRings(c, s);
+  drawMetrics(c, r.id, s);
 
   var d = s.lastDecision;
   c.decision.replaceChildren.apply(c.decision, d
@@ -354,7 +360,7 @@ const scriptJson = (value: unknown): string =>
 export function dashboardPage(settings: DashboardSettings, nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>edge-canary dashboard</title><style nonce="${nonce}">${CSS}${SHADOW_CSS}${RINGS_CSS}</style></head>
+<title>edge-canary dashboard</title><style nonce="${nonce}">${CSS}${SHADOW_CSS}${RINGS_CSS}${METRICS_CSS}</style></head>
 <body>
 <script type="application/json" id="settings">${scriptJson(settings)}</script>
 <header><h1>edge-canary</h1><span id="updated">connecting...</span></header>
