@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import type { EventsResponse, StatusResponse } from "../../src/core/admin-protocol.js";
 import { ADMIN_HELP, CliError, EXIT_FAILURE, EXIT_OK, UsageError, adminCall, adminOptions, adminTarget, helpOption, helpText, parse, type AdminTarget, type CliIo, type Command } from "./common.js";
-import { evidenceTable, eventsTable, planTable, ringsTable, routesTable, statusWarnings } from "./status-view.js";
+import { evidenceTable, eventsTable, metricsTable, planTable, ringsTable, routesTable, statusWarnings } from "./status-view.js";
 import { isoShort } from "./table.js";
 
 const usage = "watch [--interval <ms>] [--events <n>] [--once]";
@@ -40,6 +40,8 @@ export function renderWatchFrame(f: WatchFrameInput): string {
     const rings = ringsTable(f.status);
     if (rings) parts.push(`\n${bold("Rings")}\n${rings}`);
     parts.push(`\n${bold("Current step, per variant")}\n${evidenceTable(f.status)}`);
+    const metrics = metricsTable(f.status);
+    if (metrics) parts.push(`\n${bold("Metrics")}\n${metrics}`);
   }
   if (f.events) {
     parts.push(`\n${bold("Recent events")}\n${f.events.events.length ? eventsTable(f.events.events, f.now) : "no events\n"}`);

@@ -11,7 +11,7 @@
 // textContent and attributes only, like every server string.
 
 export const METRICS_CSS = `
-.metrics-panel{margin-top:10px}.metrics-panel table{border-collapse:collapse;width:100%}.metrics-panel td.n{text-align:right}
+.metrics-panel{margin-top:10px}.metrics-panel table{border-collapse:collapse;width:100%}.metrics-panel td.n{text-align:right}.metrics-panel td.iv{white-space:nowrap}
 .metrics-panel tr.fail td{background:#fef2f2}.metrics-panel tr.fail td.verdict{color:#b91c1c;font-weight:700}.metrics-panel tr.worse td.verdict{color:#b45309}
 .metrics-panel svg.diff{width:220px;height:26px;background:none;border:0;vertical-align:middle}
 svg.diff .axis{stroke:#d1d5db}svg.diff .zero{stroke:#6b7280}svg.diff .tol{stroke:#dc2626;stroke-dasharray:3 2}
@@ -94,7 +94,7 @@ function drawMetrics(c, id, s) {
       title: fail ? "the canary is worse than tolerated on this guardrail" : null }, [
       el("td", { text: m.name }), el("td", { text: m.kind, title: KIND_WORDS[m.kind] || null }), el("td", { text: m.mode }),
       cell(metricMean(m.kind, m.stable.mean)), cell(m.stable.users), cell(metricMean(m.kind, m.canary.mean)), cell(m.canary.users),
-      cell(signedPct(m.relativeDifference)), el("td", { text: iv ? signedPct(iv.low) + " .. " + signedPct(iv.high) : m.relativeDifference === null ? "-" : "unbounded" }),
+      cell(signedPct(m.relativeDifference)), el("td", { class: "iv", text: iv ? signedPct(iv.low) + " .. " + signedPct(iv.high) : m.relativeDifference === null ? "-" : "unbounded" }),
       el("td", {}, [diffBar(m)]), cell(signedPct(tolerated(m))), el("td", { class: "verdict", text: metricVerdict(m) })]);
   });
   var charts = el("div", { class: "charts", "data-test": "metric-charts" }, metrics.map(function (m) {

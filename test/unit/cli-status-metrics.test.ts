@@ -5,6 +5,7 @@
 // a server from before metrics sends none and the section is left out.
 import { describe, expect, it } from "vitest";
 import { renderStatus } from "../../scripts/cli/status.js";
+import { renderWatchFrame } from "../../scripts/cli/watch.js";
 import { metricMean, metricsTable, metricVerdictText, signedPercent } from "../../scripts/cli/status-view.js";
 import type { StatusResponse } from "../../src/core/admin-protocol.js";
 import { fixtureJson, runCli, startServer } from "./cli-harness.js";
@@ -41,6 +42,13 @@ describe("status metrics", () => {
     expect(older.routes.every((r) => r.coordinator.metrics === undefined)).toBe(true);
     expect(metricsTable(older)).toBe("");
     expect(renderStatus(older, Date.now())).not.toContain("Metrics (");
+  });
+
+  it("watch shows the same table, and none for a server from before metrics", () => {
+    const frame = (status: StatusResponse): string => renderWatchFrame({ base: "http://x/__canary", now: Date.now(), intervalMs: 2000, color: false, status });
+    expect(frame(withMetrics())).toMatch(/\nMetrics\nroute\s+metric\s+kind/);
+    expect(frame(withMetrics())).toMatch(/^shop\s+checkout\s+.*FAILS$/m);
+    expect(frame(fixtureJson("admin/status.json") as StatusResponse)).not.toContain("\nMetrics\n");
   });
 
   it("formats by kind and sign", () => {
