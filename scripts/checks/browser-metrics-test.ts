@@ -122,7 +122,7 @@ async function checkBeacons(browser: Browser, url: URL): Promise<void> {
   const script = await scriptResponse;
   assert.equal(script.status(), 200, "the script loads");
   assert.equal(script.headers()["cache-control"], "public, max-age=31536000, immutable");
-  await page.waitForFunction(() => typeof (window as unknown as { edgeCanary?: unknown }).edgeCanary === "object", undefined, { timeout: 5_000 });
+  await page.waitForFunction(() => typeof (globalThis as unknown as { edgeCanary?: unknown }).edgeCanary === "object", undefined, { timeout: 5_000 });
   const cookie = (await context.cookies()).find((c) => c.name === "canary_id");
   assert.ok(cookie && /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{16}$/.test(cookie.value), "the Worker set a tagged identity cookie");
   log(`script loaded; identity ${cookie.value.slice(0, 8)}…, served by ${first!.headers()["x-canary-variant"]}`);
@@ -132,8 +132,10 @@ async function checkBeacons(browser: Browser, url: URL): Promise<void> {
   await waitFor("the thrown error to reach the page", 5_000, () => (pageErrors.length > 0 ? true : undefined));
   // Hidden: the script flushes its batch at once (visibilitychange), as when the user switches tabs.
   await page.evaluate(() => {
-    Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
-    document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
+    // Page code (Node's lib has no DOM types): the document as far as this needs it.
+    const doc = (globalThis as unknown as { document: EventTarget }).document;
+    Object.defineProperty(doc, "visibilityState", { value: "hidden", configurable: true });
+    doc.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
   });
   const hiddenAt = Date.now();
   // Well within the script's 5 s batch timer: the flush came from hiding the page.
