@@ -9,12 +9,17 @@ import { WorkerSettingsCache, type WorkerSettings } from "./config/worker-settin
 import type { RouteConfig, SyncConfig } from "./core/config/schema.js";
 import { mintIdentity } from "./core/identity.js";
 import { AnalyticsSink } from "./edge/analytics-sink.js";
+import { handleBeacon } from "./edge/beacon.js";
+import { beaconPath } from "./edge/beacon-path.js";
+import { BeaconRateLimit } from "./edge/beacon-rate.js";
 import { CompositeSink } from "./edge/composite-sink.js";
 import { CoordinatorClient } from "./edge/coordinator-client.js";
 import { errorResponse } from "./edge/error-response.js";
 import { handleRequest, type EdgeDeps, type WeightSource } from "./edge/handle-request.js";
 import { IdentityCheck } from "./edge/identity-check.js";
 import { IdentityLists } from "./edge/identity-lists.js";
+import { metricsScriptPath, serveMetricsScript } from "./edge/metrics-script.js";
+import type { MetricSink } from "./core/metrics/metric-event.js";
 import { requestTarget } from "./edge/request-target.js";
 import { ShadowMirror } from "./edge/shadow-mirror.js";
 
@@ -25,12 +30,14 @@ export interface WorkerSeams {
   randomBytes: (n: number) => Uint8Array;
   /** Waits ms before a trailing sync (setTimeout when absent); tests that drive `now` pass one that returns at once. */
   sleep?: (ms: number) => Promise<void>;
+  /** One more sink of metric events beside Analytics Engine and the coordinator (tests watch events with it). */
+  metricTap?: MetricSink;
 }
 
 /** A Worker whose fetch handler is always there (ExportedHandler's is optional). */
 export type EdgeWorker = Required<Pick<ExportedHandler<Env>, "fetch">>;
 
-export function createWorker({ now, randomBytes, sleep }: WorkerSeams): EdgeWorker {
+export function createWorker({ now, randomBytes, sleep, metricTap }: WorkerSeams): EdgeWorker {
   const settingsCache = new WorkerSettingsCache();
   const configCache = new ConfigCache();
   const coordinator = new CoordinatorClient(() => mintIdentity(randomBytes), now, () => configCache.view().loadedAt, sleep);
@@ -53,6 +60,9 @@ export function createWorker({ now, randomBytes, sleep }: WorkerSeams): EdgeWork
     rings: (route: RouteConfig) => coordinator.rings(route),
   };
   const identityLists = new IdentityLists();
+  // Per isolate, like the identity check: browser events per identity per minute.
+  const beaconLimits = new BeaconRateLimit();
+  const tap = metricTap && { record: () => {}, recordShadow: () => {}, recordMetric: (e: Parameters<MetricSink["recordMetric"]>[0]) => metricTap.recordMetric(e) };
 
   // Only the sink (the AE binding) and the settings depend on the env, which is the
   // same for the isolate's life in production; the deps are rebuilt only when a
@@ -60,8 +70,8 @@ export function createWorker({ now, randomBytes, sleep }: WorkerSeams): EdgeWork
   let depsFor: { dataset: AnalyticsEngineDataset | undefined; settings: WorkerSettings; deps: EdgeDeps } | undefined;
   const edgeDeps = (env: Env, settings: WorkerSettings): EdgeDeps => {
     if (!depsFor || depsFor.dataset !== env.CANARY_AE || depsFor.settings !== settings) {
-      const sink = new CompositeSink([new AnalyticsSink(env.CANARY_AE), coordinator]);
-      const deps = { configCache, configRefreshMs: settings.configRefreshMs, weights, sink, mirrors, identities, identityLists, now, randomBytes };
+      const sink = new CompositeSink(tap ? [new AnalyticsSink(env.CANARY_AE), coordinator, tap] : [new AnalyticsSink(env.CANARY_AE), coordinator]);
+      const deps = { configCache, configRefreshMs: settings.configRefreshMs, adminBasePath: settings.adminBasePath, weights, sink, mirrors, identities, identityLists, now, randomBytes };
       depsFor = { dataset: env.CANARY_AE, settings, deps };
     }
     return depsFor.deps;
@@ -84,6 +94,9 @@ export function createWorker({ now, randomBytes, sleep }: WorkerSeams): EdgeWork
         const adminBase = settings.adminBasePath;
         const target = requestTarget(new URL(request.url));
         const path = target.pathname;
+        // The browser's endpoints live under the admin base but are not admin: no token.
+        if (path === beaconPath(adminBase)) return await handleBeacon(request, target, env, ctx, edgeDeps(env, settings), beaconLimits);
+        if (path === metricsScriptPath(adminBase)) return serveMetricsScript(request);
         if (path === adminBase || path.startsWith(`${adminBase}/`)) return await admin(settings)(request, path, env, ctx);
         return await handleRequest(request, target, env, ctx, edgeDeps(env, settings));
       } catch (e) {

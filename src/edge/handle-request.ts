@@ -26,6 +26,7 @@ import { requestFacts, type RequestFacts } from "../core/segments/request-facts.
 import { compiledSegments, decideRings, SegmentEvaluation } from "../core/segments/segment-match.js";
 import type { IdentityLists } from "./identity-lists.js";
 import { segmentSources } from "./segment-sources.js";
+import { injectMetricsScript } from "./html-inject.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -42,6 +43,8 @@ export interface EdgeDeps {
   configCache: ConfigCache;
   /** CONFIG_REFRESH_MS, parsed (config/worker-settings.ts). */
   configRefreshMs: number;
+  /** ADMIN_BASE_PATH, parsed: where the injected metrics script and the beacon endpoint live. */
+  adminBasePath: string;
   weights: WeightSource;
   sink: OutcomeSink & ShadowSink & MetricSink;
   /** The isolate's shadow mirrors (shadow-mirror.ts): one per isolate, for the in-flight cap. */
@@ -178,7 +181,7 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
     ring,
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
-  return response;
+  return injectMetricsScript(response, route, method, deps.adminBasePath);
 }
 
 // A loop repeats on every request: logged at most once per 10 s per isolate; every one is in AE.
