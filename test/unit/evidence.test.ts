@@ -176,7 +176,7 @@ describe("mergeEvidence with metrics (per-user events)", () => {
   });
   it("reads only own properties (a metric named constructor)", () => {
     const p: Evidence = { ...emptyEvidence(), metrics: { stable: {}, canary: { "2": {} } } };
-    const q: Evidence = { ...emptyEvidence(), metrics: { stable: {}, canary: { "2": { constructor: [1, 4] } } } };
+    const q: Evidence = { ...emptyEvidence(), metrics: { stable: {}, canary: { "2": { constructor: [1, 4] as const } } } };
     expect(mergeEvidence(p, q).metrics!.canary["2"]!.constructor).toEqual([1, 4]);
   });
   it("is pure", () => {
