@@ -43,7 +43,10 @@ const status = (id: string): Promise<CoordinatorStatus> => env.COORDINATOR.get(e
  * every fourth (fewer): the origin sends `checkout=1` by the query, the variant decides
  * which origin answers. Returns each arm's users and converters as the client saw them.
  */
-async function traffic(id: string, users: number, prefix: string, header = (arm: "stable" | "canary", i: number) => (arm === "stable" ? i % 2 === 0 : i % 4 === 0) ? "checkout=1" : undefined) {
+type HeaderOf = (arm: "stable" | "canary", i: number) => string | undefined;
+const fewerOnCanary: HeaderOf = (arm, i) => ((arm === "stable" ? i % 2 === 0 : i % 4 === 0) ? "checkout=1" : undefined);
+
+async function traffic(id: string, users: number, prefix: string, header: HeaderOf = fewerOnCanary) {
   const seen = { stable: { users: 0, converted: 0 }, canary: { users: 0, converted: 0 } };
   const leaked: string[] = [];
   for (let i = 0; i < users; i++) {
