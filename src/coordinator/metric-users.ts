@@ -18,6 +18,8 @@ export const MAX_METRIC_USER_ROWS = 200_000;
 /** The exposure row's metric name (no metric name is empty). */
 const EXPOSED = "";
 const META_KEY = "metricMoments";
+/** Users read per query: a Durable Object's SQLite takes at most 100 bound parameters per statement (the arm is one). */
+const READ_BATCH = 99;
 
 /** Per arm and metric, the moments over users; persisted in meta so a restart does not rescan the table. */
 interface Moments {
@@ -70,10 +72,10 @@ export class MetricUserTable {
 
   private applyArm(m: Moments, arm: Variant, users: MetricUsers, kinds: Map<string, MetricConfig["kind"]>): void {
     const moments = m.arms[arm];
+    const known = this.rowsOf(arm, Object.keys(users).map(Number));
     for (const [user, events] of Object.entries(users)) {
       const id = Number(user);
-      const rows = this.sql.exec<{ metric: string; count: number; sum: number }>("SELECT metric, count, sum FROM metric_users WHERE arm = ? AND user = ?", arm, id).toArray();
-      const had = new Map<string, UserMetric>(rows.map((r) => [r.metric, [r.count, r.sum]]));
+      const had = known.get(id) ?? new Map<string, UserMetric>();
       if (!had.has(EXPOSED)) {
         if (m.users >= this.maxUsers) {
           m.overflow += 1 + Object.values(events).reduce((n, [count]) => n + count, 0);
@@ -95,6 +97,25 @@ export class MetricUserTable {
         add(s, userValue(kind, now), 1);
       }
     }
+  }
+
+  /** The stored rows of `ids`, per user and metric: read READ_BATCH users per query (a query per user costs more than its rows). */
+  private rowsOf(arm: Variant, ids: readonly number[]): Map<number, Map<string, UserMetric>> {
+    const out = new Map<number, Map<string, UserMetric>>();
+    for (let i = 0; i < ids.length; i += READ_BATCH) {
+      const batch = ids.slice(i, i + READ_BATCH);
+      const rows = this.sql.exec<{ user: number; metric: string; count: number; sum: number }>(
+        `SELECT user, metric, count, sum FROM metric_users WHERE arm = ? AND user IN (${batch.map(() => "?").join(",")})`,
+        arm,
+        ...batch,
+      );
+      for (const r of rows) {
+        let u = out.get(r.user);
+        if (!u) out.set(r.user, (u = new Map()));
+        u.set(r.metric, [r.count, r.sum]);
+      }
+    }
+    return out;
   }
 
   /** The moments of rollout `key` over `defs`: emptied for a new rollout, rebuilt from the rows for new definitions. */
