@@ -16,7 +16,7 @@ import { transition, type TransitionError } from "../core/rollout/transition.js"
 import { ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
-import { decideRollout, type RolloutExplanation } from "../core/stats/rollout-engine.js";
+import { decideRollout, type RolloutExplanation, type RolloutInput } from "../core/stats/rollout-engine.js";
 import { memoFrontier, updateRollout, type RolloutMemo } from "../core/stats/rollout-evidence.js";
 import { checkDelta, type SyncRequest, type SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
@@ -408,7 +408,9 @@ export class Coordinator extends DurableObject<Env> {
       currentStep: state.stepIndex,
     });
     this.memo = engine.memo;
-    const decision = decideRollout({
+    // The engine's input with the route's metrics (the per-user table's moments); the
+    // intersection names the field for an engine that does not read it yet.
+    const input: RolloutInput & { metrics?: readonly MetricInput[] } = {
       now,
       stepStartedAt: state.stepStartedAt,
       stepIndex: state.stepIndex,
@@ -424,7 +426,8 @@ export class Coordinator extends DurableObject<Env> {
       shadowPlan: plan.some((s) => s.kind === "shadow"),
       ...(ringKeys.length > 0 ? { rings: { keys: ringKeys, ...(stage?.kind === "live" && stage.audience ? { current: audienceLabel(stage.audience) } : {}) } } : {}),
       ...(route.metrics.length > 0 ? { metrics: this.metricUsers.inputs(metricKey(state), route.metrics) } : {}),
-    });
+    };
+    const decision = decideRollout(input);
     this.lastDecision = { action: decision.action, onFail: decision.onFail, reason: decision.reason, at: now, epoch: state.epoch, explanation: decision.explanation };
     if (decision.explanation.lowTraffic) this.adviseOnce(state, now, "low_traffic", `low traffic: ${decision.reason}`, decision.explanation);
     if (decision.action === "fail") {

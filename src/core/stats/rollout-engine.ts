@@ -46,7 +46,6 @@ import { MIXTURE_GRID, MIXTURE_WEIGHTS } from "./msprt.js";
 import { appendWindow, createLedger, readLedger, type Schedule, type TestLedger, type TestReading, type TestSpec, type TestWindow } from "./rollout-test.js";
 import { baselineText, widenShare, type RingBaseline } from "./ring-baseline.js";
 import { checkSampleRatio, type SrmResult } from "./srm.js";
-import type { MetricInput } from "../metrics/metric-stats.js";
 
 export interface ArmWindow {
   requests: number;
@@ -385,12 +384,6 @@ export interface RolloutInput {
    * across them, by config) and the current stage's ring, whose tests gate the advance.
    */
   rings?: { keys: readonly string[]; current?: string };
-  /**
-   * The route's metrics (route.metrics) with both arms' per-user moments since the rollout's
-   * evidence start. Guardrails that reject fail the rollout at any live stage with a stable
-   * arm; observe metrics are shown and never act. Metrics do not gate the advance.
-   */
-  metrics?: readonly MetricInput[];
 }
 
 export interface MetricReading extends TestReading {
