@@ -169,6 +169,13 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
       out.append("set-cookie", serializeCookie(route.sticky.cookieName, value, { maxAgeSec: route.sticky.maxAgeSec, secure, domain: route.sticky.domain }));
     }
   }
+  // Events are the answering variant's: after a fallback the failed canary's header was
+  // never read and stable's says nothing about the canary, so none is recorded. Forced
+  // requests are not evidence. Parsed after the response is on its way (a user's events
+  // before their exposure count the same: the coordinator client exposes them with the first).
+  if (metricsValue !== null && route.metrics.length > 0 && !result.fallback && pinned === undefined && allowed) {
+    ctx.waitUntil(Promise.resolve().then(() => recordOriginMetrics(deps.sink, route, variant, identity.id, metricsValue)));
+  }
   const outcome: Outcome = {
     routeId: route.id,
     variant,
@@ -186,12 +193,6 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
     ring,
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
-  // Events are the answering variant's: after a fallback the failed canary's header was
-  // never read and stable's says nothing about the canary, so none is recorded. Forced
-  // requests are not evidence. Parsed after the response is on its way.
-  if (metricsValue !== null && route.metrics.length > 0 && !result.fallback && !outcome.forced) {
-    ctx.waitUntil(Promise.resolve().then(() => recordOriginMetrics(deps.sink, route, variant, identity.id, metricsValue)));
-  }
   return response;
 }
 
