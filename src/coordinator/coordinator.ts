@@ -16,7 +16,7 @@ import { transition, type TransitionError } from "../core/rollout/transition.js"
 import { ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
-import { decideRollout, type RolloutExplanation } from "../core/stats/rollout-engine.js";
+import { decideRollout, type RolloutExplanation, type RolloutInput } from "../core/stats/rollout-engine.js";
 import { memoFrontier, updateRollout, type RolloutMemo } from "../core/stats/rollout-evidence.js";
 import { checkDelta, type SyncRequest, type SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
@@ -27,6 +27,9 @@ import { migrate } from "./schema.js";
 import { CoordinatorStore, WINDOW_MS, type EvidenceWindow } from "./store.js";
 import { Notifier } from "./notifier.js";
 import { acceptOffer, type HeldRoute } from "./config-offer.js";
+import { MetricUserTable } from "./metric-users.js";
+import { plainVerdict } from "./metric-verdicts.js";
+import type { MetricInput, MetricVerdict } from "../core/metrics/metric-stats.js";
 
 /** Alarm tick while a rollout is active. */
 export const TICK_MS = 1000;
@@ -60,9 +63,14 @@ export function advanceReason(plan: readonly Stage[], stepIndex: number, reason:
   return `advance: from ${stageLabel(from)} to ${next ? stageLabel(next) : "promoted (100%)"}; ${rest}`;
 }
 
+/** Which rollout the per-user metric table holds: it restarts with the rollout's evidence (a new release, a resume, set_step). */
+const metricKey = (state: RolloutState): string => `${state.release}|${state.rolloutEvidenceSince ?? 0}`;
+
 export class Coordinator extends DurableObject<Env> {
   private readonly store: CoordinatorStore;
   private readonly notifier: Notifier;
+  /** The rollout's per-user metric events and their per-arm moments (metric-users.ts). */
+  private readonly metricUsers: MetricUserTable;
   /** Until a config is read: the schema's defaults. */
   private notify: NotifyConfig = NotifySchema.parse(undefined);
   private readonly configCache = new ConfigCache();
@@ -85,6 +93,7 @@ export class Coordinator extends DurableObject<Env> {
     migrate(ctx.storage);
     this.store = new CoordinatorStore(ctx.storage.sql);
     this.notifier = new Notifier(ctx.storage.sql);
+    this.metricUsers = new MetricUserTable(ctx.storage.sql, { get: (k) => this.store.getMeta(k), set: (k, v) => this.store.setMeta(k, v) });
   }
 
   /** The clock every decision reads (coordinator/clock.ts). */
@@ -107,7 +116,13 @@ export class Coordinator extends DurableObject<Env> {
     }
     if (state && req.release === state.release) {
       const stale = req.servedEpoch !== undefined && req.servedEpoch < (state.evidenceEpoch ?? 0);
-      duplicate = !this.store.applyDelta(req.isolateId, req.seq, state.release, state.stepIndex, now, req.delta, { since: state.evidenceSince ?? 0, stale });
+      // Per-user metric events go to their own table, not into the windows (which they would
+      // grow by thousands of users each); in the same synchronous run, so they commit with the seq.
+      const { metrics, ...delta } = req.delta;
+      duplicate = !this.store.applyDelta(req.isolateId, req.seq, state.release, state.stepIndex, now, delta, { since: state.evidenceSince ?? 0, stale });
+      // Served under an older state (before a restart of the evidence, or a step ago): not counted.
+      const route = this.route?.config;
+      if (!duplicate && !stale && metrics && route && route.release === state.release && route.metrics.length > 0) this.metricUsers.apply(metricKey(state), route.metrics, metrics);
       if (!duplicate && req.mismatches && req.mismatches.length > 0) this.keepSamples(state.release, req.mismatches);
     }
     if (now - this.lastEvalAt >= EVAL_THROTTLE_MS) state = this.evaluate(now);
@@ -175,6 +190,7 @@ export class Coordinator extends DurableObject<Env> {
       step,
       ...(plan ? { plan } : {}),
       ...(ringStatus ? { rings: ringStatus } : {}),
+      ...(state && route && route.metrics.length > 0 && state.release === route.release ? this.metricStatus(route, state) : {}),
       lastDecision: this.lastDecision,
       isolates: this.store.activeIsolates(now, 60_000),
       series: state ? series(this.store.windows(state.release, now - 60 * 60_000)) : [],
@@ -337,6 +353,17 @@ export class Coordinator extends DurableObject<Env> {
     return ok(state);
   }
 
+  /**
+   * Status's metrics: the engine's verdicts of its last run under this state, else each
+   * metric's per-user means from the table (no interval, never rejecting), and the table's size.
+   */
+  private metricStatus(route: RouteConfig, state: RolloutState): Pick<CoordinatorStatus, "metrics" | "metricUsers"> {
+    const key = metricKey(state);
+    const judged = this.lastDecision?.epoch === state.epoch ? (this.lastDecision.explanation as { metrics?: MetricVerdict[] }).metrics : undefined;
+    const inputs: MetricInput[] = this.metricUsers.inputs(key, route.metrics);
+    return { metrics: judged ?? inputs.map(plainVerdict), metricUsers: this.metricUsers.status(key, route.metrics) };
+  }
+
   private stepEvidence(state: RolloutState): Evidence {
     return this.store.stepTotal(state.release, state.stepIndex, state.evidenceSince);
   }
@@ -381,7 +408,9 @@ export class Coordinator extends DurableObject<Env> {
       currentStep: state.stepIndex,
     });
     this.memo = engine.memo;
-    const decision = decideRollout({
+    // The engine's input with the route's metrics (the per-user table's moments); the
+    // intersection names the field for an engine that does not read it yet.
+    const input: RolloutInput & { metrics?: readonly MetricInput[] } = {
       now,
       stepStartedAt: state.stepStartedAt,
       stepIndex: state.stepIndex,
@@ -396,7 +425,9 @@ export class Coordinator extends DurableObject<Env> {
       ...(shadowStage ? { shadow: { maxMismatchRate: route.shadow.maxMismatchRate, latencyPairs: route.shadow.latencyPairs } } : {}),
       shadowPlan: plan.some((s) => s.kind === "shadow"),
       ...(ringKeys.length > 0 ? { rings: { keys: ringKeys, ...(stage?.kind === "live" && stage.audience ? { current: audienceLabel(stage.audience) } : {}) } } : {}),
-    });
+      ...(route.metrics.length > 0 ? { metrics: this.metricUsers.inputs(metricKey(state), route.metrics) } : {}),
+    };
+    const decision = decideRollout(input);
     this.lastDecision = { action: decision.action, onFail: decision.onFail, reason: decision.reason, at: now, epoch: state.epoch, explanation: decision.explanation };
     if (decision.explanation.lowTraffic) this.adviseOnce(state, now, "low_traffic", `low traffic: ${decision.reason}`, decision.explanation);
     if (decision.action === "fail") {

@@ -48,6 +48,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     summary: "audit rows name the stage of the plan they were made in (\"shadow 10%\", \"5%\"); older rows have none",
     sql: "ALTER TABLE audit ADD COLUMN stage TEXT;",
   },
+  {
+    version: 5,
+    summary: "per-user metric events of the rollout (metric_users: one row per arm, user and metric; metric '' marks an exposed user)",
+    sql: `
+CREATE TABLE metric_users (
+  arm TEXT NOT NULL, user INTEGER NOT NULL, metric TEXT NOT NULL, count REAL NOT NULL, sum REAL NOT NULL,
+  PRIMARY KEY (arm, user, metric));`,
+  },
 ];
 
 /** The version a fully migrated object is at. */

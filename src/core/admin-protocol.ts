@@ -115,6 +115,8 @@ export interface CoordinatorStatus {
   rings?: RingStatus[];
   /** Per metric of route.metrics: both arms' per-user means, the relative difference and its interval (the engine's latest). */
   metrics?: MetricVerdict[];
+  /** With route.metrics: users the coordinator keeps per-user events of, its bound, and events of users beyond it (not attributed). */
+  metricUsers?: { users: number; limit: number; overflow: number };
   lastDecision?: LastDecision;
   /** Isolates heard from in the last minute. */
   isolates: number;

@@ -100,8 +100,48 @@ export function mergeEvidence(a: Evidence, b: Evidence): Evidence {
   // mergeShadow with an empty side copies the other: the result never aliases an input.
   if (a.shadow || b.shadow) out.shadow = mergeShadow(a.shadow ?? emptyShadow(), b.shadow ?? emptyShadow());
   if (a.rings || b.rings) out.rings = mergeRings(a.rings ?? {}, b.rings ?? {});
+  if (a.metrics || b.metrics) out.metrics = mergeMetrics(a.metrics ?? emptyMetrics(), b.metrics ?? emptyMetrics());
   return out;
 }
+
+export const emptyMetrics = (): MetricEvidence => ({ stable: {}, canary: {} });
+
+/**
+ * Per arm, the union of users with their [count, sum] added per metric. Past
+ * MAX_METRIC_USERS users in an arm, the users with the smallest hashes are kept (an order
+ * that does not depend on which side a user came from, so the merge stays commutative and
+ * associative: a user dropped from a partial union is dropped from the whole one too) and
+ * the dropped users' events go to `overflow`.
+ */
+export function mergeMetrics(a: MetricEvidence, b: MetricEvidence): MetricEvidence {
+  let overflow = (a.overflow ?? 0) + (b.overflow ?? 0);
+  const arm = (x: MetricUsers, y: MetricUsers): MetricUsers => {
+    const out: MetricUsers = {};
+    for (const [key, m] of Object.entries(x)) out[key] = { ...m };
+    for (const [key, m] of Object.entries(y)) {
+      // Own properties only: a metric named "constructor" must not read Object's.
+      const to = Object.hasOwn(out, key) ? out[key]! : (out[key] = {});
+      for (const [name, [count, sum]] of Object.entries(m)) {
+        const had = Object.hasOwn(to, name) ? to[name] : undefined;
+        to[name] = had ? [had[0] + count, had[1] + sum] : [count, sum];
+      }
+    }
+    const keys = Object.keys(out);
+    if (keys.length <= MAX_METRIC_USERS) return out;
+    keys.sort((p, q) => Number(p) - Number(q));
+    for (const key of keys.slice(MAX_METRIC_USERS)) {
+      for (const [count] of Object.values(out[key]!)) overflow += count;
+      delete out[key];
+    }
+    return out;
+  };
+  const out: MetricEvidence = { stable: arm(a.stable, b.stable), canary: arm(a.canary, b.canary) };
+  if (overflow > 0) out.overflow = overflow;
+  return out;
+}
+
+/** Users of both arms (exposures count: a user with {} is one). */
+export const metricUserCount = (m: MetricEvidence): number => Object.keys(m.stable).length + Object.keys(m.canary).length;
 
 function mergeRings(a: Record<string, RingEvidence>, b: Record<string, RingEvidence>): Record<string, RingEvidence> {
   const out: Record<string, RingEvidence> = {};
@@ -150,5 +190,12 @@ function recordArm(arm: ArmEvidence, isError: boolean, latencyMs: number, identi
 }
 
 export function isEmptyEvidence(e: Evidence): boolean {
-  return e.stable.requests === 0 && e.canary.requests === 0 && e.stable.latency.count === 0 && e.canary.latency.count === 0 && (e.shadow === undefined || mirrored(e.shadow) === 0);
+  return (
+    e.stable.requests === 0 &&
+    e.canary.requests === 0 &&
+    e.stable.latency.count === 0 &&
+    e.canary.latency.count === 0 &&
+    (e.shadow === undefined || mirrored(e.shadow) === 0) &&
+    (e.metrics === undefined || (metricUserCount(e.metrics) === 0 && (e.metrics.overflow ?? 0) === 0))
+  );
 }

@@ -4,7 +4,7 @@
 // the state with its epoch, so a regional relay can sit between isolates and the
 // coordinator later without changing any caller.
 import type { RouteConfig } from "./config/schema.js";
-import { MAX_FAILED_IDS, MAX_RINGS, type Evidence } from "./evidence.js";
+import { MAX_FAILED_IDS, MAX_METRIC_USERS, MAX_RINGS, type Evidence } from "./evidence.js";
 import { isUsersSketch } from "./stats/distinct-users.js";
 import type { RolloutState } from "./rollout/state.js";
 import type { MismatchSample } from "./shadow/shadow-outcome.js";
@@ -67,11 +67,46 @@ function armProblem(a: unknown, where: string): string | undefined {
   return undefined;
 }
 
+/** A user key of metric evidence: identityHash as a decimal string (a 32-bit unsigned integer). */
+const USER_KEY = /^(0|[1-9]\d{0,9})$/;
+/** A metric name as MetricSchema has it. */
+const METRIC_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+/** Metrics one user may carry in a delta: route.metrics has at most 16. */
+const MAX_USER_METRICS = 16;
+
+function metricArmProblem(a: unknown, where: string): string | undefined {
+  if (typeof a !== "object" || a === null || Array.isArray(a)) return `${where} is not a record of users`;
+  const users = Object.keys(a);
+  if (users.length > MAX_METRIC_USERS) return `${where}: ${users.length} users (at most ${MAX_METRIC_USERS})`;
+  for (const user of users) {
+    if (!USER_KEY.test(user) || Number(user) > 0xffffffff) return `${where}: a user key that is not an identity hash`;
+    const m = (a as Record<string, unknown>)[user];
+    if (typeof m !== "object" || m === null || Array.isArray(m)) return `${where}: user ${user} is not a record of metrics`;
+    const names = Object.keys(m);
+    if (names.length > MAX_USER_METRICS) return `${where}: user ${user} has ${names.length} metrics (at most ${MAX_USER_METRICS})`;
+    for (const name of names) {
+      if (!METRIC_NAME.test(name)) return `${where}: a metric name that is not one (${name.slice(0, 40)})`;
+      const v = (m as Record<string, unknown>)[name];
+      if (!Array.isArray(v) || v.length !== 2 || !isCount(v[0]) || typeof v[1] !== "number" || !Number.isFinite(v[1])) return `${where}: ${name} of user ${user} is not [count, sum]`;
+    }
+  }
+  return undefined;
+}
+
+function metricsProblem(m: unknown): string | undefined {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) return "metrics is not metric evidence";
+  const x = m as Record<string, unknown>;
+  if (x.overflow !== undefined && !isCount(x.overflow)) return "metrics: overflow must be a count";
+  return metricArmProblem(x.stable, "metrics stable") ?? metricArmProblem(x.canary, "metrics canary");
+}
+
 /**
  * Why a delta cannot be merged, or undefined when it can. The coordinator refuses a
  * malformed delta (SyncResponse.refused) rather than merging it, so no isolate can crash it
  * or grow its windows without bound: at most MAX_RINGS rings of keys up to MAX_RING_KEY
- * characters, each with two well-formed arms. Shallow on the sketches' bins (their merge
+ * characters, each with two well-formed arms, and metric evidence of at most
+ * MAX_METRIC_USERS users per arm, keyed by identity hash, with metric names as
+ * MetricSchema's, non-negative counts and finite sums. Shallow on the sketches' bins (their merge
  * copes with any numeric record).
  */
 export function checkDelta(delta: unknown): string | undefined {
@@ -80,6 +115,10 @@ export function checkDelta(delta: unknown): string | undefined {
   const problem = armProblem(d.stable, "stable") ?? armProblem(d.canary, "canary");
   if (problem) return problem;
   if (d.shadow !== undefined && (typeof d.shadow !== "object" || d.shadow === null)) return "shadow is not shadow evidence";
+  if (d.metrics !== undefined) {
+    const p = metricsProblem(d.metrics);
+    if (p) return p;
+  }
   if (d.rings === undefined) return undefined;
   if (typeof d.rings !== "object" || d.rings === null || Array.isArray(d.rings)) return "rings is not a record";
   const keys = Object.keys(d.rings);

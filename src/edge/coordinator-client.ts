@@ -11,7 +11,8 @@
 // load is isolates / interval, not requests.
 import type { IsolateSyncStatus } from "../core/admin-protocol.js";
 import type { RouteConfig, SyncConfig } from "../core/config/schema.js";
-import { emptyEvidence, identityHash, isEmptyEvidence, recordOutcome, type Evidence } from "../core/evidence.js";
+import { emptyEvidence, emptyMetrics, identityHash, isEmptyEvidence, MAX_METRIC_USERS, recordOutcome, type Evidence, type MetricUsers } from "../core/evidence.js";
+import type { MetricEvent, MetricSink } from "../core/metrics/metric-event.js";
 import { NOT_EVIDENCE, type Outcome, type OutcomeSink } from "../core/outcome.js";
 import { confirmedRings, confirmedWeight, effectiveShadow } from "../core/rollout/effective-weight.js";
 import type { Ring } from "../core/rollout/plan.js";
@@ -57,7 +58,7 @@ interface RouteSync {
 
 export type CoordinatorCall = (routeId: string, req: SyncRequest) => Promise<SyncResponse>;
 
-export class CoordinatorClient implements OutcomeSink, ShadowSink {
+export class CoordinatorClient implements OutcomeSink, ShadowSink, MetricSink {
   private readonly routes = new Map<string, RouteSync>();
   private id: string | undefined;
 
@@ -150,6 +151,32 @@ export class CoordinatorClient implements OutcomeSink, ShadowSink {
     const hashed = outcome.identity !== undefined && (isError || outcome.ring !== undefined);
     const id = hashed ? identityHash(outcome.identity!) : undefined;
     recordOutcome(entry.pending, outcome.variant, isError, outcome.originMs, id, outcome.ring);
+    // A route with metrics counts every user with a request as exposed (the denominators
+    // of conversion and rate-per-user); a route without pays one length check.
+    if (entry.route.metrics.length > 0 && outcome.identity !== undefined) {
+      const metrics = (entry.pending.metrics ??= emptyMetrics());
+      if (userOf(metrics[outcome.variant], id ?? identityHash(outcome.identity)) === undefined) metrics.overflow = (metrics.overflow ?? 0) + 1;
+    }
+    return this.trailingSync(entry);
+  }
+
+  /**
+   * One metric event into the pending delta: [count, sum] of the user and metric. Events of
+   * another release than the route's current one, or of a name the route does not define,
+   * are dropped; a user past MAX_METRIC_USERS of the arm in this delta is counted in overflow.
+   */
+  recordMetric(event: MetricEvent): void | Promise<void> {
+    const entry = this.routes.get(event.routeId);
+    if (!entry || event.release !== entry.route.release || !Number.isFinite(event.value)) return;
+    if (!entry.route.metrics.some((m) => m.name === event.name)) return;
+    startPending(entry, event.release);
+    const metrics = (entry.pending.metrics ??= emptyMetrics());
+    const user = userOf(metrics[event.variant], identityHash(event.identity));
+    if (user === undefined) metrics.overflow = (metrics.overflow ?? 0) + 1;
+    else {
+      const had = Object.hasOwn(user, event.name) ? user[event.name] : undefined;
+      user[event.name] = had ? [had[0] + 1, had[1] + event.value] : [1, event.value];
+    }
     return this.trailingSync(entry);
   }
 
@@ -315,6 +342,20 @@ function startPending(entry: RouteSync, release: string): void {
   entry.pendingRelease = release;
   entry.pendingMismatches = undefined;
 }
+
+/** The user's events in this delta's arm, added as exposed ({}) if new; undefined past MAX_METRIC_USERS. */
+function userOf(arm: MetricUsers, hash: number): Record<string, readonly [number, number]> | undefined {
+  const key = String(hash);
+  if (Object.hasOwn(arm, key)) return arm[key];
+  // Counting keys per new user would be O(users): the arm's size is kept beside it.
+  const size = armSizes.get(arm) ?? 0;
+  if (size >= MAX_METRIC_USERS) return undefined;
+  armSizes.set(arm, size + 1);
+  return (arm[key] = {});
+}
+
+/** Users per pending metric arm (a WeakMap: the arm travels in the delta as plain JSON). */
+const armSizes = new WeakMap<MetricUsers, number>();
 
 /** How long a state may serve the canary after the start of the sync that brought it. */
 export const trustMs = (sync: SyncConfig): number => sync.intervalMs + sync.coldWaitMs;

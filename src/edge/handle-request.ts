@@ -19,6 +19,7 @@ import { UploadWatch } from "./upload-watch.js";
 import type { RequestTarget } from "./request-target.js";
 import type { ShadowSink } from "../core/shadow/shadow-outcome.js";
 import type { MetricSink } from "../core/metrics/metric-event.js";
+import { parseOriginMetrics } from "../core/metrics/origin-header.js";
 import type { Mirror, ShadowMirror } from "./shadow-mirror.js";
 import type { Ring } from "../core/rollout/plan.js";
 import { countryAllowed } from "../core/segments/countries-segment.js";
@@ -135,6 +136,12 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   }
   const served = result.served;
   let origin = served.response;
+  // The origin's metrics header is read for route.metrics and removed from every route's
+  // responses, metrics or not: an origin's internal numbers (a model's score, tokens
+  // spent) must never reach clients because a route's metrics were turned off or not yet
+  // on. It costs one header lookup per response, and a delete only when the origin sent it.
+  const metricsHeader = route.metricSources.originHeader;
+  const metricsValue = origin ? origin.headers.get(metricsHeader) : null;
   if (mirror) {
     // A mirrored request whose stable body is compared hands the user one branch of a tee.
     if (origin) origin = mirror.split(origin);
@@ -147,12 +154,13 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   // The re-wrapped response's headers, read once (a runtime call) for the writes and the size.
   let out: Headers | undefined;
   // Nothing to add: hand the origin's response through untouched (no re-wrap).
-  if (origin && !route.exposeHeaders && !result.fallback && !issue) response = origin;
+  if (origin && !route.exposeHeaders && !result.fallback && !issue && metricsValue === null) response = origin;
   else {
     response = origin
       ? rewrap(origin, served.status)
       : failureResponse(served, result.servedBy);
     out = response.headers;
+    if (metricsValue !== null) out.delete(metricsHeader);
     if (route.exposeHeaders) {
       out.set("x-canary-variant", result.servedBy);
       out.set("x-canary-release", route.release);
@@ -163,6 +171,13 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
       const secure = route.sticky.secure === "auto" ? url.protocol === "https:" : route.sticky.secure;
       out.append("set-cookie", serializeCookie(route.sticky.cookieName, value, { maxAgeSec: route.sticky.maxAgeSec, secure, domain: route.sticky.domain }));
     }
+  }
+  // Events are the answering variant's: after a fallback the failed canary's header was
+  // never read and stable's says nothing about the canary, so none is recorded. Forced
+  // requests are not evidence. Parsed after the response is on its way (a user's events
+  // before their exposure count the same: the coordinator client exposes them with the first).
+  if (metricsValue !== null && route.metrics.length > 0 && !result.fallback && pinned === undefined && allowed) {
+    ctx.waitUntil(Promise.resolve().then(() => recordOriginMetrics(deps.sink, route, variant, identity.id, metricsValue)));
   }
   const outcome: Outcome = {
     routeId: route.id,
@@ -182,6 +197,15 @@ export async function handleRequest(request: Request, url: RequestTarget, env: E
   };
   ctx.waitUntil(Promise.resolve().then(() => deps.sink.record(outcome)));
   return injectMetricsScript(response, route, method, deps.adminBasePath);
+}
+
+function recordOriginMetrics(sink: MetricSink, route: RouteConfig, variant: Variant, identity: string, header: string): Promise<unknown> | undefined {
+  let pending: Array<void | Promise<void>> | undefined;
+  for (const { name, value } of parseOriginMetrics(header, route.metrics)) {
+    const r = sink.recordMetric({ routeId: route.id, release: route.release, variant, identity, name, value, source: "origin" });
+    if (r instanceof Promise) (pending ??= []).push(r);
+  }
+  return pending ? Promise.all(pending) : undefined;
 }
 
 // A loop repeats on every request: logged at most once per 10 s per isolate; every one is in AE.

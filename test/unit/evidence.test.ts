@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyEvidence, identityHash, isEmptyEvidence, mergeEvidence, recordOutcome, type Evidence } from "../../src/core/evidence.js";
+import { emptyEvidence, emptyMetrics, identityHash, isEmptyEvidence, MAX_METRIC_USERS, mergeEvidence, recordOutcome, type Evidence, type MetricEvidence } from "../../src/core/evidence.js";
 import { countUsers } from "../../src/core/stats/distinct-users.js";
 import { quantile } from "../../src/core/stats/ddsketch.js";
 import { createRandom, normal } from "../../src/core/stats/prng.js";
@@ -123,5 +123,75 @@ describe("isEmptyEvidence", () => {
     ["one canary request", (() => { const e = emptyEvidence(); recordOutcome(e, "canary", true, 3); return e; })(), false],
   ] as const)("%s -> %s", (_name, e, expected) => {
     expect(isEmptyEvidence(e)).toBe(expected);
+  });
+});
+
+/** Metric evidence of `n` users drawn from `range` hashes: a third exposed only, the rest with integer events (exact sums). */
+function metricEvidence(seed: number, n: number, range: number): Evidence {
+  const r = createRandom(seed);
+  const e = emptyEvidence();
+  const m = (e.metrics = emptyMetrics());
+  for (let i = 0; i < n; i++) {
+    const arm = r() < 0.5 ? m.canary : m.stable;
+    const user = String(Math.floor(r() * range));
+    const events = (arm[user] ??= {});
+    if (r() < 0.33) continue;
+    const name = r() < 0.5 ? "checkout" : "quality";
+    const had = events[name] ?? [0, 0];
+    events[name] = [had[0] + 1, had[1] + Math.floor(r() * 10)];
+  }
+  return e;
+}
+
+describe("mergeEvidence with metrics (per-user events)", () => {
+  const [a, b, c] = [metricEvidence(7, 3000, 5000), metricEvidence(8, 2000, 5000), metricEvidence(9, 40, 30)] as [Evidence, Evidence, Evidence];
+  // Unions past MAX_METRIC_USERS per arm: the cap and its overflow are in the laws too.
+  const [x, y, z] = [metricEvidence(10, 9000, 20_000), metricEvidence(11, 9000, 20_000), metricEvidence(12, 9000, 20_000)] as [Evidence, Evidence, Evidence];
+
+  it("is associative", () => expectSameEvidence(mergeEvidence(mergeEvidence(a, b), c), mergeEvidence(a, mergeEvidence(b, c))));
+  it("is commutative", () => expectSameEvidence(mergeEvidence(a, b), mergeEvidence(b, a)));
+  it("has emptyEvidence as identity", () => {
+    expectSameEvidence(mergeEvidence(emptyEvidence(), a), a);
+    expectSameEvidence(mergeEvidence(a, emptyEvidence()), a);
+  });
+  it("is associative and commutative past the user cap", () => {
+    const left = mergeEvidence(mergeEvidence(x, y), z);
+    expect(left.metrics!).toEqual(mergeEvidence(x, mergeEvidence(y, z)).metrics);
+    expect(left.metrics!).toEqual(mergeEvidence(mergeEvidence(z, x), y).metrics);
+  });
+  it("keeps at most MAX_METRIC_USERS users per arm and counts the dropped users' events in overflow", () => {
+    const m = mergeEvidence(mergeEvidence(x, y), z).metrics!;
+    expect(Object.keys(m.canary).length).toBe(MAX_METRIC_USERS);
+    expect(Object.keys(m.stable).length).toBe(MAX_METRIC_USERS);
+    const events = (e: MetricEvidence): number =>
+      [e.stable, e.canary].reduce((n, arm) => n + Object.values(arm).reduce((k, u) => k + Object.values(u).reduce((j, [count]) => j + count, 0), 0), 0) + (e.overflow ?? 0);
+    // No event is lost: each is attributed or counted.
+    expect(events(m)).toBe(events(x.metrics!) + events(y.metrics!) + events(z.metrics!));
+    expect(m.overflow).toBeGreaterThan(0);
+  });
+  it("adds a user's counts and sums per metric and keeps exposures ({})", () => {
+    const p: Evidence = { ...emptyEvidence(), metrics: { stable: { "1": {} }, canary: { "2": { checkout: [1, 1] } } } };
+    const q: Evidence = { ...emptyEvidence(), metrics: { stable: { "3": { quality: [2, 1.5] } }, canary: { "2": { checkout: [2, 2], quality: [1, 0.5] } } } };
+    expect(mergeEvidence(p, q).metrics).toEqual({ stable: { "1": {}, "3": { quality: [2, 1.5] } }, canary: { "2": { checkout: [3, 3], quality: [1, 0.5] } } });
+  });
+  it("reads only own properties (a metric named constructor)", () => {
+    const p: Evidence = { ...emptyEvidence(), metrics: { stable: {}, canary: { "2": {} } } };
+    const q: Evidence = { ...emptyEvidence(), metrics: { stable: {}, canary: { "2": { constructor: [1, 4] as const } } } };
+    expect(mergeEvidence(p, q).metrics!.canary["2"]!.constructor).toEqual([1, 4]);
+  });
+  it("is pure", () => {
+    const before = JSON.stringify(a);
+    const m = mergeEvidence(a, b);
+    const some = Object.values(m.metrics!.canary).find((u) => u.checkout)!;
+    some.checkout = [99, 99];
+    expect(JSON.stringify(a)).toBe(before);
+  });
+});
+
+describe("isEmptyEvidence with metrics", () => {
+  it("an exposure alone is evidence; empty metric arms are not", () => {
+    expect(isEmptyEvidence({ ...emptyEvidence(), metrics: emptyMetrics() })).toBe(true);
+    expect(isEmptyEvidence({ ...emptyEvidence(), metrics: { stable: {}, canary: { "5": {} } } })).toBe(false);
+    expect(isEmptyEvidence({ ...emptyEvidence(), metrics: { stable: {}, canary: {}, overflow: 3 } })).toBe(false);
   });
 });

@@ -35,7 +35,7 @@ describe("migrate", () => {
       const { Coordinator: Cls } = await import("../../src/coordinator/coordinator.js");
       const upgraded = new Cls(state, env); // the constructor migrates
       expect(schemaVersion(sql)).toBe(SCHEMA_VERSION);
-      expect(tables(sql)).toEqual(["audit", "isolates", "meta", "outbox", "schema_version", "windows"]);
+      expect(tables(sql)).toEqual(["audit", "isolates", "meta", "metric_users", "outbox", "schema_version", "windows"]);
       const store = new CoordinatorStore(sql);
       expect(store.windows("r1", 0)).toEqual([{ release: "r1", step: 0, start: 1_700_000_000_000, evidence: JSON.parse(JSON.stringify(evidence)) }]);
       // Migration 3: the audit row's step 0 (an index) reads as step 1, as people count.
