@@ -38,6 +38,10 @@
 //   regression in any ring fails the rollout; the current stage's ring also gates the
 //   advance. Alpha: RING_ALPHA_SHARE of each metric's alpha goes to the rings, split
 //   evenly across the plan's rings; the union bound keeps the whole rollout within alpha.
+// - Metrics (route.metrics, metric-test.ts): per-user moments of both arms since the
+//   rollout's evidence start, a confidence-sequence non-inferiority test per metric. A
+//   guardrail that shows the canary worse than tolerated fails the rollout at any split
+//   stage; metrics never gate the advance; METRIC_ALPHA_SHARE of alpha goes to them.
 // Pure: the clock comes in as `now`; the state object is the caller's memo of closed
 // windows (createEngineState / closeWindow), rebuilt from stored windows after a restart.
 import { checkBurnRate, wilsonInterval, type BurnCounts, type BurnResult } from "./burn-rate.js";
