@@ -255,7 +255,7 @@ function report(cells: MetricCell[], results: Map<string, MetricOutcome[]>, comm
       "Metrics: checkout (conversion, 3%), quality (mean 0.8, between-user sd 0.1, within 0.2), js_error (rate-per-user 0.2, variance 0.6); tolerance 5% each.",
     "",
   );
-  lines.push("| cell | runs | failed (any test) | failed by a metric | promoted | time to fail: median [95%] | p90 | canary users at the median fail |", "|---|---|---|---|---|---|---|---|");
+  lines.push("| cell | runs | failed (any test) | failed by a metric | promoted (held: kept to the horizon) | time to fail: median [95%] | p90 | canary users at the median fail |", "|---|---|---|---|---|---|---|---|");
   for (const c of cells) {
     const os = results.get(c.id) ?? [];
     const n = os.length;
@@ -271,7 +271,8 @@ function report(cells: MetricCell[], results: Map<string, MetricOutcome[]>, comm
   }
   lines.push("");
   lines.push(
-    "A/A: healthy canary, three metric guardrails, evaluated every second with the open window; a fail of any test (errors, latency, metrics) counts against the per-rollout budget (alpha 1%). " +
+    "Intervals: Wilson 95% for rates; the median's by order statistics (runs without a detection count as never). " +
+      "A/A: healthy canary, three metric guardrails, evaluated every second with the open window; a fail of any test (errors, latency, metrics) counts against the per-rollout budget (alpha 1%). " +
       "Detection: a fail whose reason names a metric; times from the rollout's start; held cells keep one 50% step for the horizon and read at each window's close.",
   );
   return lines.join("\n") + "\n";
@@ -279,7 +280,7 @@ function report(cells: MetricCell[], results: Map<string, MetricOutcome[]>, comm
 
 export async function metricsMain(args: string[], option: (name: string) => string | undefined): Promise<void> {
   const quick = args.includes("--quick");
-  const aaRuns = Number(option("--runs") ?? (quick ? 100 : 1000));
+  const aaRuns = Number(option("--runs") ?? (quick ? 100 : 500));
   const detectRuns = Number(option("--detect-runs") ?? (quick ? 20 : 100));
   const workers = Number(option("--workers") ?? 2);
   const seeds = option("--seeds") ?? "metrics-report";
