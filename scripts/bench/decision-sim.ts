@@ -12,7 +12,11 @@
 //
 //   npx tsx scripts/bench/decision-sim.ts [--quick] [--runs N] [--detect-runs N] [--only TEXT]
 //                                         [--workers N] [--seeds tune|report] [--guardrails JSON]
-//                                         [--shadow] [--rings]
+//                                         [--shadow] [--rings] [--metrics]
+// --metrics runs the per-user metric cells instead (decision-sim-metrics.ts: A/A with three
+// metric guardrails, a 10% conversion drop at a 3% base at 1000 and 100 req/s), seed sets
+// metrics-report (the default, whose full run writes results/decision-sim-metrics.md) and
+// metrics-tune (what development looked at).
 // --shadow runs the shadow-stage cells instead (a plan [shadow 10%, 5, 10, 25, 50, 100]):
 // mirrored pairs drawn per second (the same request's stable and canary answers, latency
 // correlated, errors and mismatches per pair), seed sets shadow-holdout (the default with
@@ -40,6 +44,7 @@ import { allStable, closeWindow, createEngineState, decideRollout, RING_ALPHA_SH
 import { ringBaseline } from "../../src/core/stats/ring-baseline.js";
 import { decideCounts, type WindowCounts } from "../../src/core/stats/decision-engine.js";
 import { erfc } from "../../src/core/stats/srm.js";
+import { metricsMain } from "./decision-sim-metrics.js";
 
 const HORIZON_S = 1800;
 const WINDOW_S = 10;
@@ -1163,6 +1168,7 @@ async function main(): Promise<void> {
     });
     return;
   }
+  if (args.includes("--metrics")) return metricsMain(args, (name) => option(args, name));
   const quick = args.includes("--quick");
   const shadowCells = args.includes("--shadow");
   const ringCells = args.includes("--rings");

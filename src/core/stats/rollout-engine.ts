@@ -38,6 +38,10 @@
 //   regression in any ring fails the rollout; the current stage's ring also gates the
 //   advance. Alpha: RING_ALPHA_SHARE of each metric's alpha goes to the rings, split
 //   evenly across the plan's rings; the union bound keeps the whole rollout within alpha.
+// - Metrics (route.metrics, metric-test.ts): per-user moments of both arms since the
+//   rollout's evidence start, a confidence-sequence non-inferiority test per metric. A
+//   guardrail that shows the canary worse than tolerated fails the rollout at any split
+//   stage; metrics never gate the advance; METRIC_ALPHA_SHARE of alpha goes to them.
 // Pure: the clock comes in as `now`; the state object is the caller's memo of closed
 // windows (createEngineState / closeWindow), rebuilt from stored windows after a restart.
 import { checkBurnRate, wilsonInterval, type BurnCounts, type BurnResult } from "./burn-rate.js";
@@ -46,6 +50,8 @@ import { MIXTURE_GRID, MIXTURE_WEIGHTS } from "./msprt.js";
 import { appendWindow, createLedger, readLedger, type Schedule, type TestLedger, type TestReading, type TestSpec, type TestWindow } from "./rollout-test.js";
 import { baselineText, widenShare, type RingBaseline } from "./ring-baseline.js";
 import { checkSampleRatio, type SrmResult } from "./srm.js";
+import { testMetric, type MetricTestResult } from "./metric-test.js";
+import type { MetricInput } from "../metrics/metric-stats.js";
 
 export interface ArmWindow {
   requests: number;
@@ -148,6 +154,61 @@ const SHARES_WITH_MEDIAN = { latency: 0.5, median: 0.5 };
 export const RING_ALPHA_SHARE = 0.5;
 type RingMetric = "errors" | "latency" | "median";
 const RING_METRICS = ["errors", "latency", "median"] as const satisfies readonly RingMetric[];
+
+/**
+ * Share of alpha set aside for the metric guardrails when the route has any (route.metrics
+ * with mode guardrail), split evenly across them; the rest is split as without metrics
+ * (errors, mismatch, latency, median, rings). A property of the config, fixed before any
+ * data, so the union bound keeps the rollout within alpha. A quarter: the error and latency
+ * tests pay ln(4/3) = 0.29 nats for it (a second or two at 2x errors), while a metric test,
+ * whose evidence grows with users over minutes to hours, pays ln(1/alpha_metric): with three
+ * guardrails 0.00083 each, 7.1 nats, against 6.0 for one and 4.6 for the whole budget.
+ * Observe metrics spend nothing (they never act; their intervals are shown at a guardrail's alpha).
+ */
+export const METRIC_ALPHA_SHARE = 0.25;
+
+/** Every test's alpha for a rollout, by config alone. */
+export interface RolloutAlphas {
+  /** The errors' share of the non-metric budget (the mismatch test's share is taken from it). */
+  errorShare: number;
+  errors: number;
+  latency: number;
+  /** Spent only when the median test runs (medianOn); otherwise latency has the whole latency share. */
+  median: number;
+  mismatch: number;
+  /** Each ring's tests (0 without rings). */
+  ringEach: Record<RingMetric, number>;
+  /** Each guardrail metric's (0 without guardrail metrics); observe metrics are shown at it too. */
+  metricEach: number;
+}
+
+/**
+ * The split of guardrails.alpha across the rollout's tests: metric guardrails first
+ * (METRIC_ALPHA_SHARE, when there are any), then errors (errorAlphaShare; MISMATCH_ALPHA_SHARE
+ * of it to the mismatch test on a plan with shadow stages), latency and median (halves when
+ * the median runs), and RING_ALPHA_SHARE of each of those to the rings, evenly. Without
+ * guardrail metrics the arithmetic is the same as before metrics existed, to the bit.
+ */
+export function rolloutAlphas(g: Guardrails, o: { shadowPlan?: boolean; medianOn: boolean; rings: number; guardrailMetrics: number }): RolloutAlphas {
+  const metricsOn = o.guardrailMetrics > 0;
+  const budget = metricsOn ? g.alpha * (1 - METRIC_ALPHA_SHARE) : g.alpha;
+  const errorShare = budget * g.errorAlphaShare;
+  const mismatch = o.shadowPlan ? errorShare * MISMATCH_ALPHA_SHARE : 0;
+  const keep = o.rings > 0 ? 1 - RING_ALPHA_SHARE : 1;
+  const perRing = o.rings > 0 ? RING_ALPHA_SHARE / o.rings : 0;
+  const errorAll = errorShare - mismatch;
+  const latencyAll = (budget - errorShare) * (o.medianOn ? SHARES_WITH_MEDIAN.latency : 1);
+  const medianAll = (budget - errorShare) * SHARES_WITH_MEDIAN.median;
+  return {
+    errorShare,
+    errors: errorAll * keep,
+    latency: latencyAll * keep,
+    median: medianAll * keep,
+    mismatch,
+    ringEach: { errors: errorAll * perRing, latency: latencyAll * perRing, median: medianAll * perRing },
+    metricEach: metricsOn ? (g.alpha * METRIC_ALPHA_SHARE) / o.guardrailMetrics : 0,
+  };
+}
 
 /** One ring's per-rollout tests: ledgers and promotion picks per metric, as the route's. */
 export interface RingState {
@@ -384,6 +445,12 @@ export interface RolloutInput {
    * across them, by config) and the current stage's ring, whose tests gate the advance.
    */
   rings?: { keys: readonly string[]; current?: string };
+  /**
+   * The route's metrics (route.metrics) with both arms' per-user moments since the rollout's
+   * evidence start. Guardrails that reject fail the rollout at any live stage with a stable
+   * arm; observe metrics are shown and never act. Metrics do not gate the advance.
+   */
+  metrics?: readonly MetricInput[];
 }
 
 export interface MetricReading extends TestReading {
@@ -472,6 +539,13 @@ export interface RolloutExplanation {
    */
   rings?: RingExplanation[];
   lowTraffic: boolean;
+  /**
+   * Every metric's verdict (observe included), present when the route has metrics. A
+   * MetricVerdict with the test's own numbers (ready, difference, halfWidth, alpha).
+   */
+  metrics?: MetricTestResult[];
+  /** Present with metrics: how they are judged (they fail the rollout, never gate the advance). */
+  metricsNote?: string;
   /** The weaker guarantee a low-traffic advance stands on, when it happened. */
   lowTrafficAdvance: string | null;
   /** Evidence still needed before the step may advance, worded, with an ETA. */
@@ -650,19 +724,16 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const shadowLatencyOff = shadowStage && input.shadow!.latencyPairs <= 0;
   const latencyOn = input.latencySource !== "off" && !shadowLatencyOff;
   const medianOn = g.medianQuantile !== null && latencyOn;
-  const errorShare = g.alpha * g.errorAlphaShare;
-  const mismatchAlpha = input.shadowPlan || shadowStage ? errorShare * MISMATCH_ALPHA_SHARE : 0;
-  // A plan with rings sets RING_ALPHA_SHARE of each metric's alpha aside for the ring tests (by config).
   const ringKeys = input.rings?.keys ?? [];
   const ringPlan = ringKeys.length > 0;
-  const keep = ringPlan ? 1 - RING_ALPHA_SHARE : 1;
-  const perRing = ringPlan ? RING_ALPHA_SHARE / ringKeys.length : 0;
-  const errorAlphaAll = errorShare - mismatchAlpha;
-  const latencyAlphaAll = (g.alpha - errorShare) * (medianOn ? SHARES_WITH_MEDIAN.latency : 1);
-  const medianAlphaAll = (g.alpha - errorShare) * SHARES_WITH_MEDIAN.median;
-  const errorAlpha = errorAlphaAll * keep;
-  const latencyAlpha = latencyAlphaAll * keep;
-  const medianAlpha = medianAlphaAll * keep;
+  const metricDefs = input.metrics ?? [];
+  const guardrailMetrics = metricDefs.filter((m) => m.def.mode === "guardrail").length;
+  const alphas = rolloutAlphas(g, { shadowPlan: input.shadowPlan || shadowStage, medianOn, rings: ringKeys.length, guardrailMetrics });
+  const mismatchAlpha = alphas.mismatch;
+  const errorShare = alphas.errorShare;
+  const errorAlpha = alphas.errors;
+  const latencyAlpha = alphas.latency;
+  const medianAlpha = alphas.median;
   const rolloutStart = st.ledgers.errors.firstStart ?? open?.start ?? input.now;
   const rolloutSec = Math.max(1, (input.now - rolloutStart) / 1000);
   // Event rates are judged once the step has run its minimum (before, they are too noisy to call traffic low).
@@ -681,7 +752,16 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   errors.rejects = errors.rejects && errors.canaryEvents >= g.minFailedUsers;
   const latency = read("latency", comparable && latencyOn, latencyAlpha);
   const median = read("median", comparable && medianOn, medianAlpha);
-  const rings = readRings(input, stepWs, open, { errors: errorAlphaAll * perRing, latency: latencyAlphaAll * perRing, median: medianAlphaAll * perRing }, latencyOn, medianOn, rolloutSec);
+  const rings = readRings(input, stepWs, open, alphas.ringEach, latencyOn, medianOn, rolloutSec);
+  // Metrics are judged on the rollout's moments wherever users are split between the arms
+  // (not in a shadow stage, whose users are all stable's, nor at weight 100, where no user
+  // joins stable any more and the arms would compare different times). They do not gate the
+  // advance: a non-inferiority bound on a 3% conversion within 5% needs hundreds of
+  // thousands of users per arm, hours at 1000 req/s, so a metric gate would hold every
+  // step; a guardrail that shows the canary worse than tolerated fails the rollout instead.
+  const metricsActive = !shadowStage && input.weight < 100;
+  const metricAlpha = alphas.metricEach > 0 ? alphas.metricEach : g.alpha * METRIC_ALPHA_SHARE;
+  const metricVerdicts = metricDefs.map((m) => testMetric(m, metricAlpha, metricsActive));
   const ringCanaryRequests = rings.reduce((a, r) => a + r.canary.requests, 0);
   const mismatchOn = shadowStage && mismatchAlpha > 0;
   // Off outside shadow stages; its alpha shown there is the share a plan with shadow stages gives it.
@@ -757,6 +837,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     srm,
     ...(shadow ? { shadow } : {}),
     ...(ringPlan ? { rings } : {}),
+    ...(metricDefs.length > 0 ? { metrics: metricVerdicts, metricsNote: metricsNote(metricsActive, shadowStage) } : {}),
     lowTraffic,
     lowTrafficAdvance: null,
     needed: [],
@@ -775,7 +856,8 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     `mismatch rate ${ratePct(mismatchRate)} (${rolloutMismatches} of ${rolloutCompared} compared, ${rolloutMismatchUsers} users)`;
   const failing = tests.filter((t) => t.rejects);
   const ringFailing = rings.flatMap((r) => ringTests(r, latencyOn, medianOn).filter((t) => t.rejects).map((t) => ({ r, t })));
-  if (failing.length > 0 || burnTrips || ringFailing.length > 0) {
+  const metricFailing = metricVerdicts.filter((v) => v.mode === "guardrail" && v.rejects);
+  if (failing.length > 0 || burnTrips || ringFailing.length > 0 || metricFailing.length > 0) {
     const parts = failing.map((t) =>
       t.metric === "mismatch"
         ? r0 === 0
@@ -784,6 +866,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
         : `${ringPlan ? "everyone else, " : ""}${failingText(names[t.metric], t)}`,
     );
     for (const { r, t } of ringFailing) parts.push(`ring ${r.key} (${r.baselineText}): ${failingText(names[t.metric], t)}`);
+    for (const v of metricFailing) parts.push(metricFailingText(v));
     if (burnTrips) {
       parts.push(
         shadowStage
@@ -887,7 +970,54 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const volume = shadowStage ? `${stageShadow.compared} compared mirrors` : `${canary.requests} canary requests`;
   const latencyNote = shadowLatencyOff ? "; latency not tested (shadow.latencyPairs 0: no reference pairs)" : "";
   const ringsNote = ringNote.length > 0 && weight < 100 ? `; ${ringNote.join("; ")}` : "";
-  return { action: "advance", onFail, reason: `advance: ${prefix}${Math.round(elapsedMs / 1000)} s, ${volume}; ${weight >= 100 ? "weight 100: breaker only" : stated}${ringsNote}${latencyNote}`, explanation };
+  const metricsText = metricDefs.length > 0 ? `; ${metricsAdvanceText(metricVerdicts, metricsActive)}` : "";
+  return { action: "advance", onFail, reason: `advance: ${prefix}${Math.round(elapsedMs / 1000)} s, ${volume}; ${weight >= 100 ? "weight 100: breaker only" : stated}${ringsNote}${latencyNote}${metricsText}`, explanation };
+}
+
+function metricsNote(active: boolean, shadowStage: boolean): string {
+  const when = active
+    ? "judged on the rollout's users so far"
+    : shadowStage
+      ? "not judged in a shadow stage (its users are all served by stable)"
+      : "not judged at weight 100 (no user joins stable any more)";
+  return (
+    `metrics: ${when}; a guardrail whose interval shows the canary worse than tolerated fails the rollout at any stage, ` +
+    "but metrics do not gate the advance (ruling out a small drop of a low base-rate conversion can take hours)"
+  );
+}
+
+/** A metric's means as people read them: a conversion as a percentage of users, others to 3 significant digits. */
+function metricMeans(v: MetricTestResult): string {
+  const f = (x: number | null): string => (x === null ? "-" : v.kind === "conversion" ? pct3(x) : sig3(x));
+  if (v.kind === "conversion") return `canary ${f(v.canary.mean)} vs stable ${f(v.stable.mean)} of users converted`;
+  if (v.kind === "mean") return `canary mean ${f(v.canary.mean)} vs stable ${f(v.stable.mean)} per user`;
+  return `canary ${f(v.canary.mean)} vs stable ${f(v.stable.mean)} events per user`;
+}
+
+const sig3 = (x: number): string => String(Number(x.toPrecision(3)));
+const pct3 = (x: number): string => `${Number((x * 100).toPrecision(3))}%`;
+/** A relative change with its sign: -13.6%, +4.2% (digits: decimals). */
+function signedPct(x: number, digits: number): string {
+  const v = Number((x * 100).toFixed(digits));
+  return `${v > 0 ? "+" : ""}${v}%`;
+}
+
+/** "(-13.6%, interval -21% to -6%)" */
+function metricDifferenceText(v: MetricTestResult): string {
+  const rel = v.relativeDifference === null ? "no stable mean" : signedPct(v.relativeDifference, 1);
+  const iv = v.interval === null ? "interval unbounded yet" : `interval ${signedPct(v.interval.low, 0)} to ${signedPct(v.interval.high, 0)}`;
+  return `(${rel}, ${iv})`;
+}
+
+export function metricFailingText(v: MetricTestResult): string {
+  const tolerated = signedPct(v.better === "higher" ? -v.tolerance : v.tolerance, 0);
+  return `metric ${v.name}: ${metricMeans(v)} ${metricDifferenceText(v)}, worse than the tolerated ${tolerated}`;
+}
+
+function metricsAdvanceText(vs: readonly MetricTestResult[], active: boolean): string {
+  if (!active) return "metrics not judged at this stage";
+  const each = vs.map((v) => `${v.name}${v.mode === "observe" ? " (observe)" : ""} ${metricDifferenceText(v)}`);
+  return `metrics (not a gate): ${each.join(", ")}`;
 }
 
 /** Seconds of a ledger's traffic (since its first window that could carry evidence), for event rates. */
