@@ -16,7 +16,7 @@ import { transition, type TransitionError } from "../core/rollout/transition.js"
 import { ok, type Result } from "../core/result.js";
 import { routeHash } from "../core/route-hash.js";
 import type { Explanation } from "../core/stats/decision-engine.js";
-import { decideRollout, type RolloutExplanation, type RolloutInput } from "../core/stats/rollout-engine.js";
+import { decideRollout, METRIC_ALPHA_SHARE, rolloutAlphas, type RolloutExplanation, type RolloutInput } from "../core/stats/rollout-engine.js";
 import { memoFrontier, updateRollout, type RolloutMemo } from "../core/stats/rollout-evidence.js";
 import { checkDelta, type SyncRequest, type SyncResponse } from "../core/sync-protocol.js";
 import { ConfigCache } from "../config/config-cache.js";
@@ -28,7 +28,7 @@ import { CoordinatorStore, WINDOW_MS, type EvidenceWindow } from "./store.js";
 import { Notifier } from "./notifier.js";
 import { acceptOffer, type HeldRoute } from "./config-offer.js";
 import { MetricUserTable } from "./metric-users.js";
-import { plainVerdict } from "./metric-verdicts.js";
+import { testMetric } from "../core/stats/metric-test.js";
 import type { MetricInput, MetricVerdict } from "../core/metrics/metric-stats.js";
 
 /** Alarm tick while a rollout is active. */
@@ -354,14 +354,18 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   /**
-   * Status's metrics: the engine's verdicts of its last run under this state, else each
-   * metric's per-user means from the table (no interval, never rejecting), and the table's size.
+   * Status's metrics: each metric's test run on the table's moments now, as the engine runs
+   * it (the same alpha; acting only where the engine would), rather than the engine's last
+   * verdict, which can lag the latest sync by an evaluation. And the table's size.
    */
   private metricStatus(route: RouteConfig, state: RolloutState): Pick<CoordinatorStatus, "metrics" | "metricUsers"> {
     const key = metricKey(state);
-    const judged = this.lastDecision?.epoch === state.epoch ? (this.lastDecision.explanation as { metrics?: MetricVerdict[] }).metrics : undefined;
-    const inputs: MetricInput[] = this.metricUsers.inputs(key, route.metrics);
-    return { metrics: judged ?? inputs.map(plainVerdict), metricUsers: this.metricUsers.status(key, route.metrics) };
+    const g = route.guardrails;
+    const guardrailMetrics = route.metrics.filter((m) => m.mode === "guardrail").length;
+    const alpha = rolloutAlphas(g, { medianOn: false, rings: 0, guardrailMetrics }).metricEach || g.alpha * METRIC_ALPHA_SHARE;
+    const judged = (state.phase === "progressing" || state.phase === "paused") && stageAt(planOf(route), state.stepIndex)?.kind !== "shadow" && effectiveWeight(route, state) < 100;
+    const metrics: MetricVerdict[] = this.metricUsers.inputs(key, route.metrics).map((input) => testMetric(input, alpha, judged));
+    return { metrics, metricUsers: this.metricUsers.status(key, route.metrics) };
   }
 
   private stepEvidence(state: RolloutState): Evidence {
