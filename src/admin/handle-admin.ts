@@ -1,6 +1,7 @@
 // Admin API and dashboard under ADMIN_BASE_PATH. Never proxied to an origin; every API
 // route requires the ADMIN_TOKEN bearer token. Handlers throw StatusError for expected
 // failures and one catch renders JSON errors. The JSON shapes are core/admin-protocol.ts.
+import { boundedText } from "../core/bounded-text.js";
 import { Router, StatusError, error, json, type IRequest } from "itty-router";
 import {
   ADMIN_API_PATH,
@@ -187,32 +188,14 @@ function tooManyFailures(waitMs: number): Response {
 }
 
 /** The body as text, refused with 413 past MAX_BODY_BYTES whatever content-length said (chunked bodies have none). */
-async function boundedText(request: Request): Promise<string> {
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw new StatusError(413, `request body over ${MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+async function requestText(request: Request): Promise<string> {
+  const text = await boundedText(request.body, MAX_BODY_BYTES);
+  if (text === undefined) throw new StatusError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+  return text;
 }
 
 async function readBody(request: Request): Promise<Record<string, unknown>> {
-  const text = await boundedText(request);
+  const text = await requestText(request);
   try {
     const body = JSON.parse(text) as unknown;
     if (body && typeof body === "object" && !Array.isArray(body)) return body as Record<string, unknown>;

@@ -10,6 +10,7 @@
 // are not evidence: their events are dropped. Events of names outside route.metrics and
 // beyond maxEventsPerUser a minute are dropped; what happened is counted in the
 // x-canary-beacon header of the 204. A refused beacon changes nothing.
+import { boundedText } from "../core/bounded-text.js";
 import { bucketOf, releaseSalt, variantFor } from "../core/bucket.js";
 import type { Config, RouteConfig, Variant } from "../core/config/schema.js";
 import { readCookie } from "../core/cookies.js";
@@ -50,31 +51,6 @@ function contentTypeOk(header: string | null): boolean {
   if (header === null) return true;
   const type = header.split(";")[0]!.trim().toLowerCase();
   return type === "text/plain" || type === "application/json";
-}
-
-/** The body as text, or undefined past `max` bytes whatever content-length said. */
-async function boundedText(body: ReadableStream<Uint8Array> | null, max: number): Promise<string | undefined> {
-  if (body === null) return "";
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
 }
 
 /** The Referer's path when it names the request's own host (same origin as far as a path goes). */
