@@ -265,6 +265,29 @@ function second(c: Cell, t: number): Second {
 }
 
 /** Quantile q of n samples of a lognormal mixture (parts weighted by count): order statistic through the CDF. */
+/**
+ * The engine's latency thresholds from past windows (newest first): chunks of whole windows
+ * holding THRESHOLD_SAMPLES/3 each, the median of the 3 chunks' quantiles (rollout-evidence.ts).
+ */
+function engineThresholds(random: Random, past: ReadonlyArray<{ n: number; d: Dist }>, g: Guardrails): [number, number] | null {
+  const chunks: Array<[number, number]> = [];
+  let cur: Array<{ n: number; d: Dist }> = [];
+  let n = 0;
+  for (let i = past.length - 1, k = 0; i >= 0 && k < 90 && chunks.length < THRESHOLD_CHUNKS; i--, k++) {
+    cur.push(past[i]!);
+    n += past[i]!.n;
+    if (n >= Math.ceil(THRESHOLD_SAMPLES / THRESHOLD_CHUNKS)) {
+      chunks.push([sampleQuantile(random, cur, g.latencyQuantile), sampleQuantile(random, cur, g.medianQuantile ?? 0.5)]);
+      cur = [];
+      n = 0;
+    }
+  }
+  if (chunks.length < THRESHOLD_CHUNKS) return null;
+  const med = (xs: number[]): number => xs.sort((a, b) => a - b)[1]!;
+  return [med(chunks.map((x) => x[0])), med(chunks.map((x) => x[1]))];
+
+}
+
 function sampleQuantile(random: Random, parts: Array<{ n: number; d: Dist }>, q: number): number {
   const n = parts.reduce((a, b) => a + b.n, 0);
   const k = Math.max(1, Math.ceil(q * n));
@@ -419,27 +442,9 @@ function simulateRun(c: Cell, run: number, g: Guardrails, seeds: string): Outcom
     if (n < 100) return null;
     return [sampleQuantile(random, parts, g.latencyQuantile), sampleQuantile(random, parts, g.medianQuantile ?? 0.5)];
   };
-  const engineThresholds = (): [number, number] | null => {
-    // Chunks of whole windows (newest first) holding THRESHOLD_SAMPLES/3 each; median of 3 chunks' quantiles.
-    const chunks: Array<[number, number]> = [];
-    let cur: Array<{ n: number; d: Dist }> = [];
-    let n = 0;
-    for (let i = past.length - 1, k = 0; i >= 0 && k < 90 && chunks.length < THRESHOLD_CHUNKS; i--, k++) {
-      cur.push(past[i]!);
-      n += past[i]!.n;
-      if (n >= Math.ceil(THRESHOLD_SAMPLES / THRESHOLD_CHUNKS)) {
-        chunks.push([sampleQuantile(random, cur, g.latencyQuantile), sampleQuantile(random, cur, g.medianQuantile ?? 0.5)]);
-        cur = [];
-        n = 0;
-      }
-    }
-    if (chunks.length < THRESHOLD_CHUNKS) return null;
-    const med = (xs: number[]): number => xs.sort((a, b) => a - b)[1]!;
-    return [med(chunks.map((x) => x[0])), med(chunks.map((x) => x[1]))];
-  };
   const startWindow = (t: number): void => {
     thr = newThresholds();
-    ethr = engineThresholds();
+    ethr = engineThresholds(random, past, g);
     parts = [];
     open = { start: t * 1000, step, weight: weights[step]!, stable: emptyArm(), canary: emptyArm() };
     if (sh && inShadow(step)) {
@@ -681,25 +686,8 @@ function simulateRingRun(c: Cell, m: RingModel, run: number, g: Guardrails, seed
   const regressedIn = (key: string | undefined): boolean => m.regressed === undefined || key === m.regressed;
   const visible = (st: number): boolean => m.regressed === undefined || exposures[st]!.rings.some((r) => r.key === m.regressed);
   if (out.onsetAt === null && visible(0)) out.onsetAt = 0;
-  const thresholds = (): [number, number] | null => {
-    const chunks: Array<[number, number]> = [];
-    let cur: Array<{ n: number; d: Dist }> = [];
-    let n = 0;
-    for (let i = past.length - 1, k = 0; i >= 0 && k < 90 && chunks.length < THRESHOLD_CHUNKS; i--, k++) {
-      cur.push(past[i]!);
-      n += past[i]!.n;
-      if (n >= Math.ceil(THRESHOLD_SAMPLES / THRESHOLD_CHUNKS)) {
-        chunks.push([sampleQuantile(random, cur, g.latencyQuantile), sampleQuantile(random, cur, g.medianQuantile ?? 0.5)]);
-        cur = [];
-        n = 0;
-      }
-    }
-    if (chunks.length < THRESHOLD_CHUNKS) return null;
-    const med = (xs: number[]): number => xs.sort((a, b) => a - b)[1]!;
-    return [med(chunks.map((x) => x[0])), med(chunks.map((x) => x[1]))];
-  };
   const startWindow = (t: number): void => {
-    ethr = thresholds();
+    ethr = engineThresholds(random, past, g);
     const e = exposures[step]!;
     const rings: RingWindow[] = e.rings.map((r) => {
       const percent = Math.max(r.percent, e.everyone);
