@@ -5,10 +5,10 @@
 // `npx tsx scripts/checks/gen-metrics-script.ts`; with --check it writes nothing and exits 1
 // when the committed file differs from a fresh build (for CI; a unit test checks the same).
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import { writeOrCheck } from "../lib/generated-file.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 export const METRICS_SCRIPT_FILE = "src/edge/metrics-script.generated.ts";
@@ -51,22 +51,5 @@ export async function metricsScriptModuleText(): Promise<string> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const file = join(root, METRICS_SCRIPT_FILE);
-  const text = await metricsScriptModuleText();
-  if (process.argv.includes("--check")) {
-    let current = "";
-    try {
-      current = readFileSync(file, "utf8");
-    } catch {
-      // missing counts as stale
-    }
-    if (current !== text) {
-      console.error(`${METRICS_SCRIPT_FILE} is stale: run npx tsx scripts/checks/gen-metrics-script.ts`);
-      process.exit(1);
-    }
-    console.log(`${METRICS_SCRIPT_FILE} is up to date`);
-  } else {
-    writeFileSync(file, text);
-    console.log(`wrote ${METRICS_SCRIPT_FILE} (script ${text.length} bytes)`);
-  }
+  writeOrCheck(METRICS_SCRIPT_FILE, await metricsScriptModuleText(), "npx tsx scripts/checks/gen-metrics-script.ts");
 }
